@@ -1,0 +1,183 @@
+// The application API: socket handles forward to their connection actor's state,
+// broadcasts encode once and go to the namespace actor.
+#include "actors/api.hpp"
+
+#include "actors/connection.hpp"
+#include "actors/messages.hpp"
+#include "transport/socketio/packet.hpp"
+
+namespace sio {
+
+namespace {
+
+const std::string* find_in(const header_list& list, std::string_view name) {
+  for (auto& [k, v] : list)
+    if (k == name)
+      return &v;
+  return nullptr;
+}
+
+const std::string empty_string;
+const handshake_info empty_handshake;
+
+} // namespace
+
+const std::string* handshake_info::header(std::string_view name) const { return find_in(headers, name); }
+const std::string* handshake_info::param(std::string_view name) const { return find_in(query, name); }
+
+json::value message::add_binary(std::string bytes) {
+  auto placeholder = socketio::add_attachment(attachments, std::move(bytes));
+  args.push_back(placeholder);
+  return placeholder;
+}
+
+void ack_responder::operator()(message m) const {
+  if (!fn_)
+    return;
+  auto fn = std::move(fn_);
+  fn_ = nullptr;
+  fn(std::move(m));
+}
+
+std::string encode_event(std::string_view nsp, std::string_view event, const message& m,
+                         std::optional<std::uint64_t> ack_id) {
+  json::array data;
+  data.reserve(m.args.size() + 1);
+  data.emplace_back(event);
+  for (auto& a : m.args)
+    data.push_back(a);
+  socketio::packet p;
+  p.type = socketio::packet_type::event;
+  p.nsp = std::string(nsp);
+  p.id = ack_id;
+  p.data = std::move(data);
+  p.has_data = true;
+  // Only the count matters for the text; the bytes travel beside it.
+  p.attachments.resize(m.attachments.size());
+  return socketio::encode(p);
+}
+
+// -- broadcast -----------------------------------------------------------------------
+
+broadcast::broadcast(caf::actor nsp_actor, std::string nsp) : nsp_actor_(std::move(nsp_actor)), nsp_(std::move(nsp)) {}
+
+broadcast broadcast::to(std::string room) const {
+  auto b = *this;
+  b.rooms_.push_back(std::move(room));
+  return b;
+}
+
+broadcast broadcast::except(std::string room) const {
+  auto b = *this;
+  b.except_.push_back(std::move(room));
+  return b;
+}
+
+broadcast broadcast::volatile_() const {
+  auto b = *this;
+  b.is_volatile_ = true;
+  return b;
+}
+
+void broadcast::emit(std::string_view event, message m) const {
+  if (!nsp_actor_)
+    return;
+  auto frame = shared_frame{
+    std::make_shared<const wire_packet>(wire_packet{"4" + encode_event(nsp_, event, m), std::move(m.attachments)})};
+  caf::anon_send(nsp_actor_, broadcast_request{rooms_, except_, std::move(frame), is_volatile_});
+}
+
+// -- socket ------------------------------------------------------------------------------
+
+const std::string& socket::id() const {
+  auto* s = conn_->find_socket(key_);
+  return s ? s->id : empty_string;
+}
+
+const std::string& socket::nsp() const {
+  auto* s = conn_->find_socket(key_);
+  return s ? s->nsp : empty_string;
+}
+
+const handshake_info& socket::handshake() const {
+  auto* s = conn_->find_socket(key_);
+  return s ? s->handshake : empty_handshake;
+}
+
+json::object& socket::data() {
+  static thread_local json::object scratch; // a gone socket's data goes nowhere
+  auto* s = conn_->find_socket(key_);
+  if (!s) {
+    scratch.clear();
+    return scratch;
+  }
+  return s->data;
+}
+
+bool socket::connected() const {
+  auto* s = conn_->find_socket(key_);
+  return s && s->connected;
+}
+
+void socket::on(std::string event, event_handler handler) {
+  if (auto* s = conn_->find_socket(key_))
+    s->handlers[std::move(event)] = std::move(handler);
+}
+
+void socket::on_disconnect(disconnect_handler handler) {
+  if (auto* s = conn_->find_socket(key_))
+    s->disconnect_handlers.push_back(std::move(handler));
+}
+
+void socket::emit(std::string_view event, message m) {
+  auto* s = conn_->find_socket(key_);
+  if (s && s->connected)
+    conn_->emit(*s, event, m);
+}
+
+void socket::emit_with_ack(std::string_view event, message m, std::chrono::milliseconds timeout, ack_callback cb) {
+  auto* s = conn_->find_socket(key_);
+  if (s && s->connected)
+    conn_->emit_with_ack(*s, event, m, timeout, std::move(cb));
+}
+
+void socket::join(const std::string& room) {
+  auto* s = conn_->find_socket(key_);
+  if (s && s->connected)
+    conn_->join(*s, room);
+}
+
+void socket::leave(const std::string& room) {
+  auto* s = conn_->find_socket(key_);
+  if (s && s->connected)
+    conn_->leave(*s, room);
+}
+
+std::set<std::string> socket::rooms() const {
+  auto* s = conn_->find_socket(key_);
+  return s ? s->rooms : std::set<std::string>{};
+}
+
+broadcast socket::broadcast_all() const {
+  auto* s = conn_->find_socket(key_);
+  if (!s)
+    return {};
+  return broadcast(s->nsp_actor, s->nsp).except(s->id);
+}
+
+broadcast socket::to(std::string room) const { return broadcast_all().to(std::move(room)); }
+broadcast socket::except(std::string room) const { return broadcast_all().except(std::move(room)); }
+
+broadcast socket::nsp_all() const {
+  auto* s = conn_->find_socket(key_);
+  return s ? broadcast(s->nsp_actor, s->nsp) : broadcast{};
+}
+
+void socket::disconnect(bool close_connection) {
+  if (auto* s = conn_->find_socket(key_))
+    conn_->server_disconnect(*s, close_connection);
+}
+
+void socket::close_transport() { conn_->close_session("server namespace disconnect"); }
+
+} // namespace sio

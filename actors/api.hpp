@@ -1,0 +1,163 @@
+// The C++ API for application code, modelled on socket.io's server API:
+//
+//   sio::server io(system, opts);
+//   io.of("/chat").use([](sio::socket& s) -> std::optional<sio::connect_error> { ... })
+//                 .on_connection([](sio::socket& s) {
+//     s.on("hello", [](sio::socket& s, sio::message& m, const sio::ack_responder& ack) {
+//       s.to("room").emit("hi", m);   // everyone in "room" but s
+//       ack({"ok"});
+//     });
+//   });
+//
+// Handlers of a socket run inside its connection actor, one at a time and in the order
+// the client sent the events; a `socket` is a handle that is only valid there. Broadcast
+// handles (`broadcast`, server::of(...)) may be used from any thread.
+#pragma once
+
+#include <boost/json.hpp>
+#include <caf/fwd.hpp>
+#include <caf/actor.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace sio {
+
+namespace json = boost::json;
+using header_list = std::vector<std::pair<std::string, std::string>>;
+
+/// What the client sent when it connected to a namespace.
+struct handshake_info {
+  std::string address;
+  header_list headers; // names lowercase
+  header_list query;
+  json::object auth;
+  std::string url;
+  std::int64_t issued_ms = 0;
+
+  const std::string* header(std::string_view name) const;
+  const std::string* param(std::string_view name) const;
+};
+
+/// Arguments of an event or an ack: JSON values plus the binary attachments that their
+/// {"_placeholder":true,"num":N} values index (the wire form, kept as it is).
+struct message {
+  json::array args;
+  std::vector<std::string> attachments;
+
+  message() = default;
+  message(json::array a) : args(std::move(a)) {}
+  message(std::initializer_list<json::value_ref> init) : args(init) {}
+  /// Appends a binary argument (or use the returned placeholder inside an object).
+  json::value add_binary(std::string bytes);
+};
+
+/// A refusal from a middleware: sent as CONNECT_ERROR {message, data}.
+struct connect_error {
+  std::string message;
+  json::value data = nullptr;
+};
+
+/// Answers a client's ack request. Calling it more than once, or when the client asked
+/// for no ack, does nothing.
+class ack_responder {
+public:
+  ack_responder() = default;
+  explicit ack_responder(std::function<void(message)> fn) : fn_(std::move(fn)) {}
+  bool wanted() const { return static_cast<bool>(fn_); }
+  void operator()(message m) const;
+
+private:
+  mutable std::function<void(message)> fn_;
+};
+
+class socket;
+class connection_state;
+
+using event_handler = std::function<void(socket&, message&, const ack_responder&)>;
+/// The client's ack arguments, or nothing on timeout.
+using ack_callback = std::function<void(socket&, std::optional<message>)>;
+using disconnect_handler = std::function<void(socket&, const std::string& reason)>;
+using middleware = std::function<std::optional<connect_error>(socket&)>;
+using connection_handler = std::function<void(socket&)>;
+
+/// An immutable broadcast builder, like socket.io's BroadcastOperator: every call
+/// returns a new value, so a half-built broadcast is never shared. Thread-safe.
+class broadcast {
+public:
+  broadcast() = default;
+  broadcast(caf::actor nsp_actor, std::string nsp);
+
+  broadcast to(std::string room) const;
+  broadcast in(std::string room) const { return to(std::move(room)); }
+  broadcast except(std::string room) const;
+  /// Dropped for clients that cannot take it right now.
+  broadcast volatile_() const;
+
+  /// Encodes the packet once and hands the shared frame to the namespace actor.
+  void emit(std::string_view event, message m = {}) const;
+
+private:
+  caf::actor nsp_actor_;
+  std::string nsp_;
+  std::vector<std::string> rooms_;
+  std::vector<std::string> except_;
+  bool is_volatile_ = false;
+};
+
+/// A Socket.IO socket: one client in one namespace.
+class socket {
+public:
+  socket(connection_state* conn, std::uint64_t key) : conn_(conn), key_(key) {}
+
+  const std::string& id() const;
+  const std::string& nsp() const;
+  const handshake_info& handshake() const;
+  /// Application data attached to the socket (a middleware may fill it).
+  json::object& data();
+  bool connected() const;
+
+  void on(std::string event, event_handler handler);
+  void on_disconnect(disconnect_handler handler);
+
+  void emit(std::string_view event, message m = {});
+  void emit_with_ack(std::string_view event, message m, std::chrono::milliseconds timeout, ack_callback cb);
+
+  void join(const std::string& room);
+  void leave(const std::string& room);
+  /// The rooms this socket is in, its own id room included.
+  std::set<std::string> rooms() const;
+
+  /// Broadcasts that exclude this socket.
+  broadcast to(std::string room) const;
+  broadcast except(std::string room) const;
+  broadcast broadcast_all() const;
+  /// The whole namespace, this socket included.
+  broadcast nsp_all() const;
+
+  /// Disconnects from this namespace ("server namespace disconnect"); with
+  /// close_connection, the whole Engine.IO connection closes too.
+  void disconnect(bool close_connection = false);
+  /// Closes the Engine.IO connection without a Socket.IO DISCONNECT.
+  void close_transport();
+
+  std::uint64_t key() const { return key_; }
+
+private:
+  connection_state* conn_;
+  std::uint64_t key_;
+};
+
+/// Builds the packet text for an event; shared by socket::emit and broadcasts.
+std::string encode_event(std::string_view nsp, std::string_view event, const message& m,
+                         std::optional<std::uint64_t> ack_id = std::nullopt);
+
+} // namespace sio

@@ -1,0 +1,92 @@
+// State shared by the engine front end and the connection actors: options, the
+// namespace registry and the session registry. Lookups take a short lock; nothing on
+// the broadcast path does (a socket keeps its namespace actor's handle).
+#pragma once
+
+#include "actors/api.hpp"
+#include "transport/http/cors.hpp"
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <regex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace sio {
+
+struct server_options {
+  std::string path = "/socket.io/";
+  std::chrono::milliseconds ping_interval{25000};
+  std::chrono::milliseconds ping_timeout{20000};
+  std::chrono::milliseconds upgrade_timeout{10000};
+  std::chrono::milliseconds connect_timeout{45000};
+  std::size_t max_http_buffer_size = 1000000;
+  /// Bytes a connection may have queued for its client before it is disconnected.
+  std::size_t max_queue_bytes = 8 * 1024 * 1024;
+  http::cors_options cors;
+  /// A raw Engine.IO echo endpoint (no Socket.IO) at this path when not empty.
+  std::string raw_engine_path;
+};
+
+struct namespace_def {
+  std::vector<middleware> middlewares;
+  connection_handler on_connection;
+};
+
+enum class transport_kind : int { polling = 0, websocket = 1 };
+
+/// What the front end knows of a session without asking its actor.
+struct session_entry {
+  caf::actor actor;
+  std::atomic<int> transport{0};
+  std::atomic<bool> upgrading{false};
+  bool raw = false;
+};
+
+struct server_core {
+  server_core(caf::actor_system& s, server_options o) : sys(s), opts(std::move(o)) {}
+
+  caf::actor_system& sys;
+  const server_options opts;
+
+  // -- namespaces --
+  struct namespace_entry {
+    std::shared_ptr<const namespace_def> def;
+    caf::actor actor;
+  };
+  std::mutex namespaces_mutex;
+  std::unordered_map<std::string, std::shared_ptr<namespace_def>> defs;
+  std::vector<std::pair<std::regex, std::shared_ptr<namespace_def>>> patterns;
+  std::unordered_map<std::string, namespace_entry> namespaces;
+
+  /// The namespace's definition and actor, spawning the actor on first use (exact names
+  /// first, then patterns, which create dynamic namespaces). Nothing when unknown.
+  std::optional<namespace_entry> find_namespace(const std::string& name);
+
+  // -- sessions --
+  std::mutex sessions_mutex;
+  std::unordered_map<std::string, std::shared_ptr<session_entry>> sessions;
+  std::atomic<std::size_t> session_count{0};
+  std::atomic<bool> shutting_down{false};
+
+  void add_session(const std::string& sid, std::shared_ptr<session_entry> entry);
+  void remove_session(const std::string& sid);
+  std::shared_ptr<session_entry> find_session(const std::string& sid);
+  std::vector<caf::actor> all_sessions();
+};
+
+/// Spawns the connection actor of a new session, answering the handshake over polling.
+caf::actor spawn_polling_connection(std::shared_ptr<server_core> core, std::shared_ptr<session_entry> entry,
+                                    std::string sid, handshake_info hs, http::reply_ptr handshake_reply);
+/// Spawns the connection actor of a new session that starts on WebSocket.
+caf::actor spawn_websocket_connection(std::shared_ptr<server_core> core, std::shared_ptr<session_entry> entry,
+                                      std::string sid, handshake_info hs, std::uint64_t channel,
+                                      http::ws_channel_ptr ws);
+
+} // namespace sio

@@ -1,0 +1,65 @@
+#include "actors/ids.hpp"
+
+#include <openssl/rand.h>
+
+#include <array>
+#include <atomic>
+#include <random>
+
+namespace sio {
+
+namespace {
+
+std::atomic<std::uint32_t> the_node_id{0};
+std::atomic<std::uint64_t> counter{0};
+
+std::uint32_t random_u32() {
+  std::uint32_t v = 0;
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(&v), sizeof(v)) != 1)
+    v = std::random_device{}();
+  return v;
+}
+
+} // namespace
+
+std::uint32_t node_id() {
+  auto id = the_node_id.load();
+  if (id == 0) {
+    std::uint32_t fresh = random_u32() | 1u;
+    the_node_id.compare_exchange_strong(id, fresh);
+    id = the_node_id.load();
+  }
+  return id;
+}
+
+void set_node_id(std::uint32_t id) { the_node_id.store(id == 0 ? 1 : id); }
+
+std::uint64_t next_key() { return ++counter; }
+
+std::string make_id() {
+  static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::array<unsigned char, 15> raw{};
+  auto node = node_id();
+  auto seq = next_key();
+  for (int i = 0; i < 4; ++i)
+    raw[i] = static_cast<unsigned char>(node >> (8 * i));
+  for (int i = 0; i < 5; ++i)
+    raw[4 + i] = static_cast<unsigned char>(seq >> (8 * i));
+  if (RAND_bytes(raw.data() + 9, 6) != 1) {
+    auto r = random_u32();
+    for (int i = 0; i < 4; ++i)
+      raw[9 + i] = static_cast<unsigned char>(r >> (8 * i));
+  }
+  std::string out;
+  out.reserve(20);
+  for (std::size_t i = 0; i < raw.size(); i += 3) {
+    std::uint32_t n = (raw[i] << 16) | (raw[i + 1] << 8) | raw[i + 2];
+    out += alphabet[(n >> 18) & 63];
+    out += alphabet[(n >> 12) & 63];
+    out += alphabet[(n >> 6) & 63];
+    out += alphabet[n & 63];
+  }
+  return out;
+}
+
+} // namespace sio

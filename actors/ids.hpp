@@ -1,0 +1,20 @@
+// Socket and session ids: 20 characters of base64url, unique across nodes because the
+// node id is part of every id, unpredictable because the rest is random.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace sio {
+
+/// This process's node id (random unless set before the first id is made).
+std::uint32_t node_id();
+void set_node_id(std::uint32_t id);
+
+/// A fresh id: node id, a process-wide counter and random bytes.
+std::string make_id();
+
+/// A process-wide unique number for local keys (sockets, channels).
+std::uint64_t next_key();
+
+} // namespace sio

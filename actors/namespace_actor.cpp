@@ -1,0 +1,117 @@
+#include "actors/namespace_actor.hpp"
+
+#include "actors/room.hpp"
+
+#include <algorithm>
+
+namespace sio {
+
+namespace {
+
+using self_ptr = caf::stateful_actor<namespace_state>*;
+
+void join(self_ptr self, std::uint64_t key, const std::string& room) {
+  auto& st = self->state;
+  auto sock = st.sockets.find(key);
+  if (sock == st.sockets.end())
+    return;
+  auto& entry = st.rooms[room];
+  if (!entry.actor)
+    entry.actor = self->spawn(room_actor, room);
+  if (!entry.members.insert(key).second)
+    return;
+  st.socket_rooms[key].insert(room);
+  self->send(entry.actor, member_add{key, sock->second});
+}
+
+void leave(self_ptr self, std::uint64_t key, const std::string& room) {
+  auto& st = self->state;
+  auto entry = st.rooms.find(room);
+  if (entry == st.rooms.end() || entry->second.members.erase(key) == 0)
+    return;
+  auto sr = st.socket_rooms.find(key);
+  if (sr != st.socket_rooms.end())
+    sr->second.erase(room);
+  if (entry->second.members.empty()) {
+    self->send(entry->second.actor, shutdown_atom::value);
+    st.rooms.erase(entry);
+  } else {
+    self->send(entry->second.actor, member_remove{key});
+  }
+}
+
+void add_members(const namespace_state& st, const std::string& room, std::vector<std::uint64_t>& out) {
+  auto entry = st.rooms.find(room);
+  if (entry != st.rooms.end())
+    out.insert(out.end(), entry->second.members.begin(), entry->second.members.end());
+}
+
+void sort_unique(std::vector<std::uint64_t>& v) {
+  std::sort(v.begin(), v.end());
+  v.erase(std::unique(v.begin(), v.end()), v.end());
+}
+
+void broadcast(self_ptr self, broadcast_request& req) {
+  auto& st = self->state;
+  std::vector<std::uint64_t> exclude;
+  for (auto& room : req.except)
+    add_members(st, room, exclude);
+  sort_unique(exclude);
+  if (req.rooms.empty()) {
+    for (auto& [key, connection] : st.sockets) {
+      if (!exclude.empty() && std::binary_search(exclude.begin(), exclude.end(), key))
+        continue;
+      self->send(connection, deliver{key, req.frame, req.is_volatile});
+    }
+    return;
+  }
+  // Each target room skips the members of the rooms before it: once per socket.
+  std::vector<std::string> seen;
+  for (auto& room : req.rooms) {
+    if (std::find(seen.begin(), seen.end(), room) != seen.end())
+      continue;
+    auto entry = st.rooms.find(room);
+    if (entry != st.rooms.end())
+      self->send(entry->second.actor, room_deliver{req.frame, exclude, req.is_volatile});
+    seen.push_back(room);
+    if (&room != &req.rooms.back()) {
+      add_members(st, room, exclude);
+      sort_unique(exclude);
+    }
+  }
+}
+
+} // namespace
+
+caf::behavior namespace_actor(caf::stateful_actor<namespace_state>* self, std::string name) {
+  self->state.name = std::move(name);
+  return {
+    [=](socket_add& s) {
+      self->state.sockets[s.key] = std::move(s.connection);
+      join(self, s.key, s.id);
+    },
+    [=](socket_remove& s) {
+      auto& st = self->state;
+      auto sr = st.socket_rooms.find(s.key);
+      if (sr != st.socket_rooms.end()) {
+        auto rooms = std::move(sr->second);
+        for (auto& room : rooms)
+          leave(self, s.key, room);
+        st.socket_rooms.erase(s.key);
+      }
+      st.sockets.erase(s.key);
+    },
+    [=](room_join& j) { join(self, j.key, j.room); },
+    [=](room_leave& l) { leave(self, l.key, l.room); },
+    [=](broadcast_request& req) { broadcast(self, req); },
+    [=](count_atom) { return self->state.sockets.size(); },
+    [=](shutdown_atom) {
+      for (auto& [name, entry] : self->state.rooms)
+        self->send(entry.actor, shutdown_atom::value);
+      self->state.rooms.clear();
+      self->quit();
+    },
+  };
+}
+
+} // namespace sio

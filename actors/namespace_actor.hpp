@@ -1,0 +1,32 @@
+// Namespace actor: one per namespace. Registry of the namespace's sockets, directory of
+// its rooms (spawning a room actor when a room gets its first member and stopping it
+// when the last leaves), and the entry point of every broadcast. It is the one place
+// where membership changes are ordered, so it computes each room's exclusions: a socket
+// in several target rooms gets the frame from the first of them only.
+//
+// Takes: socket_add, socket_remove, room_join, room_leave, broadcast_request,
+//        (count_atom) -> size_t, shutdown_atom.
+#pragma once
+
+#include "actors/messages.hpp"
+
+#include <unordered_map>
+#include <unordered_set>
+
+namespace sio {
+
+struct namespace_state {
+  struct room_entry {
+    caf::actor actor;
+    std::unordered_set<std::uint64_t> members;
+  };
+  std::string name;
+  std::unordered_map<std::uint64_t, caf::actor> sockets;
+  std::unordered_map<std::string, room_entry> rooms;
+  std::unordered_map<std::uint64_t, std::unordered_set<std::string>> socket_rooms;
+  static inline const char* name_prefix = "namespace";
+};
+
+caf::behavior namespace_actor(caf::stateful_actor<namespace_state>* self, std::string name);
+
+} // namespace sio

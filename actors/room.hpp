@@ -1,0 +1,21 @@
+// Room actor: one per non-empty room of a namespace. Holds the room's members and hands
+// a broadcast's shared frame to each of them, minus the exclusions the namespace computed.
+//
+// Takes: member_add, member_remove, room_deliver, shutdown_atom.
+#pragma once
+
+#include "actors/messages.hpp"
+
+#include <unordered_map>
+
+namespace sio {
+
+struct room_state {
+  std::string name;
+  std::unordered_map<std::uint64_t, caf::actor> members;
+  static inline const char* name_prefix = "room";
+};
+
+caf::behavior room_actor(caf::stateful_actor<room_state>* self, std::string name);
+
+} // namespace sio

@@ -1,0 +1,330 @@
+#include "actors/server.hpp"
+
+#include "actors/connection.hpp"
+#include "actors/ids.hpp"
+#include "actors/namespace_actor.hpp"
+#include "transport/engineio/packet.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <thread>
+
+namespace sio {
+
+namespace eio = engineio;
+
+// -- server_core -------------------------------------------------------------------
+
+std::optional<server_core::namespace_entry> server_core::find_namespace(const std::string& name) {
+  std::lock_guard<std::mutex> guard(namespaces_mutex);
+  auto it = namespaces.find(name);
+  if (it != namespaces.end())
+    return it->second;
+  std::shared_ptr<namespace_def> def;
+  if (auto d = defs.find(name); d != defs.end()) {
+    def = d->second;
+  } else {
+    for (auto& [pattern, pdef] : patterns) {
+      if (std::regex_match(name, pattern)) {
+        def = pdef;
+        break;
+      }
+    }
+  }
+  if (!def || shutting_down)
+    return std::nullopt;
+  namespace_entry entry{def, sys.spawn(namespace_actor, name)};
+  namespaces.emplace(name, entry);
+  return entry;
+}
+
+void server_core::add_session(const std::string& sid, std::shared_ptr<session_entry> entry) {
+  std::lock_guard<std::mutex> guard(sessions_mutex);
+  if (sessions.emplace(sid, std::move(entry)).second)
+    ++session_count;
+}
+
+void server_core::remove_session(const std::string& sid) {
+  std::lock_guard<std::mutex> guard(sessions_mutex);
+  if (sessions.erase(sid))
+    --session_count;
+}
+
+std::shared_ptr<session_entry> server_core::find_session(const std::string& sid) {
+  std::lock_guard<std::mutex> guard(sessions_mutex);
+  auto it = sessions.find(sid);
+  return it == sessions.end() ? nullptr : it->second;
+}
+
+std::vector<caf::actor> server_core::all_sessions() {
+  std::lock_guard<std::mutex> guard(sessions_mutex);
+  std::vector<caf::actor> out;
+  out.reserve(sessions.size());
+  for (auto& [sid, entry] : sessions)
+    out.push_back(entry->actor);
+  return out;
+}
+
+caf::actor spawn_polling_connection(std::shared_ptr<server_core> core, std::shared_ptr<session_entry> entry,
+                                    std::string sid, handshake_info hs, http::reply_ptr handshake_reply) {
+  auto& sys = core->sys;
+  return sys.spawn([=](caf::stateful_actor<connection_state>* self) mutable {
+    auto behavior = self->state.start(core, entry, sid, std::move(hs));
+    self->state.answer_handshake(std::move(handshake_reply));
+    return behavior;
+  });
+}
+
+caf::actor spawn_websocket_connection(std::shared_ptr<server_core> core, std::shared_ptr<session_entry> entry,
+                                      std::string sid, handshake_info hs, std::uint64_t channel,
+                                      http::ws_channel_ptr ws) {
+  auto& sys = core->sys;
+  return sys.spawn([=](caf::stateful_actor<connection_state>* self) mutable {
+    auto behavior = self->state.start(core, entry, sid, std::move(hs));
+    self->state.start_websocket(channel, std::move(ws));
+    return behavior;
+  });
+}
+
+// -- engine: the front end's handler -----------------------------------------------------
+
+namespace {
+
+/// Adds the CORS headers of the request being answered.
+class cors_reply final : public http::reply {
+public:
+  cors_reply(http::reply_ptr inner, const http::cors_options& opts, const http::request& req)
+    : inner_(std::move(inner)), opts_(opts) {
+    if (auto* origin = req.header("origin"))
+      probe_.headers.emplace_back("origin", *origin);
+  }
+  void send(http::response r) override {
+    http::apply_cors(opts_, probe_, r);
+    inner_->send(std::move(r));
+  }
+  bool closed() const override { return inner_->closed(); }
+
+private:
+  http::reply_ptr inner_;
+  const http::cors_options& opts_;
+  http::request probe_;
+};
+
+/// Forwards a WebSocket's messages to its connection actor.
+class actor_sink final : public http::ws_sink {
+public:
+  actor_sink(caf::actor a, std::uint64_t channel) : actor_(std::move(a)), channel_(channel) {}
+  void on_message(bool binary, std::string data) override {
+    caf::anon_send(actor_, ws_in{channel_, binary, std::move(data)});
+  }
+  void on_close(std::string reason) override { caf::anon_send(actor_, ws_gone{channel_, std::move(reason)}); }
+
+private:
+  caf::actor actor_;
+  std::uint64_t channel_;
+};
+
+http::response refusal(eio::error_code code) {
+  return http::response::json(eio::error_status(code), eio::error_body(code));
+}
+
+handshake_info make_handshake(const http::request& req) {
+  handshake_info hs;
+  hs.address = req.remote_address;
+  hs.headers = req.headers;
+  hs.query = req.query;
+  hs.url = req.target;
+  hs.issued_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count();
+  return hs;
+}
+
+} // namespace
+
+class server::engine final : public http::handler {
+public:
+  explicit engine(std::shared_ptr<server_core> core) : core_(std::move(core)) {}
+
+  struct route {
+    std::string method;
+    std::string path;
+    route_handler fn;
+  };
+  std::vector<route> routes;
+
+  void on_request(http::request req, http::reply_ptr r) override {
+    auto& opts = core_->opts;
+    if (auto pre = http::preflight(opts.cors, req))
+      return r->send(std::move(*pre));
+    bool raw = !opts.raw_engine_path.empty() && req.path == opts.raw_engine_path;
+    if (req.path == opts.path || raw)
+      return on_engine_request(std::move(req), std::make_shared<cors_reply>(std::move(r), opts.cors, req), raw);
+    for (auto& rt : routes) {
+      if (rt.path == req.path && (rt.method == req.method || (rt.method == "GET" && req.method == "HEAD"))) {
+        auto wrapped = std::make_shared<cors_reply>(std::move(r), opts.cors, req);
+        try {
+          return rt.fn(req, wrapped);
+        } catch (const std::exception& e) {
+          spdlog::error("route {} threw: {}", rt.path, e.what());
+          return wrapped->send(http::response::json(500, R"({"error":"internal error"})"));
+        }
+      }
+    }
+    r->send(http::response::json(404, R"({"error":"not found"})"));
+  }
+
+  upgrade_decision on_upgrade(const http::request& req) override {
+    upgrade_decision d;
+    auto& opts = core_->opts;
+    bool raw = !opts.raw_engine_path.empty() && req.path == opts.raw_engine_path;
+    if (req.path != opts.path && !raw) {
+      d.refuse = http::response::json(404, R"({"error":"not found"})");
+      return d;
+    }
+    if (auto err = verify(req, true)) {
+      d.refuse = refusal(*err);
+      return d;
+    }
+    auto channel = next_key();
+    if (auto* sid = req.param("sid")) {
+      auto entry = core_->find_session(*sid);
+      entry->upgrading = true;
+      d.attach = [entry, channel](http::ws_channel_ptr ws) -> std::shared_ptr<http::ws_sink> {
+        caf::anon_send(entry->actor, ws_attach{channel, ws});
+        return std::make_shared<actor_sink>(entry->actor, channel);
+      };
+      return d;
+    }
+    auto hs = make_handshake(req);
+    d.attach = [core = core_, hs, channel, raw](http::ws_channel_ptr ws) -> std::shared_ptr<http::ws_sink> {
+      auto entry = std::make_shared<session_entry>();
+      entry->raw = raw;
+      auto a = spawn_websocket_connection(core, entry, make_id(), hs, channel, std::move(ws));
+      return std::make_shared<actor_sink>(a, channel);
+    };
+    return d;
+  }
+
+private:
+  // engine.io's Server#verify, in its order.
+  std::optional<eio::error_code> verify(const http::request& req, bool upgrade) {
+    auto* transport = req.param("transport");
+    if (!transport || (*transport != "polling" && *transport != "websocket"))
+      return eio::error_code::unknown_transport;
+    if (core_->shutting_down)
+      return eio::error_code::forbidden;
+    if (auto* sid = req.param("sid")) {
+      auto entry = core_->find_session(*sid);
+      if (!entry)
+        return eio::error_code::unknown_sid;
+      int current = entry->transport.load();
+      if (upgrade) {
+        if (*transport != "websocket" || current != static_cast<int>(transport_kind::polling) || entry->upgrading)
+          return eio::error_code::bad_request;
+      } else if (current != (*transport == "websocket" ? 1 : 0)) {
+        return eio::error_code::bad_request; // transport mismatch
+      }
+      return std::nullopt;
+    }
+    if (req.method != "GET")
+      return eio::error_code::bad_handshake_method;
+    auto* eio_version = req.param("EIO");
+    if (!eio_version || *eio_version != "4")
+      return eio::error_code::unsupported_protocol_version;
+    if (upgrade != (*transport == "websocket"))
+      return eio::error_code::bad_request;
+    return std::nullopt;
+  }
+
+  void on_engine_request(http::request req, http::reply_ptr r, bool raw) {
+    if (req.websocket_upgrade)
+      return r->send(refusal(eio::error_code::bad_request));
+    if (auto err = verify(req, false))
+      return r->send(refusal(*err));
+    if (*req.param("transport") == "websocket")
+      return r->send(refusal(eio::error_code::bad_request)); // a WebSocket needs an upgrade
+    if (auto* sid = req.param("sid")) {
+      auto entry = core_->find_session(*sid);
+      if (req.method == "GET")
+        return caf::anon_send(entry->actor, poll_get{std::move(r)});
+      if (req.method == "POST")
+        return caf::anon_send(entry->actor, poll_post{std::move(req.body), std::move(r)});
+      return r->send(refusal(eio::error_code::bad_request));
+    }
+    auto entry = std::make_shared<session_entry>();
+    entry->raw = raw;
+    spawn_polling_connection(core_, entry, make_id(), make_handshake(req), std::move(r));
+  }
+
+  std::shared_ptr<server_core> core_;
+};
+
+// -- server ---------------------------------------------------------------------------
+
+server::server(caf::actor_system& sys, server_options opts)
+  : core_(std::make_shared<server_core>(sys, std::move(opts))), engine_(std::make_shared<engine>(core_)) {}
+
+server::~server() = default;
+
+server::namespace_builder& server::namespace_builder::use(middleware mw) {
+  def_->middlewares.push_back(std::move(mw));
+  return *this;
+}
+
+server::namespace_builder& server::namespace_builder::on_connection(connection_handler h) {
+  def_->on_connection = std::move(h);
+  return *this;
+}
+
+server::namespace_builder server::of(const std::string& name) {
+  std::lock_guard<std::mutex> guard(core_->namespaces_mutex);
+  auto& def = core_->defs[name];
+  if (!def)
+    def = std::make_shared<namespace_def>();
+  return namespace_builder(def);
+}
+
+server::namespace_builder server::of_pattern(const std::string& regex) {
+  std::lock_guard<std::mutex> guard(core_->namespaces_mutex);
+  auto def = std::make_shared<namespace_def>();
+  core_->patterns.emplace_back(std::regex(regex, std::regex::ECMAScript), def);
+  return namespace_builder(def);
+}
+
+broadcast server::in(const std::string& nsp) {
+  auto entry = core_->find_namespace(nsp);
+  if (!entry)
+    return {};
+  return broadcast(entry->actor, nsp);
+}
+
+void server::route(std::string method, std::string path, route_handler h) {
+  engine_->routes.push_back({std::move(method), std::move(path), std::move(h)});
+}
+
+std::shared_ptr<http::handler> server::handler() { return engine_; }
+
+std::size_t server::connection_count() const { return core_->session_count.load(); }
+
+const server_options& server::options() const { return core_->opts; }
+
+void server::shutdown(std::chrono::milliseconds grace) {
+  core_->shutting_down = true;
+  for (auto& a : core_->all_sessions())
+    caf::anon_send(a, close_request{"server shutting down"});
+  auto deadline = std::chrono::steady_clock::now() + grace;
+  while (core_->session_count.load() > 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  std::vector<caf::actor> namespaces;
+  {
+    std::lock_guard<std::mutex> guard(core_->namespaces_mutex);
+    for (auto& [name, entry] : core_->namespaces)
+      namespaces.push_back(entry.actor);
+    core_->namespaces.clear();
+  }
+  for (auto& a : namespaces)
+    caf::anon_send(a, shutdown_atom::value);
+}
+
+} // namespace sio

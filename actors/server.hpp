@@ -1,0 +1,57 @@
+// The server facade: namespace registration, HTTP routes beside /socket.io/, broadcast
+// handles usable from any thread, and a graceful shutdown.
+#pragma once
+
+#include "actors/api.hpp"
+#include "actors/core.hpp"
+#include "transport/http/server.hpp"
+
+#include <memory>
+
+namespace sio {
+
+class server {
+public:
+  server(caf::actor_system& sys, server_options opts);
+  ~server();
+
+  class namespace_builder {
+  public:
+    explicit namespace_builder(std::shared_ptr<namespace_def> def) : def_(std::move(def)) {}
+    namespace_builder& use(middleware mw);
+    namespace_builder& on_connection(connection_handler h);
+
+  private:
+    std::shared_ptr<namespace_def> def_;
+  };
+
+  /// Registers (or extends) a namespace. Register everything before clients connect.
+  namespace_builder of(const std::string& name);
+  /// Dynamic namespaces: every name matching the ECMAScript regex gets its own
+  /// namespace actor, created on first connection, with these handlers.
+  namespace_builder of_pattern(const std::string& regex);
+
+  /// A broadcast to the whole namespace (narrow it with .to / .except). Empty when no
+  /// such namespace is registered.
+  broadcast in(const std::string& nsp);
+
+  using route_handler = std::function<void(const http::request&, http::reply_ptr)>;
+  /// An HTTP route beside the Engine.IO path ("GET", "/health").
+  void route(std::string method, std::string path, route_handler h);
+
+  /// What to give to http::server.
+  std::shared_ptr<http::handler> handler();
+
+  std::size_t connection_count() const;
+  const server_options& options() const;
+
+  /// Closes every session with "server shutting down" and waits (bounded) for them to end.
+  void shutdown(std::chrono::milliseconds grace);
+
+private:
+  class engine;
+  std::shared_ptr<server_core> core_;
+  std::shared_ptr<engine> engine_;
+};
+
+} // namespace sio

@@ -1,0 +1,101 @@
+#include "apps/chat-server/config.hpp"
+
+#include <boost/program_options.hpp>
+
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+namespace chat {
+
+namespace po = boost::program_options;
+
+std::optional<config> parse_config(int argc, char** argv, int& exit_code) {
+  config c;
+  std::string config_file;
+  std::vector<std::string> cors_origins;
+  unsigned long ping_interval = 25000, ping_timeout = 20000, upgrade_timeout = 10000, connect_timeout = 45000;
+  unsigned port = 3001;
+  std::size_t io_threads = 0;
+
+  po::options_description general("chat-server options");
+  general.add_options()
+    ("help,h", "print this help and exit")
+    ("config,c", po::value(&config_file), "config file (key = value lines, same names as the flags)");
+  po::options_description settings("settings (flag, config key, or environment CHAT_<NAME> with - as _)");
+  settings.add_options()
+    ("app", po::value(&c.app)->default_value("echo"), "application: echo (the protocol test fixture; the chat protocols come later)")
+    ("host", po::value(&c.http.host)->default_value("127.0.0.1"), "address to listen on")
+    ("port", po::value(&port)->default_value(3001), "port to listen on (0 picks a free one)")
+    ("path", po::value(&c.engine.path)->default_value("/socket.io/"), "Engine.IO path")
+    ("ping-interval", po::value(&ping_interval)->default_value(25000), "heartbeat interval, ms")
+    ("ping-timeout", po::value(&ping_timeout)->default_value(20000), "heartbeat timeout, ms")
+    ("upgrade-timeout", po::value(&upgrade_timeout)->default_value(10000), "polling to WebSocket upgrade timeout, ms")
+    ("connect-timeout", po::value(&connect_timeout)->default_value(45000), "time to send a Socket.IO CONNECT, ms")
+    ("max-http-buffer-size", po::value(&c.engine.max_http_buffer_size)->default_value(1000000),
+     "largest message or polling body, bytes")
+    ("max-queue-bytes", po::value(&c.engine.max_queue_bytes)->default_value(8 * 1024 * 1024),
+     "outgoing bytes queued for one client before it is disconnected")
+    ("cors-origin", po::value(&cors_origins)->composing(), "allowed CORS origin (repeat; * for any)")
+    ("cors-credentials", po::value(&c.engine.cors.credentials)->default_value(false), "allow credentials (true/false)")
+    ("io-threads", po::value(&io_threads)->default_value(0), "I/O threads (0: one per core)")
+    ("actor-threads", po::value(&c.actor_threads)->default_value(0), "CAF scheduler threads (0: one per core)")
+    ("log-level", po::value(&c.log_level)->default_value("info"), "trace, debug, info, warn, error, off");
+
+  po::options_description all;
+  all.add(general).add(settings);
+  po::variables_map vm;
+  try {
+    po::store(po::parse_command_line(argc, argv, all), vm);
+    po::store(po::parse_environment(settings,
+                                    [&](const std::string& env) -> std::string {
+                                      if (env.rfind("CHAT_", 0) != 0)
+                                        return {};
+                                      std::string name = env.substr(5);
+                                      for (auto& ch : name)
+                                        ch = ch == '_' ? '-' : static_cast<char>(std::tolower(ch));
+                                      return settings.find_nothrow(name, false) ? name : std::string{};
+                                    }),
+              vm);
+    if (vm.count("config")) {
+      std::ifstream in(vm["config"].as<std::string>());
+      if (!in) {
+        std::cerr << "chat-server: cannot read config file " << vm["config"].as<std::string>() << "\n";
+        exit_code = 2;
+        return std::nullopt;
+      }
+      po::store(po::parse_config_file(in, settings), vm);
+    }
+    po::notify(vm);
+  } catch (const std::exception& e) {
+    std::cerr << "chat-server: " << e.what() << "\n" << all << "\n";
+    exit_code = 2;
+    return std::nullopt;
+  }
+  if (vm.count("help")) {
+    std::cout << "chat-server: a Socket.IO v4 server\n\n" << all << "\n";
+    exit_code = 0;
+    return std::nullopt;
+  }
+  if (port > 65535) {
+    std::cerr << "chat-server: port out of range\n";
+    exit_code = 2;
+    return std::nullopt;
+  }
+  unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  c.http.port = static_cast<std::uint16_t>(port);
+  c.http.io_threads = io_threads ? io_threads : cores;
+  c.http.max_body_bytes = c.engine.max_http_buffer_size;
+  c.http.max_queue_bytes = c.engine.max_queue_bytes;
+  c.engine.ping_interval = std::chrono::milliseconds(ping_interval);
+  c.engine.ping_timeout = std::chrono::milliseconds(ping_timeout);
+  c.engine.upgrade_timeout = std::chrono::milliseconds(upgrade_timeout);
+  c.engine.connect_timeout = std::chrono::milliseconds(connect_timeout);
+  c.engine.cors.origins = cors_origins;
+  if (!c.actor_threads)
+    c.actor_threads = cores;
+  exit_code = 0;
+  return c;
+}
+
+} // namespace chat

@@ -1,0 +1,25 @@
+// chat-server's configuration: one place, read from a config file, the environment
+// (CHAT_<NAME>, e.g. CHAT_PORT=3001) and command-line flags, flags winning.
+#pragma once
+
+#include "actors/core.hpp"
+#include "transport/http/server.hpp"
+
+#include <optional>
+#include <string>
+
+namespace chat {
+
+struct config {
+  std::string app = "echo";
+  std::string log_level = "info";
+  std::size_t actor_threads = 0; // 0: one per core
+  sio::http::server_options http;
+  sio::server_options engine;
+};
+
+/// Parses argv, the environment and the config file. Prints --help and returns nothing
+/// when the program should exit (with `exit_code`).
+std::optional<config> parse_config(int argc, char** argv, int& exit_code);
+
+} // namespace chat

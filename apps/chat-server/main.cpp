@@ -1,0 +1,87 @@
+// chat-server: the Socket.IO server executable. Reads its configuration, starts the
+// actor system and the HTTP front end, mounts the application, and stops cleanly on
+// SIGINT/SIGTERM: stop accepting, close every session with "server shutting down",
+// stop the I/O threads, then the actor system.
+#include "actors/messages.hpp"
+#include "actors/server.hpp"
+#include "apps/chat-server/config.hpp"
+#include "apps/chat-server/echo_app.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <caf/all.hpp>
+
+#include <condition_variable>
+#include <iostream>
+#include <mutex>
+
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  int exit_code = 0;
+  auto cfg = chat::parse_config(argc, argv, exit_code);
+  if (!cfg)
+    return exit_code;
+  spdlog::set_level(spdlog::level::from_str(cfg->log_level));
+  if (cfg->app != "echo") {
+    std::cerr << "chat-server: unknown --app " << cfg->app << " (available: echo)\n";
+    return 2;
+  }
+
+  caf::actor_system_config caf_cfg;
+  sio::announce_message_types(caf_cfg);
+  caf_cfg.set("scheduler.max-threads", cfg->actor_threads);
+  caf::actor_system system{caf_cfg};
+
+  auto started = std::chrono::steady_clock::now();
+  auto engine_opts = cfg->engine;
+  engine_opts.raw_engine_path = "/engine.io/";
+  sio::server io(system, engine_opts);
+  chat::mount_echo_app(io);
+  io.route("GET", "/health", [&io, started](const sio::http::request&, sio::http::reply_ptr r) {
+    boost::json::object body{{"status", "ok"},
+                             {"uptime", seconds_since(started)},
+                             {"connections", io.connection_count()}};
+    r->send(sio::http::response::json(200, boost::json::serialize(body)));
+  });
+
+  sio::http::server front(cfg->http, io.handler());
+  std::mutex m;
+  std::condition_variable cv;
+  bool stop = false;
+  front.on_signal([&](int sig) {
+    spdlog::info("signal {}: shutting down", sig);
+    std::lock_guard<std::mutex> guard(m);
+    stop = true;
+    cv.notify_all();
+  });
+  std::uint16_t port = 0;
+  try {
+    port = front.start();
+  } catch (const std::exception& e) {
+    std::cerr << "chat-server: cannot listen on " << cfg->http.host << ":" << cfg->http.port << ": " << e.what()
+              << "\n";
+    return 1;
+  }
+  std::cout << "listening on http://" << cfg->http.host << ":" << port << std::endl;
+  spdlog::info("chat-server ({} app) on {}:{}, {} I/O threads, {} actor threads", cfg->app, cfg->http.host, port,
+               cfg->http.io_threads, cfg->actor_threads);
+
+  {
+    std::unique_lock<std::mutex> lock(m);
+    cv.wait(lock, [&] { return stop; });
+  }
+  front.stop_accepting();
+  io.shutdown(std::chrono::seconds(5));
+  // Give the last writes (close frames, the final polling answers) a moment on the wire.
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  front.stop();
+  spdlog::info("stopped");
+  return 0;
+}

@@ -1,0 +1,140 @@
+// Starts the server under test (docs/echo-fixture.md) and stops it.
+//
+//   REFERENCE=1            -> node tests/integration/reference-echo.js (reference socket.io)
+//   CHAT_SERVER=/abs/path  -> that chat-server binary, with `--app echo`
+//
+// start(extraArgs) resolves to {url, port, proc, stop()} once the server printed
+// `listening on http://127.0.0.1:PORT`; stop() sends SIGTERM, waits (bounded), then
+// SIGKILL. Every started process is also killed when the test process exits.
+"use strict";
+
+const { spawn } = require("node:child_process");
+const path = require("node:path");
+const fs = require("node:fs");
+
+const START_TIMEOUT_MS = 10000;
+const STOP_TIMEOUT_MS = 3000;
+const LISTENING_RE = /^listening on http:\/\/127\.0\.0\.1:(\d+)\s*$/;
+
+const running = new Set();
+process.on("exit", () => {
+  for (const proc of running) {
+    try {
+      proc.kill("SIGKILL");
+    } catch (_) {
+      /* already gone */
+    }
+  }
+});
+
+function serverCommand() {
+  if (process.env.REFERENCE === "1") {
+    return {
+      cmd: process.execPath,
+      args: [path.join(__dirname, "reference-echo.js")],
+      name: "reference-echo.js",
+    };
+  }
+  const bin = process.env.CHAT_SERVER;
+  if (!bin) {
+    throw new Error(
+      "set CHAT_SERVER=/absolute/path/to/chat-server (or REFERENCE=1 for the reference server)",
+    );
+  }
+  if (!path.isAbsolute(bin)) throw new Error(`CHAT_SERVER must be absolute: ${bin}`);
+  if (!fs.existsSync(bin)) throw new Error(`CHAT_SERVER does not exist: ${bin}`);
+  return { cmd: bin, args: [], name: path.basename(bin) };
+}
+
+function isReference() {
+  return process.env.REFERENCE === "1";
+}
+
+/**
+ * Starts the fixture. extraArgs e.g. ['--ping-interval', '300'].
+ */
+async function start(extraArgs = []) {
+  const { cmd, args, name } = serverCommand();
+  const fullArgs = [...args, "--app", "echo", "--host", "127.0.0.1", "--port", "0", ...extraArgs];
+  const proc = spawn(cmd, fullArgs, { stdio: ["ignore", "pipe", "pipe"] });
+  running.add(proc);
+
+  let exited = false;
+  const exitPromise = new Promise((resolve) => {
+    proc.once("exit", (code, signal) => {
+      exited = true;
+      running.delete(proc);
+      resolve({ code, signal });
+    });
+  });
+
+  let stderr = "";
+  proc.stderr.setEncoding("utf8");
+  proc.stderr.on("data", (d) => {
+    stderr += d;
+    if (stderr.length > 20000) stderr = stderr.slice(-20000);
+    if (process.env.SERVER_LOG) process.stderr.write(`[${name}] ${d}`);
+  });
+
+  async function stop() {
+    if (exited) return exitPromise;
+    proc.kill("SIGTERM");
+    let timer;
+    const timedOut = new Promise((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), STOP_TIMEOUT_MS);
+    });
+    const r = await Promise.race([exitPromise, timedOut]);
+    clearTimeout(timer);
+    if (r === "timeout") {
+      proc.kill("SIGKILL");
+      return exitPromise;
+    }
+    return r;
+  }
+
+  return new Promise((resolve, reject) => {
+    let stdoutBuf = "";
+    let settled = false;
+    const fail = (err) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      stop().finally(() => reject(err));
+    };
+    const timer = setTimeout(
+      () => fail(new Error(`${name}: no listening line within ${START_TIMEOUT_MS} ms\n${stderr}`)),
+      START_TIMEOUT_MS,
+    );
+    proc.once("error", (err) => fail(err));
+    proc.once("exit", (code, signal) =>
+      fail(new Error(`${name} exited early (code ${code}, signal ${signal})\n${stderr}`)),
+    );
+    proc.stdout.setEncoding("utf8");
+    proc.stdout.on("data", (d) => {
+      if (process.env.SERVER_LOG) process.stderr.write(`[${name}] ${d}`);
+      if (settled) return;
+      stdoutBuf += d;
+      const lines = stdoutBuf.split("\n");
+      stdoutBuf = lines.pop();
+      for (const line of lines) {
+        const m = LISTENING_RE.exec(line);
+        if (m) {
+          settled = true;
+          clearTimeout(timer);
+          const port = Number(m[1]);
+          resolve({
+            url: `http://127.0.0.1:${port}`,
+            port,
+            proc,
+            stop,
+            stderr: () => stderr,
+            exited: () => exited,
+          });
+          return;
+        }
+      }
+    });
+  });
+}
+
+module.exports = { start, isReference };

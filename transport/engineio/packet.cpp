@@ -1,0 +1,224 @@
+#include "transport/engineio/packet.hpp"
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
+#include <array>
+
+namespace sio::engineio {
+
+namespace {
+
+constexpr char type_char(packet_type t) {
+  return static_cast<char>('0' + static_cast<int>(t));
+}
+
+/// Parses a text record (type digit + data); nothing for an empty record or unknown type.
+std::optional<packet> decode_text(std::string_view text) {
+  if (text.empty() || text[0] < '0' || text[0] > '6')
+    return std::nullopt;
+  packet p;
+  p.type = static_cast<packet_type>(text[0] - '0');
+  p.binary = false;
+  p.data.assign(text.substr(1));
+  return p;
+}
+
+// Base64 is written by hand: the only ready-made one in our dependency set lives in
+// Boost.Beast's detail namespace, and the codecs stay free of Beast.
+constexpr char base64_alphabet[] =
+  "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+constexpr std::array<signed char, 256> make_base64_table() {
+  std::array<signed char, 256> table{};
+  for (auto& x : table)
+    x = -1;
+  for (int i = 0; i < 64; ++i)
+    table[static_cast<unsigned char>(base64_alphabet[i])] = static_cast<signed char>(i);
+  return table;
+}
+
+constexpr auto base64_table = make_base64_table();
+
+} // namespace
+
+std::string encode_text(const packet& p) {
+  std::string out;
+  out.reserve(1 + p.data.size());
+  out.push_back(type_char(p.type));
+  out += p.data;
+  return out;
+}
+
+std::optional<packet> decode_frame(bool binary_frame, std::string_view frame) {
+  if (binary_frame) {
+    packet p;
+    p.type = packet_type::message;
+    p.binary = true;
+    p.data.assign(frame);
+    return p;
+  }
+  return decode_text(frame);
+}
+
+void append_to_payload(std::string& payload, const packet& p) {
+  if (!payload.empty())
+    payload.push_back(record_separator);
+  if (p.binary) {
+    payload.push_back('b');
+    payload += base64_encode(p.data);
+  } else {
+    payload.push_back(type_char(p.type));
+    payload += p.data;
+  }
+}
+
+std::string encode_payload(const std::vector<packet>& packets) {
+  std::string out;
+  for (const auto& p : packets)
+    append_to_payload(out, p);
+  return out;
+}
+
+std::optional<std::vector<packet>> decode_payload(std::string_view body) {
+  if (body.empty())
+    return std::nullopt;
+  std::vector<packet> result;
+  std::size_t pos = 0;
+  for (;;) {
+    auto end = body.find(record_separator, pos);
+    auto record = body.substr(pos, end == std::string_view::npos ? std::string_view::npos
+                                                                   : end - pos);
+    if (!record.empty() && record[0] == 'b') {
+      auto bytes = base64_decode(record.substr(1));
+      if (!bytes)
+        return std::nullopt;
+      packet p;
+      p.type = packet_type::message;
+      p.binary = true;
+      p.data = std::move(*bytes);
+      result.push_back(std::move(p));
+    } else {
+      auto p = decode_text(record);
+      if (!p)
+        return std::nullopt;
+      result.push_back(std::move(*p));
+    }
+    if (end == std::string_view::npos)
+      break;
+    pos = end + 1;
+  }
+  return result;
+}
+
+std::string base64_encode(std::string_view bytes) {
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  std::size_t i = 0;
+  auto byte = [&](std::size_t k) {
+    return static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[k]));
+  };
+  for (; i + 3 <= bytes.size(); i += 3) {
+    auto n = (byte(i) << 16) | (byte(i + 1) << 8) | byte(i + 2);
+    out.push_back(base64_alphabet[(n >> 18) & 63]);
+    out.push_back(base64_alphabet[(n >> 12) & 63]);
+    out.push_back(base64_alphabet[(n >> 6) & 63]);
+    out.push_back(base64_alphabet[n & 63]);
+  }
+  auto rest = bytes.size() - i;
+  if (rest == 1) {
+    auto n = byte(i) << 16;
+    out.push_back(base64_alphabet[(n >> 18) & 63]);
+    out.push_back(base64_alphabet[(n >> 12) & 63]);
+    out += "==";
+  } else if (rest == 2) {
+    auto n = (byte(i) << 16) | (byte(i + 1) << 8);
+    out.push_back(base64_alphabet[(n >> 18) & 63]);
+    out.push_back(base64_alphabet[(n >> 12) & 63]);
+    out.push_back(base64_alphabet[(n >> 6) & 63]);
+    out.push_back('=');
+  }
+  return out;
+}
+
+std::optional<std::string> base64_decode(std::string_view text) {
+  if (text.size() % 4 != 0)
+    return std::nullopt;
+  std::string out;
+  out.reserve(text.size() / 4 * 3);
+  for (std::size_t i = 0; i < text.size(); i += 4) {
+    bool last = i + 4 == text.size();
+    std::size_t pad = 0;
+    if (last) {
+      if (text[i + 3] == '=')
+        ++pad;
+      if (pad == 1 && text[i + 2] == '=')
+        ++pad;
+    }
+    std::uint32_t n = 0;
+    for (std::size_t k = 0; k < 4; ++k) {
+      std::uint32_t v = 0;
+      if (k < 4 - pad) {
+        auto d = base64_table[static_cast<unsigned char>(text[i + k])];
+        if (d < 0)
+          return std::nullopt; // also catches '=' anywhere but the final padding
+        v = static_cast<std::uint32_t>(d);
+      }
+      n = (n << 6) | v;
+    }
+    out.push_back(static_cast<char>((n >> 16) & 0xFF));
+    if (pad < 2)
+      out.push_back(static_cast<char>((n >> 8) & 0xFF));
+    if (pad < 1)
+      out.push_back(static_cast<char>(n & 0xFF));
+  }
+  return out;
+}
+
+std::string encode_handshake(const handshake& h) {
+  boost::json::array upgrades;
+  upgrades.reserve(h.upgrades.size());
+  for (const auto& u : h.upgrades)
+    upgrades.emplace_back(u);
+  boost::json::object obj;
+  obj.emplace("sid", h.sid);
+  obj.emplace("upgrades", std::move(upgrades));
+  obj.emplace("pingInterval", h.ping_interval_ms);
+  obj.emplace("pingTimeout", h.ping_timeout_ms);
+  obj.emplace("maxPayload", h.max_payload);
+  return boost::json::serialize(obj);
+}
+
+std::string_view error_message(error_code code) {
+  switch (code) {
+    case error_code::unknown_transport:
+      return "Transport unknown";
+    case error_code::unknown_sid:
+      return "Session ID unknown";
+    case error_code::bad_handshake_method:
+      return "Bad handshake method";
+    case error_code::bad_request:
+      return "Bad request";
+    case error_code::forbidden:
+      return "Forbidden";
+    case error_code::unsupported_protocol_version:
+      return "Unsupported protocol version";
+  }
+  return "Bad request";
+}
+
+int error_status(error_code code) {
+  return code == error_code::forbidden ? 403 : 400;
+}
+
+std::string error_body(error_code code) {
+  boost::json::object obj;
+  obj.emplace("code", static_cast<int>(code));
+  auto msg = error_message(code);
+  obj.emplace("message", boost::json::string_view{msg.data(), msg.size()});
+  return boost::json::serialize(obj);
+}
+
+} // namespace sio::engineio

@@ -1,0 +1,139 @@
+// HTTP and WebSocket front end on Boost.Beast. This header holds no Beast: the rest of
+// the project sees requests, replies and WebSocket channels through these small types,
+// and Beast itself is compiled in server.cpp and asio_impl.cpp only.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace sio::http {
+
+using header_list = std::vector<std::pair<std::string, std::string>>;
+
+/// What the router needs to know about a request. Header names are lowercase.
+struct request {
+  std::string method; // "GET", "POST", ...
+  std::string target; // raw target, path plus query
+  std::string path;   // decoded path
+  header_list query;  // decoded query parameters, in order
+  header_list headers;
+  std::string remote_address;
+  std::string body;
+  bool websocket_upgrade = false;
+
+  const std::string* header(std::string_view name) const;
+  const std::string* param(std::string_view name) const;
+};
+
+struct response {
+  int status = 200;
+  header_list headers;
+  std::string body;
+
+  static response json(int status, std::string body);
+  static response text(int status, std::string body, std::string content_type = "text/plain; charset=UTF-8");
+};
+
+/// Answers one HTTP request, from any thread, exactly once (later calls are ignored).
+/// Dropping the last reference without answering answers 500.
+class reply {
+public:
+  virtual ~reply() = default;
+  virtual void send(response r) = 0;
+  /// True once the peer is known to be gone (the answer would go nowhere).
+  virtual bool closed() const = 0;
+};
+using reply_ptr = std::shared_ptr<reply>;
+
+/// One outgoing WebSocket message; the bytes are shared so that a broadcast encodes once.
+struct ws_message {
+  bool binary = false;
+  std::shared_ptr<const std::string> data;
+};
+
+/// Receives what a WebSocket peer sends. Called on an I/O thread; must not block.
+class ws_sink {
+public:
+  virtual ~ws_sink() = default;
+  virtual void on_message(bool binary, std::string data) = 0;
+  /// The connection is gone; `reason` says why ("transport close", "transport error").
+  virtual void on_close(std::string reason) = 0;
+};
+
+/// The sending half of an accepted WebSocket. Thread-safe: writes are posted to the
+/// session's strand, one write is outstanding at a time, and the queue is bounded.
+class ws_channel {
+public:
+  virtual ~ws_channel() = default;
+  enum class send_result { queued, over_cap, closed };
+  /// Queues messages in order. Over the byte cap nothing is queued and the caller
+  /// decides (drop a volatile packet, or close the connection).
+  virtual send_result send(std::vector<ws_message> messages) = 0;
+  /// Bytes queued and not yet written.
+  virtual std::size_t queued_bytes() const = 0;
+  /// Sends a close frame after the queued messages and ends the session.
+  virtual void close(std::uint16_t code = 1000, std::string reason = {}) = 0;
+};
+using ws_channel_ptr = std::shared_ptr<ws_channel>;
+
+/// The application side of the front end, implemented by the actor layer.
+class handler {
+public:
+  virtual ~handler() = default;
+  /// Any plain HTTP request. Answer through `r`, now or later, from any thread.
+  virtual void on_request(request req, reply_ptr r) = 0;
+
+  /// Decision on a WebSocket upgrade, taken on the I/O thread without blocking.
+  struct upgrade_decision {
+    std::optional<response> refuse;
+    /// Called once the handshake is done; returns where incoming messages go.
+    std::function<std::shared_ptr<ws_sink>(ws_channel_ptr)> attach;
+  };
+  virtual upgrade_decision on_upgrade(const request& req) = 0;
+};
+
+struct server_options {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 3001;
+  std::size_t io_threads = 1;
+  /// Largest request body and WebSocket message accepted.
+  std::size_t max_body_bytes = 1000000;
+  /// A WebSocket's queued outgoing bytes above which send() refuses.
+  std::size_t max_queue_bytes = 8 * 1024 * 1024;
+  std::chrono::seconds idle_timeout{120};
+};
+
+/// Listener plus I/O threads. start() binds (port 0 picks one) and runs the threads.
+class server {
+public:
+  server(server_options opts, std::shared_ptr<handler> h);
+  ~server();
+  server(const server&) = delete;
+  server& operator=(const server&) = delete;
+
+  /// Binds and starts the I/O threads; returns the bound port.
+  std::uint16_t start();
+  /// Stops accepting new connections; existing sessions go on.
+  void stop_accepting();
+  /// Stops the I/O threads and joins them.
+  void stop();
+  /// Runs `fn` once SIGINT or SIGTERM arrives (on an I/O thread).
+  void on_signal(std::function<void(int)> fn);
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+/// Parses "a=b&c=d" with percent-decoding ('+' as space, as browsers send it).
+header_list parse_query(std::string_view query);
+
+} // namespace sio::http

@@ -1,0 +1,300 @@
+#include "transport/socketio/packet.hpp"
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/parse_options.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/string.hpp>
+
+#include <limits>
+#include <utility>
+
+namespace sio::socketio {
+
+namespace {
+
+constexpr std::size_t max_namespace_length = 256;
+
+/// Boost.JSON's default nesting limit (32) is lower than what JSON.parse accepts; raise it
+/// to something generous but still bounded (the placeholder walk below is recursive).
+constexpr std::size_t max_json_depth = 128;
+
+constexpr std::string_view reserved_events[] = {
+  "connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener",
+};
+
+bool is_binary_type(packet_type t) {
+  return t == packet_type::binary_event || t == packet_type::binary_ack;
+}
+
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+
+/// Appends [<nsp>,] — omitted for the main namespace.
+void append_nsp(std::string& out, std::string_view nsp) {
+  if (!nsp.empty() && nsp != "/") {
+    out += nsp;
+    out.push_back(',');
+  }
+}
+
+parse_error make_error(std::string reason) {
+  return parse_error{std::move(reason)};
+}
+
+/// Like socket.io-parser's isPayloadValid, with the rule that an event name must be a
+/// string. Absent data is fine for CONNECT, DISCONNECT and CONNECT_ERROR only.
+bool payload_valid(packet_type type, bool has_data, const boost::json::value& data) {
+  switch (type) {
+    case packet_type::connect:
+      return !has_data || data.is_object();
+    case packet_type::disconnect:
+      return !has_data;
+    case packet_type::connect_error:
+      return !has_data || data.is_string() || data.is_object();
+    case packet_type::event:
+    case packet_type::binary_event: {
+      if (!has_data || !data.is_array())
+        return false;
+      const auto& arr = data.get_array();
+      if (arr.empty() || !arr[0].is_string())
+        return false;
+      const auto& name = arr[0].get_string();
+      std::string_view sv{name.data(), name.size()};
+      for (auto r : reserved_events)
+        if (sv == r)
+          return false;
+      return true;
+    }
+    case packet_type::ack:
+    case packet_type::binary_ack:
+      return has_data && data.is_array();
+  }
+  return false;
+}
+
+bool marked_as_placeholder(const boost::json::object& obj) {
+  auto it = obj.find("_placeholder");
+  return it != obj.end() && it->value().is_bool() && it->value().get_bool();
+}
+
+/// Every object marked {"_placeholder":true} must be a well-formed placeholder whose num
+/// indexes one of the `count` announced attachments (count is 0 for non-binary packets).
+bool placeholders_valid(const boost::json::value& v, std::size_t count) {
+  if (v.is_array()) {
+    for (const auto& e : v.get_array())
+      if (!placeholders_valid(e, count))
+        return false;
+    return true;
+  }
+  if (v.is_object()) {
+    const auto& obj = v.get_object();
+    if (marked_as_placeholder(obj)) {
+      std::uint64_t num = 0;
+      return is_placeholder(v, num) && num < count;
+    }
+    for (const auto& kv : obj)
+      if (!placeholders_valid(kv.value(), count))
+        return false;
+    return true;
+  }
+  return true;
+}
+
+} // namespace
+
+std::string encode(const packet& p) {
+  auto type = p.type;
+  if (!p.attachments.empty()) {
+    if (type == packet_type::event)
+      type = packet_type::binary_event;
+    else if (type == packet_type::ack)
+      type = packet_type::binary_ack;
+  } else {
+    // A binary type without attachments would announce "0-", which no decoder accepts.
+    if (type == packet_type::binary_event)
+      type = packet_type::event;
+    else if (type == packet_type::binary_ack)
+      type = packet_type::ack;
+  }
+  std::string out;
+  out.push_back(static_cast<char>('0' + static_cast<int>(type)));
+  if (is_binary_type(type)) {
+    out += std::to_string(p.attachments.size());
+    out.push_back('-');
+  }
+  append_nsp(out, p.nsp);
+  if (p.id)
+    out += std::to_string(*p.id);
+  if (p.has_data)
+    out += boost::json::serialize(p.data);
+  return out;
+}
+
+std::string encode_connect_ok(std::string_view nsp, std::string_view sid) {
+  std::string out = "0";
+  append_nsp(out, nsp);
+  boost::json::object obj;
+  obj.emplace("sid", boost::json::string(sid.data(), sid.size()));
+  out += boost::json::serialize(obj);
+  return out;
+}
+
+std::string encode_connect_error(std::string_view nsp, std::string_view message,
+                                 const boost::json::value* data) {
+  std::string out = "4";
+  append_nsp(out, nsp);
+  boost::json::object obj;
+  obj.emplace("message", boost::json::string(message.data(), message.size()));
+  if (data != nullptr)
+    obj.emplace("data", *data);
+  out += boost::json::serialize(obj);
+  return out;
+}
+
+std::string encode_disconnect(std::string_view nsp) {
+  std::string out = "1";
+  append_nsp(out, nsp);
+  return out;
+}
+
+bool valid_namespace(std::string_view nsp) {
+  if (nsp.empty() || nsp.size() > max_namespace_length || nsp[0] != '/')
+    return false;
+  for (auto ch : nsp.substr(1)) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c == ',')
+      return false;
+    if (c < 0x21 || c == 0x7F)
+      return false;
+  }
+  return true;
+}
+
+boost::json::value add_attachment(std::vector<std::string>& attachments, std::string bytes) {
+  auto num = static_cast<std::uint64_t>(attachments.size());
+  attachments.push_back(std::move(bytes));
+  boost::json::object obj;
+  obj.emplace("_placeholder", true);
+  obj.emplace("num", num);
+  return boost::json::value(std::move(obj));
+}
+
+bool is_placeholder(const boost::json::value& v, std::uint64_t& num) {
+  const auto* obj = v.if_object();
+  if (obj == nullptr || !marked_as_placeholder(*obj))
+    return false;
+  auto it = obj->find("num");
+  if (it == obj->end())
+    return false;
+  const auto& n = it->value();
+  if (n.is_uint64()) {
+    num = n.get_uint64();
+    return true;
+  }
+  if (n.is_int64() && n.get_int64() >= 0) {
+    num = static_cast<std::uint64_t>(n.get_int64());
+    return true;
+  }
+  return false;
+}
+
+decoder::result decoder::feed_text(std::string_view text) {
+  if (pending_) {
+    reset();
+    return make_error("unexpected text while awaiting attachments");
+  }
+  if (text.empty())
+    return make_error("empty packet");
+  if (text[0] < '0' || text[0] > '6')
+    return make_error("unknown packet type");
+
+  packet p;
+  p.type = static_cast<packet_type>(text[0] - '0');
+  std::size_t i = 1;
+
+  // <attachments>- for binary types only
+  std::size_t count = 0;
+  if (is_binary_type(p.type)) {
+    auto start = i;
+    while (i < text.size() && is_digit(text[i])) {
+      auto d = static_cast<std::size_t>(text[i] - '0');
+      if (count > (std::numeric_limits<std::size_t>::max() - d) / 10)
+        return make_error("illegal attachments");
+      count = count * 10 + d;
+      ++i;
+    }
+    if (i == start || i >= text.size() || text[i] != '-')
+      return make_error("illegal attachments");
+    if (count < 1)
+      return make_error("illegal attachments");
+    if (count > max_attachments_)
+      return make_error("too many attachments");
+    ++i; // '-'
+  }
+
+  // <nsp>[,] — the namespace runs up to the next ',' or to the end
+  if (i < text.size() && text[i] == '/') {
+    auto comma = text.find(',', i);
+    auto end = comma == std::string_view::npos ? text.size() : comma;
+    auto nsp = text.substr(i, end - i);
+    if (!valid_namespace(nsp))
+      return make_error("invalid namespace");
+    p.nsp.assign(nsp);
+    i = comma == std::string_view::npos ? text.size() : comma + 1;
+  }
+
+  // <id>
+  if (i < text.size() && is_digit(text[i])) {
+    std::uint64_t id = 0;
+    constexpr auto max_id = std::numeric_limits<std::uint64_t>::max();
+    while (i < text.size() && is_digit(text[i])) {
+      auto d = static_cast<std::uint64_t>(text[i] - '0');
+      if (id > (max_id - d) / 10)
+        return make_error("ack id out of range");
+      id = id * 10 + d;
+      ++i;
+    }
+    p.id = id;
+  }
+
+  // <json>
+  if (i < text.size()) {
+    boost::json::parse_options opts;
+    opts.max_depth = max_json_depth;
+    boost::json::error_code ec;
+    auto v = boost::json::parse(text.substr(i), ec, {}, opts);
+    if (ec)
+      return make_error("invalid json");
+    p.data = std::move(v);
+    p.has_data = true;
+  }
+
+  if (!payload_valid(p.type, p.has_data, p.data))
+    return make_error("invalid payload");
+  if (p.has_data && !placeholders_valid(p.data, count))
+    return make_error("illegal attachments");
+
+  if (count == 0)
+    return p;
+  p.attachments.reserve(count);
+  expected_ = count;
+  pending_ = std::move(p);
+  return need_more{};
+}
+
+decoder::result decoder::feed_binary(std::string bytes) {
+  if (!pending_)
+    return make_error("unexpected binary data");
+  pending_->attachments.push_back(std::move(bytes));
+  if (pending_->attachments.size() < expected_)
+    return need_more{};
+  packet p = std::move(*pending_);
+  reset();
+  expected_ = 0;
+  return p;
+}
+
+} // namespace sio::socketio
