@@ -1,0 +1,344 @@
+// Connection, namespace and room actors under CAF's deterministic test coordinator. The
+// WebSocket is a fake channel that records what the server sends; time only moves when
+// a test advances it.
+#define CAF_SUITE actors
+#define FAIL(msg) CAF_FAIL(msg)
+#include <caf/test/unit_test_impl.hpp>
+#include <caf/test/dsl.hpp>
+
+#include "actors/connection.hpp"
+#include "actors/ids.hpp"
+#include "actors/messages.hpp"
+
+#include <algorithm>
+
+using namespace std::chrono_literals;
+namespace json = boost::json;
+
+namespace {
+
+struct config : caf::actor_system_config {
+  config() { sio::announce_message_types(*this); }
+};
+
+// Records every message the server writes to one client.
+class fake_channel final : public sio::http::ws_channel {
+public:
+  send_result send(std::vector<sio::http::ws_message> messages) override {
+    if (closed)
+      return send_result::closed;
+    for (auto& m : messages)
+      sent.push_back((m.binary ? "<bin>" : "") + *m.data);
+    return send_result::queued;
+  }
+  std::size_t queued_bytes() const override { return 0; }
+  void close(std::uint16_t, std::string) override { closed = true; }
+
+  std::vector<std::string> sent;
+  bool closed = false;
+
+  std::size_t count(const std::string& frame) const { return std::count(sent.begin(), sent.end(), frame); }
+  bool saw_prefix(const std::string& prefix) const {
+    return std::any_of(sent.begin(), sent.end(), [&](const std::string& s) { return s.rfind(prefix, 0) == 0; });
+  }
+};
+
+struct client {
+  caf::actor actor;
+  std::shared_ptr<fake_channel> ws;
+  std::uint64_t channel;
+};
+
+struct fixture : test_coordinator_fixture<config> {
+  std::shared_ptr<sio::server_core> core;
+  std::vector<client> clients;
+  std::vector<std::string> ack_results;
+  std::vector<std::string> disconnect_reasons;
+
+  fixture() {
+    sio::server_options opts;
+    opts.ping_interval = 1000ms;
+    opts.ping_timeout = 500ms;
+    opts.connect_timeout = 2000ms;
+    core = std::make_shared<sio::server_core>(sys, opts);
+    auto def = std::make_shared<sio::namespace_def>();
+    def->on_connection = [this](sio::socket& s) { handlers(s); };
+    core->defs["/"] = def;
+    auto guarded = std::make_shared<sio::namespace_def>();
+    guarded->middlewares.push_back([](sio::socket& s) -> std::optional<sio::connect_error> {
+      if (s.handshake().auth.contains("reject"))
+        return sio::connect_error{"not authorized", json::object{{"code", 7}}};
+      return std::nullopt;
+    });
+    guarded->on_connection = [this](sio::socket& s) { handlers(s); };
+    core->defs["/guarded"] = guarded;
+  }
+
+  ~fixture() override {
+    for (auto& c : clients)
+      anon_send(c.actor, sio::close_request{"server shutting down"});
+    consume_messages();
+  }
+
+  void handlers(sio::socket& s) {
+    s.on("echo", [](sio::socket& s, sio::message& m, const sio::ack_responder&) { s.emit("echo-back", m); });
+    s.on("join", [](sio::socket& s, sio::message& m, const sio::ack_responder&) {
+      s.join(std::string(m.args[0].as_string()));
+    });
+    s.on("leave", [](sio::socket& s, sio::message& m, const sio::ack_responder&) {
+      s.leave(std::string(m.args[0].as_string()));
+    });
+    s.on("bcast", [](sio::socket& s, sio::message& m, const sio::ack_responder&) {
+      auto& req = m.args[0].as_object();
+      auto b = s.nsp_all();
+      for (auto& r : req.at("rooms").as_array())
+        b = b.to(std::string(r.as_string()));
+      for (auto& r : req.at("except").as_array())
+        b = b.except(std::string(r.as_string()));
+      b.emit("news", {req.at("text")});
+    });
+    s.on("ask", [this](sio::socket& s, sio::message&, const sio::ack_responder&) {
+      s.emit_with_ack("question", {"q"}, 100ms, [this](sio::socket&, std::optional<sio::message> reply) {
+        ack_results.push_back(reply ? json::serialize(reply->args) : "timeout");
+      });
+    });
+    s.on_disconnect([this](sio::socket&, const std::string& reason) { disconnect_reasons.push_back(reason); });
+  }
+
+  // A new Engine.IO session over WebSocket; returns its index.
+  std::size_t open() {
+    client c;
+    c.ws = std::make_shared<fake_channel>();
+    c.channel = sio::next_key();
+    auto entry = std::make_shared<sio::session_entry>();
+    c.actor = sio::spawn_websocket_connection(core, entry, sio::make_id(), sio::handshake_info{}, c.channel, c.ws);
+    clients.push_back(c);
+    consume_messages();
+    return clients.size() - 1;
+  }
+
+  void send_text(std::size_t i, std::string text) {
+    anon_send(clients[i].actor, sio::ws_in{clients[i].channel, false, std::move(text)});
+    consume_messages();
+  }
+
+  // Opens a session and connects it to "/"; returns its index.
+  std::size_t connect() {
+    auto i = open();
+    send_text(i, "40");
+    return i;
+  }
+
+  fake_channel& ws(std::size_t i) { return *clients[i].ws; }
+  void clear_all() {
+    for (auto& c : clients)
+      c.ws->sent.clear();
+  }
+};
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(actors_tests, fixture)
+
+CAF_TEST(handshake_then_connect) {
+  auto i = open();
+  CAF_REQUIRE_EQUAL(ws(i).sent.size(), 1u);
+  CAF_CHECK(ws(i).sent[0].rfind("0{\"sid\":", 0) == 0);
+  CAF_CHECK(ws(i).sent[0].find("\"upgrades\":[]") != std::string::npos);
+  send_text(i, "40");
+  CAF_REQUIRE_EQUAL(ws(i).sent.size(), 2u);
+  CAF_CHECK(ws(i).sent[1].rfind("40{\"sid\":\"", 0) == 0);
+  send_text(i, "42[\"echo\",1,{\"a\":true}]");
+  CAF_CHECK_EQUAL(ws(i).sent.back(), "42[\"echo-back\",1,{\"a\":true}]");
+}
+
+CAF_TEST(middleware_refusal) {
+  auto i = open();
+  send_text(i, "40/guarded,{\"reject\":true}");
+  CAF_CHECK_EQUAL(ws(i).sent.back(), "44/guarded,{\"message\":\"not authorized\",\"data\":{\"code\":7}}");
+  // The refused namespace has no socket: its events are not handled.
+  send_text(i, "42/guarded,[\"echo\",1]");
+  CAF_CHECK_EQUAL(ws(i).count("42/guarded,[\"echo-back\",1]"), 0u);
+  send_text(i, "40/guarded,{}");
+  CAF_CHECK(ws(i).sent.back().rfind("40/guarded,{\"sid\":", 0) == 0);
+}
+
+CAF_TEST(unknown_namespace) {
+  auto i = open();
+  send_text(i, "40/nope,");
+  CAF_CHECK_EQUAL(ws(i).sent.back(), "44/nope,{\"message\":\"Invalid namespace\"}");
+  CAF_CHECK(!ws(i).closed);
+}
+
+CAF_TEST(join_leave_and_room_broadcast) {
+  auto a = connect(), b = connect(), c = connect();
+  send_text(a, "42[\"join\",\"r1\"]");
+  send_text(b, "42[\"join\",\"r1\"]");
+  clear_all();
+  send_text(c, "42[\"bcast\",{\"rooms\":[\"r1\"],\"except\":[],\"text\":\"hi\"}]");
+  const std::string news = "42[\"news\",\"hi\"]";
+  CAF_CHECK_EQUAL(ws(a).count(news), 1u);
+  CAF_CHECK_EQUAL(ws(b).count(news), 1u);
+  CAF_CHECK_EQUAL(ws(c).count(news), 0u);
+  send_text(b, "42[\"leave\",\"r1\"]");
+  clear_all();
+  send_text(c, "42[\"bcast\",{\"rooms\":[\"r1\"],\"except\":[],\"text\":\"hi\"}]");
+  CAF_CHECK_EQUAL(ws(a).count(news), 1u);
+  CAF_CHECK_EQUAL(ws(b).count(news), 0u);
+}
+
+CAF_TEST(namespace_broadcast_with_exceptions) {
+  auto a = connect(), b = connect(), c = connect();
+  send_text(b, "42[\"join\",\"muted\"]");
+  clear_all();
+  send_text(a, "42[\"bcast\",{\"rooms\":[],\"except\":[\"muted\"],\"text\":\"all\"}]");
+  const std::string news = "42[\"news\",\"all\"]";
+  CAF_CHECK_EQUAL(ws(a).count(news), 1u);
+  CAF_CHECK_EQUAL(ws(b).count(news), 0u);
+  CAF_CHECK_EQUAL(ws(c).count(news), 1u);
+}
+
+CAF_TEST(room_broadcast_with_exceptions) {
+  auto a = connect(), b = connect(), c = connect();
+  for (auto i : {a, b, c})
+    send_text(i, "42[\"join\",\"r\"]");
+  send_text(c, "42[\"join\",\"quiet\"]");
+  clear_all();
+  send_text(a, "42[\"bcast\",{\"rooms\":[\"r\"],\"except\":[\"quiet\"],\"text\":\"x\"}]");
+  const std::string news = "42[\"news\",\"x\"]";
+  CAF_CHECK_EQUAL(ws(a).count(news), 1u);
+  CAF_CHECK_EQUAL(ws(b).count(news), 1u);
+  CAF_CHECK_EQUAL(ws(c).count(news), 0u);
+}
+
+CAF_TEST(once_per_socket_over_several_rooms) {
+  auto a = connect(), b = connect(), c = connect(), d = connect();
+  send_text(a, "42[\"join\",\"r1\"]");
+  send_text(a, "42[\"join\",\"r2\"]");
+  send_text(a, "42[\"join\",\"r3\"]");
+  send_text(b, "42[\"join\",\"r2\"]");
+  send_text(c, "42[\"join\",\"r3\"]");
+  clear_all();
+  send_text(d, "42[\"bcast\",{\"rooms\":[\"r1\",\"r2\",\"r3\"],\"except\":[],\"text\":\"u\"}]");
+  const std::string news = "42[\"news\",\"u\"]";
+  CAF_CHECK_EQUAL(ws(a).count(news), 1u);
+  CAF_CHECK_EQUAL(ws(b).count(news), 1u);
+  CAF_CHECK_EQUAL(ws(c).count(news), 1u);
+  CAF_CHECK_EQUAL(ws(d).count(news), 0u);
+}
+
+CAF_TEST(socket_id_room) {
+  auto a = connect(), b = connect();
+  auto frame = ws(b).sent[1]; // 40{"sid":"..."}
+  auto sid = json::parse(frame.substr(2)).as_object().at("sid").as_string();
+  clear_all();
+  send_text(a, "42[\"bcast\",{\"rooms\":[\"" + std::string(sid) + "\"],\"except\":[],\"text\":\"dm\"}]");
+  CAF_CHECK_EQUAL(ws(b).count("42[\"news\",\"dm\"]"), 1u);
+  CAF_CHECK_EQUAL(ws(a).count("42[\"news\",\"dm\"]"), 0u);
+}
+
+CAF_TEST(server_ack_answered_and_timed_out) {
+  auto a = connect();
+  send_text(a, "42[\"ask\"]");
+  CAF_CHECK_EQUAL(ws(a).sent.back(), "420[\"question\",\"q\"]");
+  send_text(a, "430[\"answer\",7]");
+  CAF_REQUIRE_EQUAL(ack_results.size(), 1u);
+  CAF_CHECK_EQUAL(ack_results[0], "[\"answer\",7]");
+  send_text(a, "42[\"ask\"]");
+  CAF_CHECK_EQUAL(ws(a).sent.back(), "421[\"question\",\"q\"]");
+  advance_time(100ms);
+  consume_messages();
+  CAF_REQUIRE_EQUAL(ack_results.size(), 2u);
+  CAF_CHECK_EQUAL(ack_results[1], "timeout");
+  // A late answer is ignored.
+  send_text(a, "431[\"late\"]");
+  CAF_CHECK_EQUAL(ack_results.size(), 2u);
+}
+
+CAF_TEST(client_ack_request) {
+  auto a = connect();
+  core->defs["/"]->on_connection = [](sio::socket& s) {
+    s.on("q", [](sio::socket&, sio::message& m, const sio::ack_responder& ack) { ack(std::move(m)); });
+  };
+  auto b = connect();
+  send_text(b, "425[\"q\",\"x\",2]");
+  CAF_CHECK_EQUAL(ws(b).sent.back(), "435[\"x\",2]");
+  CAF_CHECK(!ws(a).closed);
+}
+
+CAF_TEST(binary_event_round_trip) {
+  auto a = connect();
+  send_text(a, "451-[\"echo\",{\"_placeholder\":true,\"num\":0}]");
+  CAF_CHECK(!ws(a).saw_prefix("451-[\"echo-back\""));
+  anon_send(clients[a].actor, sio::ws_in{clients[a].channel, true, std::string("\x01\x02", 2)});
+  consume_messages();
+  auto n = ws(a).sent.size();
+  CAF_REQUIRE(n >= 2);
+  CAF_CHECK_EQUAL(ws(a).sent[n - 2], "451-[\"echo-back\",{\"_placeholder\":true,\"num\":0}]");
+  CAF_CHECK_EQUAL(ws(a).sent[n - 1], std::string("<bin>\x01\x02", 7));
+}
+
+CAF_TEST(connect_timeout) {
+  auto a = open();
+  auto b = connect();
+  advance_time(2000ms);
+  consume_messages();
+  CAF_CHECK(ws(a).closed);
+  CAF_CHECK(!ws(b).closed);
+}
+
+CAF_TEST(heartbeat_timeout) {
+  auto a = connect(), b = connect();
+  advance_time(1000ms);
+  consume_messages();
+  CAF_CHECK_EQUAL(ws(a).sent.back(), "2");
+  CAF_CHECK_EQUAL(ws(b).sent.back(), "2");
+  send_text(b, "3"); // b answers, a does not
+  advance_time(500ms);
+  consume_messages();
+  CAF_CHECK(ws(a).closed);
+  CAF_CHECK(!ws(b).closed);
+  CAF_REQUIRE_EQUAL(disconnect_reasons.size(), 1u);
+  CAF_CHECK_EQUAL(disconnect_reasons[0], "ping timeout");
+  // b's next ping comes an interval after its pong.
+  advance_time(1000ms);
+  consume_messages();
+  CAF_CHECK_EQUAL(ws(b).count("2"), 2u);
+}
+
+CAF_TEST(parse_error_closes_connection) {
+  auto a = connect(), b = connect();
+  send_text(a, "42{}");
+  CAF_CHECK(ws(a).closed);
+  CAF_REQUIRE_EQUAL(disconnect_reasons.size(), 1u);
+  CAF_CHECK_EQUAL(disconnect_reasons[0], "parse error");
+  send_text(b, "42[\"echo\",\"still here\"]");
+  CAF_CHECK_EQUAL(ws(b).sent.back(), "42[\"echo-back\",\"still here\"]");
+}
+
+CAF_TEST(disconnect_reasons) {
+  auto a = connect(), b = connect();
+  send_text(a, "41");
+  CAF_REQUIRE_EQUAL(disconnect_reasons.size(), 1u);
+  CAF_CHECK_EQUAL(disconnect_reasons[0], "client namespace disconnect");
+  anon_send(clients[b].actor, sio::ws_gone{clients[b].channel, "transport close"});
+  consume_messages();
+  CAF_REQUIRE_EQUAL(disconnect_reasons.size(), 2u);
+  CAF_CHECK_EQUAL(disconnect_reasons[1], "transport close");
+  auto c = connect();
+  anon_send(clients[c].actor, sio::close_request{"server shutting down"});
+  consume_messages();
+  CAF_REQUIRE_EQUAL(disconnect_reasons.size(), 3u);
+  CAF_CHECK_EQUAL(disconnect_reasons[2], "server shutting down");
+  CAF_CHECK(ws(c).closed);
+}
+
+CAF_TEST(unique_ids) {
+  std::set<std::string> ids;
+  for (int i = 0; i < 1000; ++i)
+    ids.insert(sio::make_id());
+  CAF_CHECK_EQUAL(ids.size(), 1000u);
+  CAF_CHECK_EQUAL(sio::make_id().size(), 20u);
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
