@@ -208,6 +208,10 @@ void connection_state::on_ws_attach(ws_attach& a) {
 }
 
 void connection_state::on_ws_in(ws_in& in) {
+  // Flow control: tell the session this message is handled (it may resume reading).
+  auto& from = in.channel == ws_channel_ ? ws_ : probe_;
+  if (from && (in.channel == ws_channel_ || in.channel == probe_channel_))
+    from->consumed(in.data.size());
   if (closed_)
     return;
   auto packet = eio::decode_frame(in.binary, in.data);
@@ -386,10 +390,10 @@ void connection_state::on_socketio_packet(sp::packet& p) {
     return on_connect(p);
   auto it = by_nsp_.find(p.nsp);
   if (it == by_nsp_.end()) {
-    // The reference closes the connection here ("invalid state"); a packet racing a
-    // server-side disconnect is harmless, so it is dropped instead.
+    // As the reference ("invalid state"): a packet for a namespace the client is not
+    // connected to closes the connection.
     spdlog::debug("session {}: packet for namespace {} without a socket", sid_, p.nsp);
-    return;
+    return close_session("parse error");
   }
   auto* s = find_socket(it->second);
   switch (p.type) {

@@ -182,7 +182,7 @@ public:
       d.refuse = http::response::json(404, R"({"error":"not found"})");
       return d;
     }
-    if (auto err = verify(req, true)) {
+    if (auto err = verify(req, true, raw)) {
       d.refuse = refusal(*err);
       return d;
     }
@@ -208,7 +208,7 @@ public:
 
 private:
   // engine.io's Server#verify, in its order.
-  std::optional<eio::error_code> verify(const http::request& req, bool upgrade) {
+  std::optional<eio::error_code> verify(const http::request& req, bool upgrade, bool raw) {
     auto* transport = req.param("transport");
     if (!transport || (*transport != "polling" && *transport != "websocket"))
       return eio::error_code::unknown_transport;
@@ -216,7 +216,7 @@ private:
       return eio::error_code::forbidden;
     if (auto* sid = req.param("sid")) {
       auto entry = core_->find_session(*sid);
-      if (!entry)
+      if (!entry || entry->raw != raw) // the raw echo endpoint has sessions of its own
         return eio::error_code::unknown_sid;
       int current = entry->transport.load();
       if (upgrade) {
@@ -240,7 +240,7 @@ private:
   void on_engine_request(http::request req, http::reply_ptr r, bool raw) {
     if (req.websocket_upgrade)
       return r->send(refusal(eio::error_code::bad_request));
-    if (auto err = verify(req, false))
+    if (auto err = verify(req, false, raw))
       return r->send(refusal(*err));
     if (*req.param("transport") == "websocket")
       return r->send(refusal(eio::error_code::bad_request)); // a WebSocket needs an upgrade

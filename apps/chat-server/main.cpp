@@ -46,7 +46,7 @@ int main(int argc, char** argv) {
   chat::mount_echo_app(io);
   io.route("GET", "/health", [&io, started](const sio::http::request&, sio::http::reply_ptr r) {
     boost::json::object body{{"status", "ok"},
-                             {"uptime", seconds_since(started)},
+                             {"uptime", static_cast<std::int64_t>(seconds_since(started))},
                              {"connections", io.connection_count()}};
     r->send(sio::http::response::json(200, boost::json::serialize(body)));
   });

@@ -14,6 +14,7 @@ const fs = require("node:fs");
 
 const START_TIMEOUT_MS = 10000;
 const STOP_TIMEOUT_MS = 3000;
+const SETPRIV = "/usr/bin/setpriv";
 const LISTENING_RE = /^listening on http:\/\/127\.0\.0\.1:(\d+)\s*$/;
 
 const running = new Set();
@@ -55,8 +56,15 @@ function isReference() {
  */
 async function start(extraArgs = []) {
   const { cmd, args, name } = serverCommand();
-  const fullArgs = [...args, "--app", "echo", "--host", "127.0.0.1", "--port", "0", ...extraArgs];
-  const proc = spawn(cmd, fullArgs, { stdio: ["ignore", "pipe", "pipe"] });
+  let fullArgs = [...args, "--app", "echo", "--host", "127.0.0.1", "--port", "0", "--cors-origin", "*", ...extraArgs];
+  let exe = cmd;
+  // setpriv (util-linux) execs the server with "kill me when my parent dies", so a
+  // server cannot outlive a test process that was itself killed.
+  if (fs.existsSync(SETPRIV)) {
+    fullArgs = ["--pdeathsig", "KILL", "--", cmd, ...fullArgs];
+    exe = SETPRIV;
+  }
+  const proc = spawn(exe, fullArgs, { stdio: ["ignore", "pipe", "pipe"] });
   running.add(proc);
 
   let exited = false;

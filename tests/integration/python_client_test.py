@@ -12,8 +12,10 @@ server-to-client ack (`server-ack`), join + room broadcast with two clients, the
 
 Usage: /usr/bin/python3 tests/integration/python_client_test.py [-v]
 """
+import atexit
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -36,6 +38,27 @@ WATCHDOG = 120.0  # the whole run, hard limit
 LISTENING_RE = re.compile(r'^listening on http://127\.0\.0\.1:(\d+)\s*$')
 
 
+STARTED = []  # every Server, killed at exit whatever happens
+
+
+def _die_with_parent():
+    """In the child before exec: SIGKILL it when this test process dies."""
+    try:
+        import ctypes
+        ctypes.CDLL('libc.so.6', use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
+
+
+def _kill_all():
+    for server in STARTED:
+        if server.proc.poll() is None:
+            server.proc.kill()
+
+
+atexit.register(_kill_all)
+
+
 class Server:
     """The server under test, started with --port 0 and stopped on close()."""
 
@@ -53,7 +76,9 @@ class Server:
             cmd = [binary]
         cmd += ['--app', 'echo', '--host', '127.0.0.1', '--port', '0'] + list(extra_args)
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE,
-                                     stderr=subprocess.DEVNULL, text=True)
+                                     stderr=subprocess.DEVNULL, text=True,
+                                     preexec_fn=_die_with_parent)
+        STARTED.append(self)
         self.port = None
         found = threading.Event()
 
@@ -63,11 +88,13 @@ class Server:
                 if m and not found.is_set():
                     self.port = int(m.group(1))
                     found.set()
+            found.set()  # EOF: the server exited
 
         threading.Thread(target=read_stdout, daemon=True).start()
-        if not found.wait(START_TIMEOUT):
+        if not found.wait(START_TIMEOUT) or self.port is None:
             self.close()
-            raise RuntimeError('no listening line within %.0f s' % START_TIMEOUT)
+            raise RuntimeError('%s: no listening line within %.0f s (exit code %s)'
+                               % (cmd[0], START_TIMEOUT, self.proc.returncode))
         self.url = 'http://127.0.0.1:%d' % self.port
 
     def close(self):
@@ -85,6 +112,8 @@ SERVER = None
 
 def setUpModule():
     global SERVER
+    if SERVER is not None:
+        return
     # python-engineio leaves pooled HTTP sockets to the garbage collector.
     warnings.filterwarnings('ignore', category=ResourceWarning)
     SERVER = Server()
@@ -307,8 +336,7 @@ class PollingTests(SocketIOClientTests, unittest.TestCase):
 def _watchdog():
     sys.stderr.write('python_client_test: watchdog fired after %.0f s\n' % WATCHDOG)
     sys.stderr.flush()
-    if SERVER is not None and SERVER.proc.poll() is None:
-        SERVER.proc.kill()
+    _kill_all()
     os._exit(3)
 
 
@@ -321,6 +349,7 @@ if __name__ == '__main__':
     finally:
         timer.cancel()
         tearDownModule()
+        _kill_all()
     sys.stdout.flush()
     sys.stderr.flush()
     # os._exit: do not wait for client threads that might still be winding down.

@@ -33,6 +33,8 @@ public:
   }
   std::size_t queued_bytes() const override { return 0; }
   void close(std::uint16_t, std::string) override { closed = true; }
+  void consumed(std::size_t bytes) override { consumed_bytes += bytes; }
+  std::size_t consumed_bytes = 0;
 
   std::vector<std::string> sent;
   bool closed = false;
@@ -156,11 +158,16 @@ CAF_TEST(middleware_refusal) {
   auto i = open();
   send_text(i, "40/guarded,{\"reject\":true}");
   CAF_CHECK_EQUAL(ws(i).sent.back(), "44/guarded,{\"message\":\"not authorized\",\"data\":{\"code\":7}}");
-  // The refused namespace has no socket: its events are not handled.
-  send_text(i, "42/guarded,[\"echo\",1]");
-  CAF_CHECK_EQUAL(ws(i).count("42/guarded,[\"echo-back\",1]"), 0u);
+  CAF_CHECK(!ws(i).closed);
   send_text(i, "40/guarded,{}");
   CAF_CHECK(ws(i).sent.back().rfind("40/guarded,{\"sid\":", 0) == 0);
+}
+
+CAF_TEST(event_for_unconnected_namespace_closes) {
+  auto i = connect();
+  send_text(i, "42/guarded,[\"echo\",1]");
+  CAF_CHECK_EQUAL(ws(i).count("42/guarded,[\"echo-back\",1]"), 0u);
+  CAF_CHECK(ws(i).closed);
 }
 
 CAF_TEST(unknown_namespace) {

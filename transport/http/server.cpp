@@ -82,7 +82,7 @@ namespace {
 class ws_session final : public ws_channel, public std::enable_shared_from_this<ws_session> {
 public:
   ws_session(tcp::socket&& socket, const server_options& opts)
-    : ws_(std::move(socket)), max_queue_bytes_(opts.max_queue_bytes) {
+    : ws_(std::move(socket)), max_queue_bytes_(opts.max_queue_bytes), max_inbound_bytes_(opts.max_inbound_bytes) {
     ws_.read_message_max(opts.max_body_bytes);
     websocket::stream_base::timeout t{};
     t.handshake_timeout = std::chrono::seconds(30);
@@ -152,11 +152,32 @@ private:
     buffer_.consume(buffer_.size());
     if (buffer_.capacity() > 64 * 1024)
       buffer_.shrink_to_fit(); // Release a large message's buffer once it is handled.
+    auto unhandled = inbound_.fetch_add(data.size(), std::memory_order_acq_rel) + data.size();
     if (sink_)
       sink_->on_message(ws_.got_binary(), std::move(data));
+    if (unhandled > max_inbound_bytes_) {
+      paused_ = true; // consumed() resumes; the receiver holds this session meanwhile
+      if (inbound_.load(std::memory_order_acquire) > max_inbound_bytes_ / 2)
+        return;
+      paused_ = false;
+    }
     do_read();
   }
 
+public:
+  void consumed(std::size_t bytes) override {
+    auto left = inbound_.fetch_sub(bytes, std::memory_order_acq_rel) - bytes;
+    if (left <= max_inbound_bytes_ / 2) {
+      asio::post(ws_.get_executor(), [self = shared_from_this()] {
+        if (self->paused_ && !self->notified_) {
+          self->paused_ = false;
+          self->do_read();
+        }
+      });
+    }
+  }
+
+private:
   void do_write() {
     if (queue_.empty()) {
       writing_ = false;
@@ -211,6 +232,9 @@ private:
   std::atomic<std::size_t> queued_{0};
   std::atomic<bool> closed_{false};
   std::size_t max_queue_bytes_;
+  std::size_t max_inbound_bytes_;
+  std::atomic<std::size_t> inbound_{0};
+  bool paused_ = false;
   bool writing_ = false;
   bool close_requested_ = false;
   bool close_sent_ = false;

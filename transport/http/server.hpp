@@ -81,6 +81,10 @@ public:
   virtual std::size_t queued_bytes() const = 0;
   /// Sends a close frame after the queued messages and ends the session.
   virtual void close(std::uint16_t code = 1000, std::string reason = {}) = 0;
+  /// Flow control for incoming messages: the receiver reports the bytes it has handled.
+  /// The session stops reading while more than `max_inbound_bytes` are unhandled, so a
+  /// client that sends faster than the server handles waits in TCP instead of in memory.
+  virtual void consumed(std::size_t bytes) = 0;
 };
 using ws_channel_ptr = std::shared_ptr<ws_channel>;
 
@@ -108,6 +112,8 @@ struct server_options {
   std::size_t max_body_bytes = 1000000;
   /// A WebSocket's queued outgoing bytes above which send() refuses.
   std::size_t max_queue_bytes = 8 * 1024 * 1024;
+  /// Received WebSocket bytes not yet handled above which reading pauses.
+  std::size_t max_inbound_bytes = 1024 * 1024;
   std::chrono::seconds idle_timeout{120};
 };
 

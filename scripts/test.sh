@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Sets everything up, builds, and runs every test (CAF unit tests and the integration
+# tests with real clients) through ctest. `--asan` / `--tsan` run them on a sanitizer build.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+bash "$root/scripts/setup.sh"
+bash "$root/scripts/build.sh" "$@"
+dir="$root/build"
+case "${1:-}" in
+  --asan) dir="$root/build-asan" ;;
+  --tsan) dir="$root/build-tsan" ;;
+esac
+cd "$dir"
+ctest --output-on-failure -j 2 --timeout 300
