@@ -6,6 +6,7 @@
 
 namespace sio {
 
+using namespace std::chrono_literals;
 namespace eio = engineio;
 namespace sp = socketio;
 
@@ -118,10 +119,6 @@ caf::behavior connection_state::start(std::shared_ptr<server_core> core, std::sh
   };
 }
 
-caf::behavior connection_actor(caf::stateful_actor<connection_state>* self, std::shared_ptr<server_core> core,
-                               std::shared_ptr<session_entry> entry, std::string sid, handshake_info hs) {
-  return self->state.start(std::move(core), std::move(entry), std::move(sid), std::move(hs));
-}
 
 // -- Engine.IO: handshake and transports ---------------------------------------------------------
 
@@ -314,6 +311,7 @@ bool connection_state::enqueue(std::vector<http::ws_message> msgs, bool is_volat
     auto result = ws_->send(std::move(msgs));
     if (result == http::ws_channel::send_result::over_cap) {
       spdlog::warn("session {}: write queue over {} bytes, disconnecting", sid_, core_->opts.max_queue_bytes);
+      abort_transport_ = true;
       close_session("transport error");
       return false;
     }
@@ -574,7 +572,9 @@ void connection_state::close_session(const std::string& reason) {
     probe_.reset();
   }
   if (transport_ == transport_kind::websocket) {
-    if (ws_)
+    if (ws_ && abort_transport_)
+      ws_->abort();
+    else if (ws_)
       ws_->close(1000, {});
     ws_.reset();
     return finish();
@@ -592,7 +592,10 @@ void connection_state::close_session(const std::string& reason) {
     return finish();
   }
   awaiting_close_get_ = true;
-  self_->delayed_send(self_, core_->opts.ping_interval, close_timeout_atom::value);
+  // The client polls again at once; a stopping server waits only briefly for it.
+  auto wait = core_->shutting_down ? std::min<std::chrono::milliseconds>(core_->opts.ping_interval, 1000ms)
+                                   : core_->opts.ping_interval;
+  self_->delayed_send(self_, wait, close_timeout_atom::value);
 }
 
 void connection_state::finish() {

@@ -104,6 +104,7 @@ private:
   bool awaiting_pong_ = false;
 
   bool closed_ = false;
+  bool abort_transport_ = false; // the client stopped reading: drop, do not say goodbye
   bool awaiting_close_get_ = false; // polling: the close packet waits for the next GET
 
   socketio::decoder decoder_;
@@ -112,7 +113,5 @@ private:
   bool ever_connected_ = false;
 };
 
-caf::behavior connection_actor(caf::stateful_actor<connection_state>* self, std::shared_ptr<server_core> core,
-                               std::shared_ptr<session_entry> entry, std::string sid, handshake_info hs);
 
 } // namespace sio

@@ -65,25 +65,41 @@ std::vector<caf::actor> server_core::all_sessions() {
   return out;
 }
 
+namespace {
+
+// Spawned with arguments rather than captures: CAF 0.17 dereferences a null argument
+// tuple for argument-less spawns, which UBSan reports.
+caf::behavior polling_connection(caf::stateful_actor<connection_state>* self, std::shared_ptr<server_core> core,
+                                 std::shared_ptr<session_entry> entry, std::string sid, handshake_info hs,
+                                 http::reply_ptr handshake_reply) {
+  auto behavior = self->state.start(std::move(core), std::move(entry), std::move(sid), std::move(hs));
+  self->state.answer_handshake(std::move(handshake_reply));
+  return behavior;
+}
+
+caf::behavior websocket_connection(caf::stateful_actor<connection_state>* self, std::shared_ptr<server_core> core,
+                                   std::shared_ptr<session_entry> entry, std::string sid, handshake_info hs,
+                                   std::uint64_t channel, http::ws_channel_ptr ws) {
+  auto behavior = self->state.start(std::move(core), std::move(entry), std::move(sid), std::move(hs));
+  self->state.start_websocket(channel, std::move(ws));
+  return behavior;
+}
+
+} // namespace
+
 caf::actor spawn_polling_connection(std::shared_ptr<server_core> core, std::shared_ptr<session_entry> entry,
                                     std::string sid, handshake_info hs, http::reply_ptr handshake_reply) {
   auto& sys = core->sys;
-  return sys.spawn([=](caf::stateful_actor<connection_state>* self) mutable {
-    auto behavior = self->state.start(core, entry, sid, std::move(hs));
-    self->state.answer_handshake(std::move(handshake_reply));
-    return behavior;
-  });
+  return sys.spawn(polling_connection, std::move(core), std::move(entry), std::move(sid), std::move(hs),
+                   std::move(handshake_reply));
 }
 
 caf::actor spawn_websocket_connection(std::shared_ptr<server_core> core, std::shared_ptr<session_entry> entry,
                                       std::string sid, handshake_info hs, std::uint64_t channel,
                                       http::ws_channel_ptr ws) {
   auto& sys = core->sys;
-  return sys.spawn([=](caf::stateful_actor<connection_state>* self) mutable {
-    auto behavior = self->state.start(core, entry, sid, std::move(hs));
-    self->state.start_websocket(channel, std::move(ws));
-    return behavior;
-  });
+  return sys.spawn(websocket_connection, std::move(core), std::move(entry), std::move(sid), std::move(hs), channel,
+                   std::move(ws));
 }
 
 // -- engine: the front end's handler -----------------------------------------------------

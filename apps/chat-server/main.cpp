@@ -7,6 +7,7 @@
 #include "apps/chat-server/config.hpp"
 #include "apps/chat-server/echo_app.hpp"
 
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <caf/all.hpp>
@@ -28,6 +29,8 @@ int main(int argc, char** argv) {
   auto cfg = chat::parse_config(argc, argv, exit_code);
   if (!cfg)
     return exit_code;
+  // Logs go to stderr; stdout carries only the "listening on" line.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("chat-server"));
   spdlog::set_level(spdlog::level::from_str(cfg->log_level));
   if (cfg->app != "echo") {
     std::cerr << "chat-server: unknown --app " << cfg->app << " (available: echo)\n";
@@ -78,7 +81,7 @@ int main(int argc, char** argv) {
     cv.wait(lock, [&] { return stop; });
   }
   front.stop_accepting();
-  io.shutdown(std::chrono::seconds(5));
+  io.shutdown(std::chrono::seconds(2));
   // Give the last writes (close frames, the final polling answers) a moment on the wire.
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   front.stop();

@@ -88,10 +88,10 @@ function noEvent(emitter, event, ms = SETTLE_MS) {
 async function waitFor(predicate, timeoutMs = DEFAULT_TIMEOUT_MS, what = "condition") {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (predicate()) return;
+    if (await predicate()) return;
     await delay(10);
   }
-  if (!predicate()) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+  if (!(await predicate())) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }
 
 /**

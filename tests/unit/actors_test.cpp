@@ -27,17 +27,23 @@ public:
   send_result send(std::vector<sio::http::ws_message> messages) override {
     if (closed)
       return send_result::closed;
+    if (over_cap)
+      return send_result::over_cap;
     for (auto& m : messages)
       sent.push_back((m.binary ? "<bin>" : "") + *m.data);
     return send_result::queued;
   }
-  std::size_t queued_bytes() const override { return 0; }
+  std::size_t queued_bytes() const override { return queued; }
   void close(std::uint16_t, std::string) override { closed = true; }
+  void abort() override { closed = aborted = true; }
   void consumed(std::size_t bytes) override { consumed_bytes += bytes; }
   std::size_t consumed_bytes = 0;
 
   std::vector<std::string> sent;
   bool closed = false;
+  bool aborted = false;
+  std::size_t queued = 0; // pretend this much is still unwritten
+  bool over_cap = false;  // pretend the client stopped reading
 
   std::size_t count(const std::string& frame) const { return std::count(sent.begin(), sent.end(), frame); }
   bool saw_prefix(const std::string& prefix) const {
@@ -98,6 +104,9 @@ struct fixture : test_coordinator_fixture<config> {
       for (auto& r : req.at("except").as_array())
         b = b.except(std::string(r.as_string()));
       b.emit("news", {req.at("text")});
+    });
+    s.on("vbcast", [](sio::socket& s, sio::message&, const sio::ack_responder&) {
+      s.nsp_all().volatile_().emit("v", {1});
     });
     s.on("ask", [this](sio::socket& s, sio::message&, const sio::ack_responder&) {
       s.emit_with_ack("question", {"q"}, 100ms, [this](sio::socket&, std::optional<sio::message> reply) {
@@ -338,6 +347,34 @@ CAF_TEST(disconnect_reasons) {
   CAF_REQUIRE_EQUAL(disconnect_reasons.size(), 3u);
   CAF_CHECK_EQUAL(disconnect_reasons[2], "server shutting down");
   CAF_CHECK(ws(c).closed);
+}
+
+CAF_TEST(volatile_dropped_for_busy_client) {
+  auto a = connect(), b = connect();
+  ws(b).queued = 100;
+  clear_all();
+  send_text(a, "42[\"vbcast\"]");
+  CAF_CHECK_EQUAL(ws(a).count("42[\"v\",1]"), 1u);
+  CAF_CHECK_EQUAL(ws(b).count("42[\"v\",1]"), 0u);
+  CAF_CHECK(!ws(b).closed);
+}
+
+CAF_TEST(client_over_write_cap_is_dropped) {
+  auto a = connect(), b = connect();
+  ws(b).over_cap = true;
+  send_text(a, "42[\"bcast\",{\"rooms\":[],\"except\":[],\"text\":\"big\"}]");
+  CAF_CHECK(ws(b).aborted);
+  CAF_REQUIRE_EQUAL(disconnect_reasons.size(), 1u);
+  CAF_CHECK_EQUAL(disconnect_reasons[0], "transport error");
+  CAF_CHECK_EQUAL(ws(a).count("42[\"news\",\"big\"]"), 1u);
+  CAF_CHECK(!ws(a).closed);
+}
+
+CAF_TEST(inbound_flow_control_reports_consumption) {
+  auto a = connect();
+  auto before = ws(a).consumed_bytes;
+  send_text(a, "42[\"echo\",\"abc\"]");
+  CAF_CHECK_EQUAL(ws(a).consumed_bytes - before, std::string("42[\"echo\",\"abc\"]").size());
 }
 
 CAF_TEST(unique_ids) {

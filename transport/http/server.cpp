@@ -7,6 +7,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -82,7 +83,8 @@ namespace {
 class ws_session final : public ws_channel, public std::enable_shared_from_this<ws_session> {
 public:
   ws_session(tcp::socket&& socket, const server_options& opts)
-    : ws_(std::move(socket)), max_queue_bytes_(opts.max_queue_bytes), max_inbound_bytes_(opts.max_inbound_bytes) {
+    : ws_(std::move(socket)), close_timer_(ws_.get_executor()), max_queue_bytes_(opts.max_queue_bytes),
+      max_inbound_bytes_(opts.max_inbound_bytes) {
     ws_.read_message_max(opts.max_body_bytes);
     websocket::stream_base::timeout t{};
     t.handshake_timeout = std::chrono::seconds(30);
@@ -127,9 +129,20 @@ public:
         return;
       self->close_requested_ = true;
       self->close_reason_ = websocket::close_reason(static_cast<websocket::close_code>(code), reason);
+      // A peer that stops reading would hold the session forever: bound the goodbye.
+      self->close_timer_.expires_after(std::chrono::seconds(5));
+      self->close_timer_.async_wait([self](error_code ec) {
+        if (!ec)
+          self->drop();
+      });
       if (!self->writing_)
         self->do_close();
     });
+  }
+
+  void abort() override {
+    closed_.store(true, std::memory_order_release);
+    asio::post(ws_.get_executor(), [self = shared_from_this()] { self->drop(); });
   }
 
 private:
@@ -212,6 +225,13 @@ private:
     });
   }
 
+  void drop() {
+    closed_.store(true, std::memory_order_release);
+    close_timer_.cancel();
+    error_code ignored;
+    beast::get_lowest_layer(ws_).socket().close(ignored); // pending operations end now
+  }
+
   void fail(error_code ec) {
     closed_.store(true, std::memory_order_release);
     if (notified_)
@@ -222,11 +242,11 @@ private:
     if (sink_)
       sink_->on_close(orderly ? "transport close" : "transport error");
     sink_.reset();
-    error_code ignored;
-    beast::get_lowest_layer(ws_).socket().shutdown(tcp::socket::shutdown_both, ignored);
+    drop();
   }
 
   websocket::stream<beast::tcp_stream> ws_;
+  asio::steady_timer close_timer_;
   beast::flat_buffer buffer_;
   std::deque<ws_message> queue_;
   std::atomic<std::size_t> queued_{0};

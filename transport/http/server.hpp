@@ -81,6 +81,9 @@ public:
   virtual std::size_t queued_bytes() const = 0;
   /// Sends a close frame after the queued messages and ends the session.
   virtual void close(std::uint16_t code = 1000, std::string reason = {}) = 0;
+  /// Drops the connection at once, queued messages included: for a client that does not
+  /// read, whose writes would never finish.
+  virtual void abort() = 0;
   /// Flow control for incoming messages: the receiver reports the bytes it has handled.
   /// The session stops reading while more than `max_inbound_bytes` are unhandled, so a
   /// client that sends faster than the server handles waits in TCP instead of in memory.
