@@ -4,26 +4,24 @@
 
 #include "actors/connection.hpp"
 #include "actors/messages.hpp"
+#include "transport/http/server.hpp"
 #include "transport/socketio/packet.hpp"
 
 namespace sio {
 
 namespace {
 
-const std::string* find_in(const header_list& list, std::string_view name) {
-  for (auto& [k, v] : list)
-    if (k == name)
-      return &v;
-  return nullptr;
-}
-
 const std::string empty_string;
 const handshake_info empty_handshake;
 
 } // namespace
 
-const std::string* handshake_info::header(std::string_view name) const { return find_in(headers, name); }
-const std::string* handshake_info::param(std::string_view name) const { return find_in(query, name); }
+const std::string* handshake_info::header(std::string_view name) const {
+  return http::find_value(headers, name);
+}
+const std::string* handshake_info::param(std::string_view name) const {
+  return http::find_value(query, name);
+}
 
 json::value message::add_binary(std::string bytes) {
   auto placeholder = socketio::add_attachment(attachments, std::move(bytes));
@@ -83,7 +81,7 @@ void broadcast::emit(std::string_view event, message m) const {
   if (!nsp_actor_)
     return;
   auto frame = shared_frame{
-    std::make_shared<const wire_packet>(wire_packet{"4" + encode_event(nsp_, event, m), std::move(m.attachments)})};
+      std::make_shared<const wire_packet>(wire_packet{"4" + encode_event(nsp_, event, m), std::move(m.attachments)})};
   caf::anon_send(nsp_actor_, broadcast_request{rooms_, except_, std::move(frame), is_volatile_});
 }
 
@@ -165,8 +163,12 @@ broadcast socket::broadcast_all() const {
   return broadcast(s->nsp_actor, s->nsp).except(s->id);
 }
 
-broadcast socket::to(std::string room) const { return broadcast_all().to(std::move(room)); }
-broadcast socket::except(std::string room) const { return broadcast_all().except(std::move(room)); }
+broadcast socket::to(std::string room) const {
+  return broadcast_all().to(std::move(room));
+}
+broadcast socket::except(std::string room) const {
+  return broadcast_all().except(std::move(room));
+}
 
 broadcast socket::nsp_all() const {
   auto* s = conn_->find_socket(key_);
@@ -178,6 +180,8 @@ void socket::disconnect(bool close_connection) {
     conn_->server_disconnect(*s, close_connection);
 }
 
-void socket::close_transport() { conn_->close_session("server namespace disconnect"); }
+void socket::close_transport() {
+  conn_->close_session("server namespace disconnect");
+}
 
 } // namespace sio

@@ -30,10 +30,11 @@ shared_frame make_frame(std::string text, std::vector<std::string> attachments) 
   return shared_frame{std::make_shared<const wire_packet>(wire_packet{std::move(text), std::move(attachments)})};
 }
 
-shared_frame frame_of(const sp::packet& p) { return make_frame("4" + sp::encode(p), p.attachments); }
+shared_frame frame_of(const sp::packet& p) {
+  return make_frame("4" + sp::encode(p), p.attachments);
+}
 
-template <class F>
-void guarded(const char* what, F&& f) {
+template <class F> void guarded(const char* what, F&& f) {
   try {
     f();
   } catch (const std::exception& e) {
@@ -61,64 +62,63 @@ caf::behavior connection_state::start(std::shared_ptr<server_core> core, std::sh
     self_->delayed_send(self_, core_->opts.connect_timeout, connect_timeout_atom::value);
   self_->set_down_handler([](caf::down_msg&) {});
   return {
-    [=](ws_in& in) { on_ws_in(in); },
-    [=](ws_gone& g) { on_ws_gone(g); },
-    [=](ws_attach& a) { on_ws_attach(a); },
-    [=](poll_get& g) { on_poll_get(std::move(g.reply)); },
-    [=](poll_post& p) { on_poll_post(std::move(p.body), std::move(p.reply)); },
-    [=](deliver& d) {
-      auto* s = find_socket(d.key);
-      if (s && s->connected)
-        send_frame(d.frame, d.is_volatile);
-    },
-    [=](close_request& c) { close_session(c.reason); },
-    [=](flush_atom) {
-      flush_scheduled_ = false;
-      flush();
-    },
-    [=](ping_atom, std::uint64_t generation) {
-      if (generation != ping_generation_ || closed_)
-        return;
-      send_control({eio::packet_type::ping, false, {}});
-      awaiting_pong_ = true;
-      self_->delayed_send(self_, core_->opts.ping_timeout, ping_timeout_atom::value, generation);
-    },
-    [=](ping_timeout_atom, std::uint64_t generation) {
-      if (generation == ping_generation_ && awaiting_pong_)
-        close_session("ping timeout");
-    },
-    [=](connect_timeout_atom) {
-      if (!ever_connected_ && !closed_) {
-        spdlog::debug("session {}: no CONNECT within connectTimeout", sid_);
-        close_session("connect timeout");
-      }
-    },
-    [=](ack_timeout_atom, std::uint64_t key, std::uint64_t id) {
-      auto* s = find_socket(key);
-      if (!s)
-        return;
-      auto it = s->acks.find(id);
-      if (it == s->acks.end())
-        return;
-      auto cb = std::move(it->second);
-      s->acks.erase(it);
-      socket handle(this, key);
-      guarded("ack timeout", [&] { cb(handle, std::nullopt); });
-    },
-    [=](upgrade_timeout_atom, std::uint64_t channel) {
-      if (probe_ && probe_channel_ == channel) {
-        probe_->close(1000, "upgrade timeout");
-        probe_.reset();
-        entry_->upgrading = false;
-      }
-    },
-    [=](close_timeout_atom) {
-      if (awaiting_close_get_)
-        finish();
-    },
+      [=](ws_in& in) { on_ws_in(in); },
+      [=](ws_gone& g) { on_ws_gone(g); },
+      [=](ws_attach& a) { on_ws_attach(a); },
+      [=](poll_get& g) { on_poll_get(std::move(g.reply)); },
+      [=](poll_post& p) { on_poll_post(std::move(p.body), std::move(p.reply)); },
+      [=](deliver& d) {
+        auto* s = find_socket(d.key);
+        if (s && s->connected)
+          send_frame(d.frame, d.is_volatile);
+      },
+      [=](close_request& c) { close_session(c.reason); },
+      [=](flush_atom) {
+        flush_scheduled_ = false;
+        flush();
+      },
+      [=](ping_atom, std::uint64_t generation) {
+        if (generation != ping_generation_ || closed_)
+          return;
+        send_control({eio::packet_type::ping, false, {}});
+        awaiting_pong_ = true;
+        self_->delayed_send(self_, core_->opts.ping_timeout, ping_timeout_atom::value, generation);
+      },
+      [=](ping_timeout_atom, std::uint64_t generation) {
+        if (generation == ping_generation_ && awaiting_pong_)
+          close_session("ping timeout");
+      },
+      [=](connect_timeout_atom) {
+        if (!ever_connected_ && !closed_) {
+          spdlog::debug("session {}: no CONNECT within connectTimeout", sid_);
+          close_session("connect timeout");
+        }
+      },
+      [=](ack_timeout_atom, std::uint64_t key, std::uint64_t id) {
+        auto* s = find_socket(key);
+        if (!s)
+          return;
+        auto it = s->acks.find(id);
+        if (it == s->acks.end())
+          return;
+        auto cb = std::move(it->second);
+        s->acks.erase(it);
+        socket handle(this, key);
+        guarded("ack timeout", [&] { cb(handle, std::nullopt); });
+      },
+      [=](upgrade_timeout_atom, std::uint64_t channel) {
+        if (probe_ && probe_channel_ == channel) {
+          probe_->close(1000, "upgrade timeout");
+          probe_.reset();
+          entry_->upgrading = false;
+        }
+      },
+      [=](close_timeout_atom) {
+        if (awaiting_close_get_)
+          finish();
+      },
   };
 }
-
 
 // -- Engine.IO: handshake and transports ---------------------------------------------------------
 
@@ -271,16 +271,16 @@ void connection_state::on_ws_gone(const ws_gone& gone) {
 
 void connection_state::on_engine_packet(eio::packet& p) {
   switch (p.type) {
-    case eio::packet_type::pong:
-      return on_pong();
-    case eio::packet_type::message:
-      return on_message(p);
-    case eio::packet_type::close:
-      return close_session("transport close");
-    case eio::packet_type::ping: // v4 clients do not ping; answer anyway, as engine.io v3 did.
-      return send_control({eio::packet_type::pong, false, p.data});
-    default:
-      return; // open / upgrade / noop carry nothing for an established session
+  case eio::packet_type::pong:
+    return on_pong();
+  case eio::packet_type::message:
+    return on_message(p);
+  case eio::packet_type::close:
+    return close_session("transport close");
+  case eio::packet_type::ping: // v4 clients do not ping; answer anyway, as engine.io v3 did.
+    return send_control({eio::packet_type::pong, false, p.data});
+  default:
+    return; // open / upgrade / noop carry nothing for an established session
   }
 }
 
@@ -295,9 +295,13 @@ void connection_state::on_pong() {
     schedule_ping();
 }
 
-void connection_state::send_control(eio::packet p) { enqueue({{false, shared_text(eio::encode_text(p))}}, false); }
+void connection_state::send_control(eio::packet p) {
+  enqueue({{false, shared_text(eio::encode_text(p))}}, false);
+}
 
-void connection_state::send_frame(const shared_frame& frame, bool is_volatile) { enqueue(to_ws(frame), is_volatile); }
+void connection_state::send_frame(const shared_frame& frame, bool is_volatile) {
+  enqueue(to_ws(frame), is_volatile);
+}
 
 bool connection_state::enqueue(std::vector<http::ws_message> msgs, bool is_volatile) {
   if (closed_)
@@ -395,16 +399,16 @@ void connection_state::on_socketio_packet(sp::packet& p) {
   }
   auto* s = find_socket(it->second);
   switch (p.type) {
-    case sp::packet_type::disconnect:
-      return remove_socket(s->key, "client namespace disconnect");
-    case sp::packet_type::event:
-    case sp::packet_type::binary_event:
-      return on_event(*s, p);
-    case sp::packet_type::ack:
-    case sp::packet_type::binary_ack:
-      return on_ack(*s, p);
-    default:
-      return close_session("parse error"); // a client never sends CONNECT_ERROR
+  case sp::packet_type::disconnect:
+    return remove_socket(s->key, "client namespace disconnect");
+  case sp::packet_type::event:
+  case sp::packet_type::binary_event:
+    return on_event(*s, p);
+  case sp::packet_type::ack:
+  case sp::packet_type::binary_ack:
+    return on_ack(*s, p);
+  default:
+    return close_session("parse error"); // a client never sends CONNECT_ERROR
   }
 }
 

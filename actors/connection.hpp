@@ -104,7 +104,7 @@ private:
   bool awaiting_pong_ = false;
 
   bool closed_ = false;
-  bool abort_transport_ = false; // the client stopped reading: drop, do not say goodbye
+  bool abort_transport_ = false;    // the client stopped reading: drop, do not say goodbye
   bool awaiting_close_get_ = false; // polling: the close packet waits for the next GET
 
   socketio::decoder decoder_;
@@ -112,6 +112,5 @@ private:
   std::unordered_map<std::uint64_t, std::unique_ptr<socket_state>> sockets_;
   bool ever_connected_ = false;
 };
-
 
 } // namespace sio

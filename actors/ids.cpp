@@ -32,9 +32,13 @@ std::uint32_t node_id() {
   return id;
 }
 
-void set_node_id(std::uint32_t id) { the_node_id.store(id == 0 ? 1 : id); }
+void set_node_id(std::uint32_t id) {
+  the_node_id.store(id == 0 ? 1 : id);
+}
 
-std::uint64_t next_key() { return ++counter; }
+std::uint64_t next_key() {
+  return ++counter;
+}
 
 std::string make_id() {
   static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";

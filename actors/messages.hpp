@@ -16,7 +16,7 @@ namespace sio {
 
 // -- atoms ---------------------------------------------------------------------------
 
-using ping_atom = caf::atom_constant<caf::atom("ping")>;         // heartbeat: send a ping
+using ping_atom = caf::atom_constant<caf::atom("ping")>;            // heartbeat: send a ping
 using ping_timeout_atom = caf::atom_constant<caf::atom("pingtmo")>; // no pong in time
 using connect_timeout_atom = caf::atom_constant<caf::atom("conntmo")>;
 using ack_timeout_atom = caf::atom_constant<caf::atom("acktmo")>;
@@ -45,8 +45,7 @@ struct shared_frame {
   explicit operator bool() const { return static_cast<bool>(ptr); }
 };
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, shared_frame& x) {
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, shared_frame& x) {
   std::string text = x.ptr ? x.ptr->text : std::string{};
   std::vector<std::string> attachments = x.ptr ? x.ptr->attachments : std::vector<std::string>{};
   return f(caf::meta::type_name("shared_frame"), text, attachments, caf::meta::load_callback([&]() -> caf::error {
@@ -63,16 +62,14 @@ struct socket_add {
   std::string id;
   caf::actor connection;
 };
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, socket_add& x) {
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, socket_add& x) {
   return f(caf::meta::type_name("socket_add"), x.key, x.id, x.connection);
 }
 
 struct socket_remove {
   std::uint64_t key;
 };
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, socket_remove& x) {
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, socket_remove& x) {
   return f(caf::meta::type_name("socket_remove"), x.key);
 }
 
@@ -80,8 +77,7 @@ struct room_join {
   std::uint64_t key;
   std::string room;
 };
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, room_join& x) {
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, room_join& x) {
   return f(caf::meta::type_name("room_join"), x.key, x.room);
 }
 
@@ -89,8 +85,7 @@ struct room_leave {
   std::uint64_t key;
   std::string room;
 };
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, room_leave& x) {
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, room_leave& x) {
   return f(caf::meta::type_name("room_leave"), x.key, x.room);
 }
 
@@ -102,8 +97,7 @@ struct broadcast_request {
   shared_frame frame;
   bool is_volatile = false;
 };
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, broadcast_request& x) {
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, broadcast_request& x) {
   return f(caf::meta::type_name("broadcast_request"), x.rooms, x.except, x.frame, x.is_volatile);
 }
 
@@ -112,16 +106,14 @@ struct member_add {
   std::uint64_t key;
   caf::actor connection;
 };
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, member_add& x) {
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, member_add& x) {
   return f(caf::meta::type_name("member_add"), x.key, x.connection);
 }
 
 struct member_remove {
   std::uint64_t key;
 };
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, member_remove& x) {
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, member_remove& x) {
   return f(caf::meta::type_name("member_remove"), x.key);
 }
 
@@ -131,8 +123,7 @@ struct room_deliver {
   std::vector<std::uint64_t> exclude;
   bool is_volatile = false;
 };
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, room_deliver& x) {
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, room_deliver& x) {
   return f(caf::meta::type_name("room_deliver"), x.frame, x.exclude, x.is_volatile);
 }
 
@@ -142,8 +133,7 @@ struct deliver {
   shared_frame frame;
   bool is_volatile = false;
 };
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, deliver& x) {
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, deliver& x) {
   return f(caf::meta::type_name("deliver"), x.key, x.frame, x.is_volatile);
 }
 
@@ -151,8 +141,7 @@ typename Inspector::result_type inspect(Inspector& f, deliver& x) {
 struct close_request {
   std::string reason;
 };
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, close_request& x) {
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, close_request& x) {
   return f(caf::meta::type_name("close_request"), x.reason);
 }
 

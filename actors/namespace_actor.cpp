@@ -86,31 +86,31 @@ void broadcast(self_ptr self, broadcast_request& req) {
 caf::behavior namespace_actor(caf::stateful_actor<namespace_state>* self, std::string name) {
   self->state.name = std::move(name);
   return {
-    [=](socket_add& s) {
-      self->state.sockets[s.key] = std::move(s.connection);
-      join(self, s.key, s.id);
-    },
-    [=](socket_remove& s) {
-      auto& st = self->state;
-      auto sr = st.socket_rooms.find(s.key);
-      if (sr != st.socket_rooms.end()) {
-        auto rooms = std::move(sr->second);
-        for (auto& room : rooms)
-          leave(self, s.key, room);
-        st.socket_rooms.erase(s.key);
-      }
-      st.sockets.erase(s.key);
-    },
-    [=](room_join& j) { join(self, j.key, j.room); },
-    [=](room_leave& l) { leave(self, l.key, l.room); },
-    [=](broadcast_request& req) { broadcast(self, req); },
-    [=](count_atom) { return self->state.sockets.size(); },
-    [=](shutdown_atom) {
-      for (auto& [name, entry] : self->state.rooms)
-        self->send(entry.actor, shutdown_atom::value);
-      self->state.rooms.clear();
-      self->quit();
-    },
+      [=](socket_add& s) {
+        self->state.sockets[s.key] = std::move(s.connection);
+        join(self, s.key, s.id);
+      },
+      [=](socket_remove& s) {
+        auto& st = self->state;
+        auto sr = st.socket_rooms.find(s.key);
+        if (sr != st.socket_rooms.end()) {
+          auto rooms = std::move(sr->second);
+          for (auto& room : rooms)
+            leave(self, s.key, room);
+          st.socket_rooms.erase(s.key);
+        }
+        st.sockets.erase(s.key);
+      },
+      [=](room_join& j) { join(self, j.key, j.room); },
+      [=](room_leave& l) { leave(self, l.key, l.room); },
+      [=](broadcast_request& req) { broadcast(self, req); },
+      [=](count_atom) { return self->state.sockets.size(); },
+      [=](shutdown_atom) {
+        for (auto& [name, entry] : self->state.rooms)
+          self->send(entry.actor, shutdown_atom::value);
+        self->state.rooms.clear();
+        self->quit();
+      },
   };
 }
 

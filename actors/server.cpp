@@ -110,7 +110,7 @@ namespace {
 class cors_reply final : public http::reply {
 public:
   cors_reply(http::reply_ptr inner, const http::cors_options& opts, const http::request& req)
-    : inner_(std::move(inner)), opts_(opts) {
+      : inner_(std::move(inner)), opts_(opts) {
     if (auto* origin = req.header("origin"))
       probe_.headers.emplace_back("origin", *origin);
   }
@@ -150,9 +150,9 @@ handshake_info make_handshake(const http::request& req) {
   hs.headers = req.headers;
   hs.query = req.query;
   hs.url = req.target;
-  hs.issued_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                   std::chrono::system_clock::now().time_since_epoch())
-                   .count();
+  hs.issued_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
   return hs;
 }
 
@@ -279,7 +279,7 @@ private:
 // -- server ---------------------------------------------------------------------------
 
 server::server(caf::actor_system& sys, server_options opts)
-  : core_(std::make_shared<server_core>(sys, std::move(opts))), engine_(std::make_shared<engine>(core_)) {}
+    : core_(std::make_shared<server_core>(sys, std::move(opts))), engine_(std::make_shared<engine>(core_)) {}
 
 server::~server() = default;
 
@@ -319,11 +319,17 @@ void server::route(std::string method, std::string path, route_handler h) {
   engine_->routes.push_back({std::move(method), std::move(path), std::move(h)});
 }
 
-std::shared_ptr<http::handler> server::handler() { return engine_; }
+std::shared_ptr<http::handler> server::handler() {
+  return engine_;
+}
 
-std::size_t server::connection_count() const { return core_->session_count.load(); }
+std::size_t server::connection_count() const {
+  return core_->session_count.load();
+}
 
-const server_options& server::options() const { return core_->opts; }
+const server_options& server::options() const {
+  return core_->opts;
+}
 
 void server::shutdown(std::chrono::milliseconds grace) {
   core_->shutting_down = true;

@@ -19,28 +19,28 @@ std::optional<config> parse_config(int argc, char** argv, int& exit_code) {
   std::size_t io_threads = 0;
 
   po::options_description general("chat-server options");
-  general.add_options()
-    ("help,h", "print this help and exit")
-    ("config,c", po::value(&config_file), "config file (key = value lines, same names as the flags)");
+  general.add_options()("help,h", "print this help and exit")(
+      "config,c", po::value(&config_file), "config file (key = value lines, same names as the flags)");
   po::options_description settings("settings (flag, config key, or environment CHAT_<NAME> with - as _)");
-  settings.add_options()
-    ("app", po::value(&c.app)->default_value("echo"), "application: echo (the protocol test fixture; the chat protocols come later)")
-    ("host", po::value(&c.http.host)->default_value("127.0.0.1"), "address to listen on")
-    ("port", po::value(&port)->default_value(3001), "port to listen on (0 picks a free one)")
-    ("path", po::value(&c.engine.path)->default_value("/socket.io/"), "Engine.IO path")
-    ("ping-interval", po::value(&ping_interval)->default_value(25000), "heartbeat interval, ms")
-    ("ping-timeout", po::value(&ping_timeout)->default_value(20000), "heartbeat timeout, ms")
-    ("upgrade-timeout", po::value(&upgrade_timeout)->default_value(10000), "polling to WebSocket upgrade timeout, ms")
-    ("connect-timeout", po::value(&connect_timeout)->default_value(45000), "time to send a Socket.IO CONNECT, ms")
-    ("max-http-buffer-size", po::value(&c.engine.max_http_buffer_size)->default_value(1000000),
-     "largest message or polling body, bytes")
-    ("max-queue-bytes", po::value(&c.engine.max_queue_bytes)->default_value(8 * 1024 * 1024),
-     "outgoing bytes queued for one client before it is disconnected")
-    ("cors-origin", po::value(&cors_origins)->composing(), "allowed CORS origin (repeat; * for any)")
-    ("cors-credentials", po::value(&c.engine.cors.credentials)->default_value(false), "allow credentials (true/false)")
-    ("io-threads", po::value(&io_threads)->default_value(0), "I/O threads (0: one per core)")
-    ("actor-threads", po::value(&c.actor_threads)->default_value(0), "CAF scheduler threads (0: one per core)")
-    ("log-level", po::value(&c.log_level)->default_value("info"), "trace, debug, info, warn, error, off");
+  settings.add_options()("app", po::value(&c.app)->default_value("echo"),
+                         "application: echo (the protocol test fixture; the chat protocols come later)")(
+      "host", po::value(&c.http.host)->default_value("127.0.0.1"),
+      "address to listen on")("port", po::value(&port)->default_value(3001), "port to listen on (0 picks a free one)")(
+      "path", po::value(&c.engine.path)->default_value("/socket.io/"),
+      "Engine.IO path")("ping-interval", po::value(&ping_interval)->default_value(25000), "heartbeat interval, ms")(
+      "ping-timeout", po::value(&ping_timeout)->default_value(20000), "heartbeat timeout, ms")(
+      "upgrade-timeout", po::value(&upgrade_timeout)->default_value(10000), "polling to WebSocket upgrade timeout, ms")(
+      "connect-timeout", po::value(&connect_timeout)->default_value(45000), "time to send a Socket.IO CONNECT, ms")(
+      "max-http-buffer-size", po::value(&c.engine.max_http_buffer_size)->default_value(1000000),
+      "largest message or polling body, bytes")("max-queue-bytes",
+                                                po::value(&c.engine.max_queue_bytes)->default_value(8 * 1024 * 1024),
+                                                "outgoing bytes queued for one client before it is disconnected")(
+      "cors-origin", po::value(&cors_origins)->composing(), "allowed CORS origin (repeat; * for any)")(
+      "cors-credentials", po::value(&c.engine.cors.credentials)->default_value(false),
+      "allow credentials (true/false)")("io-threads", po::value(&io_threads)->default_value(0),
+                                        "I/O threads (0: one per core)")(
+      "actor-threads", po::value(&c.actor_threads)->default_value(0), "CAF scheduler threads (0: one per core)")(
+      "log-level", po::value(&c.log_level)->default_value("info"), "trace, debug, info, warn, error, off");
 
   po::options_description all;
   all.add(general).add(settings);

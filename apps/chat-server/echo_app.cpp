@@ -29,23 +29,17 @@ void echo_handlers(sio::socket& s) {
 
   s.on("message-with-ack", [](sio::socket&, sio::message& m, const sio::ack_responder& ack) { ack(std::move(m)); });
 
-  s.on("join", [](sio::socket& s, sio::message& m, const sio::ack_responder& ack) {
-    if (!m.args.empty() && m.args[0].is_string()) {
-      s.join(std::string(m.args[0].as_string()));
+  // join / leave: the room name, acked back.
+  auto room_handler = [](void (sio::socket::*op)(const std::string&)) {
+    return [op](sio::socket& s, sio::message& m, const sio::ack_responder& ack) {
+      if (m.args.empty() || !m.args[0].is_string())
+        return ack({json::object{{"error", "room must be a string"}}});
+      (s.*op)(std::string(m.args[0].as_string()));
       ack({m.args[0]});
-    } else {
-      ack({json::object{{"error", "room must be a string"}}});
-    }
-  });
-
-  s.on("leave", [](sio::socket& s, sio::message& m, const sio::ack_responder& ack) {
-    if (!m.args.empty() && m.args[0].is_string()) {
-      s.leave(std::string(m.args[0].as_string()));
-      ack({m.args[0]});
-    } else {
-      ack({json::object{{"error", "room must be a string"}}});
-    }
-  });
+    };
+  };
+  s.on("join", room_handler(&sio::socket::join));
+  s.on("leave", room_handler(&sio::socket::leave));
 
   s.on("broadcast", [](sio::socket& s, sio::message& m, const sio::ack_responder& ack) {
     if (m.args.empty() || !m.args[0].is_object()) {
@@ -114,13 +108,13 @@ void echo_handlers(sio::socket& s) {
 void mount_echo_app(sio::server& io) {
   io.of("/").on_connection(echo_handlers);
   io.of("/custom")
-    .use([](sio::socket& s) -> std::optional<sio::connect_error> {
-      auto* reject = s.handshake().auth.if_contains("reject");
-      if (reject && reject->is_bool() && reject->as_bool())
-        return sio::connect_error{"not authorized", json::object{{"code", "E_REJECTED"}}};
-      return std::nullopt;
-    })
-    .on_connection(echo_handlers);
+      .use([](sio::socket& s) -> std::optional<sio::connect_error> {
+        auto* reject = s.handshake().auth.if_contains("reject");
+        if (reject && reject->is_bool() && reject->as_bool())
+          return sio::connect_error{"not authorized", json::object{{"code", "E_REJECTED"}}};
+        return std::nullopt;
+      })
+      .on_connection(echo_handlers);
   io.of_pattern("^/dyn-[a-z0-9]+$").on_connection(echo_handlers);
 }
 

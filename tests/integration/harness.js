@@ -47,6 +47,8 @@ function serverCommand() {
   return { cmd: bin, args: [], name: path.basename(bin) };
 }
 
+const SANITIZER_RE = /WARNING: ThreadSanitizer|ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error: /;
+
 function isReference() {
   return process.env.REFERENCE === "1";
 }
@@ -77,14 +79,28 @@ async function start(extraArgs = []) {
   });
 
   let stderr = "";
+  // A sanitizer build reports to stderr; any report fails the test that stops the server.
+  let sanitizerReport = null;
   proc.stderr.setEncoding("utf8");
   proc.stderr.on("data", (d) => {
+    const m = SANITIZER_RE.exec(d);
+    if (m && !sanitizerReport) sanitizerReport = d.slice(m.index, m.index + 4000);
     stderr += d;
     if (stderr.length > 20000) stderr = stderr.slice(-20000);
     if (process.env.SERVER_LOG) process.stderr.write(`[${name}] ${d}`);
   });
 
+  function checkSanitizer() {
+    if (sanitizerReport) throw new Error(`${name} reported a sanitizer error:\n${sanitizerReport}`);
+  }
+
   async function stop() {
+    const r = await stopProcess();
+    checkSanitizer();
+    return r;
+  }
+
+  async function stopProcess() {
     if (exited) return exitPromise;
     proc.kill("SIGTERM");
     let timer;
@@ -107,7 +123,7 @@ async function start(extraArgs = []) {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      stop().finally(() => reject(err));
+      stopProcess().finally(() => reject(err));
     };
     const timer = setTimeout(
       () => fail(new Error(`${name}: no listening line within ${START_TIMEOUT_MS} ms\n${stderr}`)),

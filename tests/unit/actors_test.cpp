@@ -105,9 +105,8 @@ struct fixture : test_coordinator_fixture<config> {
         b = b.except(std::string(r.as_string()));
       b.emit("news", {req.at("text")});
     });
-    s.on("vbcast", [](sio::socket& s, sio::message&, const sio::ack_responder&) {
-      s.nsp_all().volatile_().emit("v", {1});
-    });
+    s.on("vbcast",
+         [](sio::socket& s, sio::message&, const sio::ack_responder&) { s.nsp_all().volatile_().emit("v", {1}); });
     s.on("ask", [this](sio::socket& s, sio::message&, const sio::ack_responder&) {
       s.emit_with_ack("question", {"q"}, 100ms, [this](sio::socket&, std::optional<sio::message> reply) {
         ack_results.push_back(reply ? json::serialize(reply->args) : "timeout");

@@ -31,15 +31,14 @@ int type_of(const packet& p) {
 }
 
 const std::vector<packet_type> all_types = {
-  packet_type::open,    packet_type::close,   packet_type::ping, packet_type::pong,
-  packet_type::message, packet_type::upgrade, packet_type::noop,
+    packet_type::open,    packet_type::close,   packet_type::ping, packet_type::pong,
+    packet_type::message, packet_type::upgrade, packet_type::noop,
 };
 
 } // namespace
 
 CAF_TEST(encode_text_all_types) {
-  CAF_CHECK_EQUAL(encode_text(text_packet(packet_type::open, "{\"sid\":\"x\"}")),
-                  "0{\"sid\":\"x\"}");
+  CAF_CHECK_EQUAL(encode_text(text_packet(packet_type::open, "{\"sid\":\"x\"}")), "0{\"sid\":\"x\"}");
   CAF_CHECK_EQUAL(encode_text(text_packet(packet_type::close)), "1");
   CAF_CHECK_EQUAL(encode_text(text_packet(packet_type::ping)), "2");
   CAF_CHECK_EQUAL(encode_text(text_packet(packet_type::ping, "probe")), "2probe");
@@ -121,8 +120,8 @@ CAF_TEST(packet_equality) {
 }
 
 CAF_TEST(encode_payload_text) {
-  std::vector<packet> ps{text_packet(packet_type::message, "hello"),
-                         text_packet(packet_type::ping), text_packet(packet_type::noop)};
+  std::vector<packet> ps{text_packet(packet_type::message, "hello"), text_packet(packet_type::ping),
+                         text_packet(packet_type::noop)};
   CAF_CHECK_EQUAL(encode_payload(ps), "4hello\x1e"
                                       "2\x1e"
                                       "6");
@@ -131,8 +130,7 @@ CAF_TEST(encode_payload_text) {
 }
 
 CAF_TEST(encode_payload_binary) {
-  std::vector<packet> ps{text_packet(packet_type::message, "hi"),
-                         binary_packet(std::string{"\x01\x02\x03\x04", 4})};
+  std::vector<packet> ps{text_packet(packet_type::message, "hi"), binary_packet(std::string{"\x01\x02\x03\x04", 4})};
   CAF_CHECK_EQUAL(encode_payload(ps), "4hi\x1e"
                                       "bAQIDBA==");
   CAF_CHECK_EQUAL(encode_payload({binary_packet("")}), "b");
@@ -209,23 +207,23 @@ CAF_TEST(decode_payload_invalid) {
   CAF_CHECK(!decode_payload("4a\x1e").has_value());
   CAF_CHECK(!decode_payload("\x1e"
                             "4a")
-               .has_value());
+                 .has_value());
   CAF_CHECK(!decode_payload("4a\x1e\x1e"
                             "4b")
-               .has_value());
+                 .has_value());
   CAF_CHECK(!decode_payload("9").has_value());
   CAF_CHECK(!decode_payload("4a\x1e"
                             "7b")
-               .has_value());
+                 .has_value());
   CAF_CHECK(!decode_payload("x").has_value());
   CAF_CHECK(!decode_payload("bA").has_value());
   CAF_CHECK(!decode_payload("b!!!!").has_value());
   CAF_CHECK(!decode_payload("4a\x1e"
                             "bAQID*A==")
-               .has_value());
+                 .has_value());
   CAF_CHECK(!decode_payload("4a\x1e"
                             "b=")
-               .has_value());
+                 .has_value());
   // v3 length-prefixed framing is not special: "6:4hello" is a noop carrying ":4hello"
   auto legacy = decode_payload("6:4hello");
   CAF_REQUIRE(legacy.has_value());
@@ -299,17 +297,15 @@ CAF_TEST(handshake_json) {
   h.ping_interval_ms = 25000;
   h.ping_timeout_ms = 20000;
   h.max_payload = 1000000;
-  CAF_CHECK_EQUAL(encode_handshake(h),
-                  "{\"sid\":\"lv_VI97HAXpY6yYWAAAC\",\"upgrades\":[\"websocket\"],"
-                  "\"pingInterval\":25000,\"pingTimeout\":20000,\"maxPayload\":1000000}");
+  CAF_CHECK_EQUAL(encode_handshake(h), "{\"sid\":\"lv_VI97HAXpY6yYWAAAC\",\"upgrades\":[\"websocket\"],"
+                                       "\"pingInterval\":25000,\"pingTimeout\":20000,\"maxPayload\":1000000}");
 }
 
 CAF_TEST(handshake_json_defaults_and_no_upgrades) {
   handshake h;
   h.sid = "abc";
-  CAF_CHECK_EQUAL(encode_handshake(h),
-                  "{\"sid\":\"abc\",\"upgrades\":[],\"pingInterval\":25000,"
-                  "\"pingTimeout\":20000,\"maxPayload\":1000000}");
+  CAF_CHECK_EQUAL(encode_handshake(h), "{\"sid\":\"abc\",\"upgrades\":[],\"pingInterval\":25000,"
+                                       "\"pingTimeout\":20000,\"maxPayload\":1000000}");
   CAF_CHECK_EQUAL(encode_text(text_packet(packet_type::open, encode_handshake(h))),
                   "0{\"sid\":\"abc\",\"upgrades\":[],\"pingInterval\":25000,"
                   "\"pingTimeout\":20000,\"maxPayload\":1000000}");
@@ -322,10 +318,9 @@ CAF_TEST(handshake_json_large_values_and_escaping) {
   h.ping_interval_ms = 4294967295u;
   h.ping_timeout_ms = 1;
   h.max_payload = 18446744073709551615ull;
-  CAF_CHECK_EQUAL(encode_handshake(h),
-                  "{\"sid\":\"a\\\"b\\\\c\",\"upgrades\":[\"websocket\",\"webtransport\"],"
-                  "\"pingInterval\":4294967295,\"pingTimeout\":1,"
-                  "\"maxPayload\":18446744073709551615}");
+  CAF_CHECK_EQUAL(encode_handshake(h), "{\"sid\":\"a\\\"b\\\\c\",\"upgrades\":[\"websocket\",\"webtransport\"],"
+                                       "\"pingInterval\":4294967295,\"pingTimeout\":1,"
+                                       "\"maxPayload\":18446744073709551615}");
 }
 
 CAF_TEST(error_messages) {
@@ -334,8 +329,7 @@ CAF_TEST(error_messages) {
   CAF_CHECK_EQUAL(error_message(error_code::bad_handshake_method), "Bad handshake method");
   CAF_CHECK_EQUAL(error_message(error_code::bad_request), "Bad request");
   CAF_CHECK_EQUAL(error_message(error_code::forbidden), "Forbidden");
-  CAF_CHECK_EQUAL(error_message(error_code::unsupported_protocol_version),
-                  "Unsupported protocol version");
+  CAF_CHECK_EQUAL(error_message(error_code::unsupported_protocol_version), "Unsupported protocol version");
 }
 
 CAF_TEST(error_statuses) {
@@ -348,14 +342,10 @@ CAF_TEST(error_statuses) {
 }
 
 CAF_TEST(error_bodies) {
-  CAF_CHECK_EQUAL(error_body(error_code::unknown_transport),
-                  "{\"code\":0,\"message\":\"Transport unknown\"}");
-  CAF_CHECK_EQUAL(error_body(error_code::unknown_sid),
-                  "{\"code\":1,\"message\":\"Session ID unknown\"}");
-  CAF_CHECK_EQUAL(error_body(error_code::bad_handshake_method),
-                  "{\"code\":2,\"message\":\"Bad handshake method\"}");
-  CAF_CHECK_EQUAL(error_body(error_code::bad_request),
-                  "{\"code\":3,\"message\":\"Bad request\"}");
+  CAF_CHECK_EQUAL(error_body(error_code::unknown_transport), "{\"code\":0,\"message\":\"Transport unknown\"}");
+  CAF_CHECK_EQUAL(error_body(error_code::unknown_sid), "{\"code\":1,\"message\":\"Session ID unknown\"}");
+  CAF_CHECK_EQUAL(error_body(error_code::bad_handshake_method), "{\"code\":2,\"message\":\"Bad handshake method\"}");
+  CAF_CHECK_EQUAL(error_body(error_code::bad_request), "{\"code\":3,\"message\":\"Bad request\"}");
   CAF_CHECK_EQUAL(error_body(error_code::forbidden), "{\"code\":4,\"message\":\"Forbidden\"}");
   CAF_CHECK_EQUAL(error_body(error_code::unsupported_protocol_version),
                   "{\"code\":5,\"message\":\"Unsupported protocol version\"}");

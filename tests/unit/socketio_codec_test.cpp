@@ -79,8 +79,8 @@ bool round_trips(const packet& p) {
   auto decoded = decode_one(encode(p));
   if (!decoded)
     return false;
-  return decoded->type == p.type && decoded->nsp == p.nsp && decoded->id == p.id
-         && decoded->has_data == p.has_data && decoded->data == p.data;
+  return decoded->type == p.type && decoded->nsp == p.nsp && decoded->id == p.id && decoded->has_data == p.has_data
+         && decoded->data == p.data;
 }
 
 } // namespace
@@ -90,10 +90,8 @@ bool round_trips(const packet& p) {
 CAF_TEST(encode_connect) {
   CAF_CHECK_EQUAL(encode(make(packet_type::connect)), "0");
   CAF_CHECK_EQUAL(encode(make(packet_type::connect, "/admin")), "0/admin,");
-  CAF_CHECK_EQUAL(encode(make(packet_type::connect, "/", "{\"token\":\"123\"}")),
-                  "0{\"token\":\"123\"}");
-  CAF_CHECK_EQUAL(encode(make(packet_type::connect, "/admin", "{\"sid\":\"abc\"}")),
-                  "0/admin,{\"sid\":\"abc\"}");
+  CAF_CHECK_EQUAL(encode(make(packet_type::connect, "/", "{\"token\":\"123\"}")), "0{\"token\":\"123\"}");
+  CAF_CHECK_EQUAL(encode(make(packet_type::connect, "/admin", "{\"sid\":\"abc\"}")), "0/admin,{\"sid\":\"abc\"}");
 }
 
 CAF_TEST(encode_disconnect_packet) {
@@ -102,10 +100,8 @@ CAF_TEST(encode_disconnect_packet) {
 }
 
 CAF_TEST(encode_event) {
-  CAF_CHECK_EQUAL(encode(make(packet_type::event, "/", "[\"hello\",1,{\"a\":true}]")),
-                  "2[\"hello\",1,{\"a\":true}]");
-  CAF_CHECK_EQUAL(encode(make(packet_type::event, "/chat", "[\"hello\"]")),
-                  "2/chat,[\"hello\"]");
+  CAF_CHECK_EQUAL(encode(make(packet_type::event, "/", "[\"hello\",1,{\"a\":true}]")), "2[\"hello\",1,{\"a\":true}]");
+  CAF_CHECK_EQUAL(encode(make(packet_type::event, "/chat", "[\"hello\"]")), "2/chat,[\"hello\"]");
   auto p = make(packet_type::event, "/", "[\"hello\"]");
   p.id = 12;
   CAF_CHECK_EQUAL(encode(p), "212[\"hello\"]");
@@ -125,10 +121,8 @@ CAF_TEST(encode_ack) {
 }
 
 CAF_TEST(encode_connect_error_packet) {
-  CAF_CHECK_EQUAL(encode(make(packet_type::connect_error, "/", "{\"message\":\"nope\"}")),
-                  "4{\"message\":\"nope\"}");
-  CAF_CHECK_EQUAL(encode(make(packet_type::connect_error, "/x", "\"nope\"")),
-                  "4/x,\"nope\"");
+  CAF_CHECK_EQUAL(encode(make(packet_type::connect_error, "/", "{\"message\":\"nope\"}")), "4{\"message\":\"nope\"}");
+  CAF_CHECK_EQUAL(encode(make(packet_type::connect_error, "/x", "\"nope\"")), "4/x,\"nope\"");
 }
 
 CAF_TEST(encode_binary_event_promotes_type) {
@@ -140,9 +134,8 @@ CAF_TEST(encode_binary_event_promotes_type) {
   arr.emplace_back(add_attachment(p.attachments, "xyz"));
   p.data = std::move(arr);
   p.has_data = true;
-  CAF_CHECK_EQUAL(encode(p),
-                  "52-[\"upload\",{\"_placeholder\":true,\"num\":0},"
-                  "{\"_placeholder\":true,\"num\":1}]");
+  CAF_CHECK_EQUAL(encode(p), "52-[\"upload\",{\"_placeholder\":true,\"num\":0},"
+                             "{\"_placeholder\":true,\"num\":1}]");
   p.nsp = "/files";
   p.id = 7;
   CAF_CHECK_EQUAL(encode(p), "52-/files,7[\"upload\",{\"_placeholder\":true,\"num\":0},"
@@ -196,18 +189,14 @@ CAF_TEST(connect_ok_shorthand) {
 }
 
 CAF_TEST(connect_error_shorthand) {
-  CAF_CHECK_EQUAL(encode_connect_error("/", "Invalid namespace"),
-                  "4{\"message\":\"Invalid namespace\"}");
-  CAF_CHECK_EQUAL(encode_connect_error("/nope", "Invalid namespace"),
-                  "4/nope,{\"message\":\"Invalid namespace\"}");
+  CAF_CHECK_EQUAL(encode_connect_error("/", "Invalid namespace"), "4{\"message\":\"Invalid namespace\"}");
+  CAF_CHECK_EQUAL(encode_connect_error("/nope", "Invalid namespace"), "4/nope,{\"message\":\"Invalid namespace\"}");
   json::value data = json::parse("{\"code\":\"E_REJECTED\"}");
   CAF_CHECK_EQUAL(encode_connect_error("/custom", "not authorized", &data),
                   "4/custom,{\"message\":\"not authorized\",\"data\":{\"code\":\"E_REJECTED\"}}");
   json::value null_data = nullptr;
-  CAF_CHECK_EQUAL(encode_connect_error("/", "m", &null_data),
-                  "4{\"message\":\"m\",\"data\":null}");
-  CAF_CHECK_EQUAL(encode_connect_error("/", "quote \" here"),
-                  "4{\"message\":\"quote \\\" here\"}");
+  CAF_CHECK_EQUAL(encode_connect_error("/", "m", &null_data), "4{\"message\":\"m\",\"data\":null}");
+  CAF_CHECK_EQUAL(encode_connect_error("/", "quote \" here"), "4{\"message\":\"quote \\\" here\"}");
 }
 
 CAF_TEST(disconnect_shorthand) {
@@ -258,8 +247,7 @@ CAF_TEST(placeholder_detection) {
   CAF_CHECK_EQUAL(num, 5u);
   CAF_CHECK(is_placeholder(json::parse("{\"num\":3,\"_placeholder\":true}"), num));
   CAF_CHECK_EQUAL(num, 3u);
-  CAF_CHECK(is_placeholder(json::parse("{\"_placeholder\":true,\"num\":18446744073709551615}"),
-                           num));
+  CAF_CHECK(is_placeholder(json::parse("{\"_placeholder\":true,\"num\":18446744073709551615}"), num));
   CAF_CHECK_EQUAL(num, 18446744073709551615ull);
   num = 42;
   CAF_CHECK(!is_placeholder(json::parse("{\"_placeholder\":false,\"num\":1}"), num));

@@ -28,8 +28,7 @@ std::optional<packet> decode_text(std::string_view text) {
 
 // Base64 is written by hand: the only ready-made one in our dependency set lives in
 // Boost.Beast's detail namespace, and the codecs stay free of Beast.
-constexpr char base64_alphabet[] =
-  "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+constexpr char base64_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 constexpr std::array<signed char, 256> make_base64_table() {
   std::array<signed char, 256> table{};
@@ -89,8 +88,7 @@ std::optional<std::vector<packet>> decode_payload(std::string_view body) {
   std::size_t pos = 0;
   for (;;) {
     auto end = body.find(record_separator, pos);
-    auto record = body.substr(pos, end == std::string_view::npos ? std::string_view::npos
-                                                                   : end - pos);
+    auto record = body.substr(pos, end == std::string_view::npos ? std::string_view::npos : end - pos);
     if (!record.empty() && record[0] == 'b') {
       auto bytes = base64_decode(record.substr(1));
       if (!bytes)
@@ -117,9 +115,7 @@ std::string base64_encode(std::string_view bytes) {
   std::string out;
   out.reserve((bytes.size() + 2) / 3 * 4);
   std::size_t i = 0;
-  auto byte = [&](std::size_t k) {
-    return static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[k]));
-  };
+  auto byte = [&](std::size_t k) { return static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[k])); };
   for (; i + 3 <= bytes.size(); i += 3) {
     auto n = (byte(i) << 16) | (byte(i + 1) << 8) | byte(i + 2);
     out.push_back(base64_alphabet[(n >> 18) & 63]);
@@ -193,18 +189,18 @@ std::string encode_handshake(const handshake& h) {
 
 std::string_view error_message(error_code code) {
   switch (code) {
-    case error_code::unknown_transport:
-      return "Transport unknown";
-    case error_code::unknown_sid:
-      return "Session ID unknown";
-    case error_code::bad_handshake_method:
-      return "Bad handshake method";
-    case error_code::bad_request:
-      return "Bad request";
-    case error_code::forbidden:
-      return "Forbidden";
-    case error_code::unsupported_protocol_version:
-      return "Unsupported protocol version";
+  case error_code::unknown_transport:
+    return "Transport unknown";
+  case error_code::unknown_sid:
+    return "Session ID unknown";
+  case error_code::bad_handshake_method:
+    return "Bad handshake method";
+  case error_code::bad_request:
+    return "Bad request";
+  case error_code::forbidden:
+    return "Forbidden";
+  case error_code::unsupported_protocol_version:
+    return "Unsupported protocol version";
   }
   return "Bad request";
 }

@@ -31,19 +31,19 @@ using error_code = beast::error_code;
 
 // -- request / response helpers ----------------------------------------------
 
-namespace {
-
-const std::string* find_in(const header_list& list, std::string_view name) {
+const std::string* find_value(const header_list& list, std::string_view name) {
   for (auto& [k, v] : list)
     if (k == name)
       return &v;
   return nullptr;
 }
 
-} // namespace
-
-const std::string* request::header(std::string_view name) const { return find_in(headers, name); }
-const std::string* request::param(std::string_view name) const { return find_in(query, name); }
+const std::string* request::header(std::string_view name) const {
+  return find_value(headers, name);
+}
+const std::string* request::param(std::string_view name) const {
+  return find_value(query, name);
+}
 
 response response::json(int status, std::string body) {
   response r;
@@ -83,8 +83,8 @@ namespace {
 class ws_session final : public ws_channel, public std::enable_shared_from_this<ws_session> {
 public:
   ws_session(tcp::socket&& socket, const server_options& opts)
-    : ws_(std::move(socket)), close_timer_(ws_.get_executor()), max_queue_bytes_(opts.max_queue_bytes),
-      max_inbound_bytes_(opts.max_inbound_bytes) {
+      : ws_(std::move(socket)), close_timer_(ws_.get_executor()), max_queue_bytes_(opts.max_queue_bytes),
+        max_inbound_bytes_(opts.max_inbound_bytes) {
     ws_.read_message_max(opts.max_body_bytes);
     websocket::stream_base::timeout t{};
     t.handshake_timeout = std::chrono::seconds(30);
@@ -92,7 +92,7 @@ public:
     t.keep_alive_pings = false;
     ws_.set_option(t);
     ws_.set_option(websocket::stream_base::decorator(
-      [](websocket::response_type& res) { res.set(bhttp::field::server, "chat-server"); }));
+        [](websocket::response_type& res) { res.set(bhttp::field::server, "chat-server"); }));
   }
 
   template <class Body>
@@ -154,9 +154,7 @@ private:
     do_read();
   }
 
-  void do_read() {
-    ws_.async_read(buffer_, beast::bind_front_handler(&ws_session::on_read, shared_from_this()));
-  }
+  void do_read() { ws_.async_read(buffer_, beast::bind_front_handler(&ws_session::on_read, shared_from_this())); }
 
   void on_read(error_code ec, std::size_t) {
     if (ec)
@@ -269,7 +267,7 @@ private:
 class http_session : public std::enable_shared_from_this<http_session> {
 public:
   http_session(tcp::socket&& socket, const server_options& opts, std::shared_ptr<handler> h)
-    : stream_(std::move(socket)), opts_(opts), handler_(std::move(h)) {}
+      : stream_(std::move(socket)), opts_(opts), handler_(std::move(h)) {}
 
   void run() {
     asio::dispatch(stream_.get_executor(), beast::bind_front_handler(&http_session::do_read, shared_from_this()));
@@ -277,9 +275,8 @@ public:
 
   // Called through reply_impl from any thread.
   void answer(response r) {
-    asio::post(stream_.get_executor(), [self = shared_from_this(), r = std::move(r)]() mutable {
-      self->write_response(std::move(r));
-    });
+    asio::post(stream_.get_executor(),
+               [self = shared_from_this(), r = std::move(r)]() mutable { self->write_response(std::move(r)); });
   }
 
   bool peer_gone() const { return gone_.load(std::memory_order_relaxed); }
@@ -290,7 +287,8 @@ private:
     parser_->body_limit(opts_.max_body_bytes);
     parser_->header_limit(16 * 1024);
     stream_.expires_after(opts_.idle_timeout);
-    bhttp::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&http_session::on_read, shared_from_this()));
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      beast::bind_front_handler(&http_session::on_read, shared_from_this()));
   }
 
   void on_read(error_code ec, std::size_t) {
@@ -402,7 +400,9 @@ private:
   std::atomic<bool> answered_{false};
 };
 
-reply_ptr http_session::make_reply() { return std::make_shared<reply_impl>(shared_from_this()); }
+reply_ptr http_session::make_reply() {
+  return std::make_shared<reply_impl>(shared_from_this());
+}
 
 } // namespace
 
@@ -436,9 +436,11 @@ struct server::impl {
 };
 
 server::server(server_options opts, std::shared_ptr<handler> h)
-  : impl_(std::make_unique<impl>(std::move(opts), std::move(h))) {}
+    : impl_(std::make_unique<impl>(std::move(opts), std::move(h))) {}
 
-server::~server() { stop(); }
+server::~server() {
+  stop();
+}
 
 std::uint16_t server::start() {
   auto& i = *impl_;
@@ -481,6 +483,8 @@ void server::stop() {
   impl_->threads.clear();
 }
 
-void server::on_signal(std::function<void(int)> fn) { impl_->signal_fn = std::move(fn); }
+void server::on_signal(std::function<void(int)> fn) {
+  impl_->signal_fn = std::move(fn);
+}
 
 } // namespace sio::http

@@ -18,6 +18,9 @@ namespace sio::http {
 
 using header_list = std::vector<std::pair<std::string, std::string>>;
 
+/// The value of the first entry named `name`, or nullptr.
+const std::string* find_value(const header_list& list, std::string_view name);
+
 /// What the router needs to know about a request. Header names are lowercase.
 struct request {
   std::string method; // "GET", "POST", ...

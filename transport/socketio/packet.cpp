@@ -21,7 +21,7 @@ constexpr std::size_t max_namespace_length = 256;
 constexpr std::size_t max_json_depth = 128;
 
 constexpr std::string_view reserved_events[] = {
-  "connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener",
+    "connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener",
 };
 
 bool is_binary_type(packet_type t) {
@@ -48,29 +48,29 @@ parse_error make_error(std::string reason) {
 /// string. Absent data is fine for CONNECT, DISCONNECT and CONNECT_ERROR only.
 bool payload_valid(packet_type type, bool has_data, const boost::json::value& data) {
   switch (type) {
-    case packet_type::connect:
-      return !has_data || data.is_object();
-    case packet_type::disconnect:
-      return !has_data;
-    case packet_type::connect_error:
-      return !has_data || data.is_string() || data.is_object();
-    case packet_type::event:
-    case packet_type::binary_event: {
-      if (!has_data || !data.is_array())
+  case packet_type::connect:
+    return !has_data || data.is_object();
+  case packet_type::disconnect:
+    return !has_data;
+  case packet_type::connect_error:
+    return !has_data || data.is_string() || data.is_object();
+  case packet_type::event:
+  case packet_type::binary_event: {
+    if (!has_data || !data.is_array())
+      return false;
+    const auto& arr = data.get_array();
+    if (arr.empty() || !arr[0].is_string())
+      return false;
+    const auto& name = arr[0].get_string();
+    std::string_view sv{name.data(), name.size()};
+    for (auto r : reserved_events)
+      if (sv == r)
         return false;
-      const auto& arr = data.get_array();
-      if (arr.empty() || !arr[0].is_string())
-        return false;
-      const auto& name = arr[0].get_string();
-      std::string_view sv{name.data(), name.size()};
-      for (auto r : reserved_events)
-        if (sv == r)
-          return false;
-      return true;
-    }
-    case packet_type::ack:
-    case packet_type::binary_ack:
-      return has_data && data.is_array();
+    return true;
+  }
+  case packet_type::ack:
+  case packet_type::binary_ack:
+    return has_data && data.is_array();
   }
   return false;
 }
@@ -142,8 +142,7 @@ std::string encode_connect_ok(std::string_view nsp, std::string_view sid) {
   return out;
 }
 
-std::string encode_connect_error(std::string_view nsp, std::string_view message,
-                                 const boost::json::value* data) {
+std::string encode_connect_error(std::string_view nsp, std::string_view message, const boost::json::value* data) {
   std::string out = "4";
   append_nsp(out, nsp);
   boost::json::object obj;
