@@ -180,6 +180,8 @@ void socket::disconnect(bool close_connection) {
     conn_->server_disconnect(*s, close_connection);
 }
 
+caf::event_based_actor* socket::actor_self() const { return conn_->self(); }
+
 void socket::close_transport() {
   conn_->close_session("server namespace disconnect");
 }

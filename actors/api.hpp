@@ -15,8 +15,9 @@
 #pragma once
 
 #include <boost/json.hpp>
-#include <caf/fwd.hpp>
 #include <caf/actor.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/fwd.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -150,6 +151,32 @@ public:
   void close_transport();
 
   std::uint64_t key() const { return key_; }
+
+  /// Asks another actor and continues in this socket's connection actor: `ok` with the
+  /// answer, or `fail` with the error (timeout included). Neither runs once the socket
+  /// is gone. This is how a handler waits for the store without blocking anyone.
+  template <class Reply, class Request, class Ok, class Fail>
+  void request(const caf::actor& dest, Request req, Ok ok, Fail fail,
+               std::chrono::milliseconds timeout = std::chrono::seconds(10)) const {
+    auto* conn = conn_;
+    auto key = key_;
+    actor_self()
+      ->request(dest, timeout, std::move(req))
+      .then(
+        [conn, key, ok](Reply& reply) {
+          socket s(conn, key);
+          if (s.connected())
+            ok(s, reply);
+        },
+        [conn, key, fail](caf::error& err) {
+          socket s(conn, key);
+          if (s.connected())
+            fail(s, err);
+        });
+  }
+
+  /// The connection actor running this socket's handlers.
+  caf::event_based_actor* actor_self() const;
 
 private:
   connection_state* conn_;

@@ -454,8 +454,9 @@ void connection_state::on_connect(sp::packet& p) {
   s->rooms.insert(s->id);
   self_->send(s->nsp_actor, socket_add{key, s->id, caf::actor_cast<caf::actor>(self_)});
   enqueue({{false, shared_text("4" + sp::encode_connect_ok(s->nsp, s->id))}}, false);
-  if (ns->def->on_connection)
-    guarded("connection", [&] { ns->def->on_connection(handle); });
+  for (auto& on_connection : ns->def->on_connection)
+    if (handle.connected())
+      guarded("connection", [&] { on_connection(handle); });
 }
 
 void connection_state::on_event(socket_state& s, sp::packet& p) {

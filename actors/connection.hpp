@@ -46,6 +46,7 @@ public:
     bool connected = false;
   };
   socket_state* find_socket(std::uint64_t key);
+  caf::event_based_actor* self() const { return self_; }
   void emit(socket_state& s, std::string_view event, const message& m);
   void emit_with_ack(socket_state& s, std::string_view event, const message& m, std::chrono::milliseconds timeout,
                      ack_callback cb);

@@ -36,7 +36,8 @@ struct server_options {
 
 struct namespace_def {
   std::vector<middleware> middlewares;
-  connection_handler on_connection;
+  /// Run in order for each new socket: several modules may share a namespace.
+  std::vector<connection_handler> on_connection;
 };
 
 enum class transport_kind : int { polling = 0, websocket = 1 };

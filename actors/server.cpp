@@ -177,7 +177,10 @@ public:
     if (req.path == opts.path || raw)
       return on_engine_request(std::move(req), std::make_shared<cors_reply>(std::move(r), opts.cors, req), raw);
     for (auto& rt : routes) {
-      if (rt.path == req.path && (rt.method == req.method || (rt.method == "GET" && req.method == "HEAD"))) {
+      bool path_ok = rt.path.size() > 1 && rt.path.back() == '*'
+                       ? req.path.compare(0, rt.path.size() - 1, rt.path, 0, rt.path.size() - 1) == 0
+                       : rt.path == req.path;
+      if (path_ok && (rt.method == req.method || (rt.method == "GET" && req.method == "HEAD"))) {
         auto wrapped = std::make_shared<cors_reply>(std::move(r), opts.cors, req);
         try {
           return rt.fn(req, wrapped);
@@ -289,7 +292,7 @@ server::namespace_builder& server::namespace_builder::use(middleware mw) {
 }
 
 server::namespace_builder& server::namespace_builder::on_connection(connection_handler h) {
-  def_->on_connection = std::move(h);
+  def_->on_connection.push_back(std::move(h));
   return *this;
 }
 

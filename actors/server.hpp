@@ -36,7 +36,8 @@ public:
   broadcast in(const std::string& nsp);
 
   using route_handler = std::function<void(const http::request&, http::reply_ptr)>;
-  /// An HTTP route beside the Engine.IO path ("GET", "/health").
+  /// An HTTP route beside the Engine.IO path ("GET", "/health"); a path ending in '*'
+  /// matches every path with that prefix. The first matching route answers.
   void route(std::string method, std::string path, route_handler h);
 
   /// What to give to http::server.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything the project needs on a Debian 12 machine: the build toolchain and
-# libraries (apt), the test clients (Debian python3-socketio, npm packages pinned by
-# tests/package-lock.json). Idempotent, and quiet when everything is already there.
+# libraries (apt), the test clients (Debian python3-socketio, Debian chromium for the web
+# page's end-to-end test, npm packages pinned by tests/package-lock.json). Idempotent,
+# and quiet when everything is already there.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
@@ -11,9 +12,10 @@ apt_packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libboost-program-options1.81-dev libboost-system1.81-dev
   libsqlitecpp-dev libsqlite3-dev sqlite3
-  libspdlog-dev libfmt-dev libssl-dev libedit-dev
+  libspdlog-dev libfmt-dev libssl-dev libedit-dev libjwt-dev
   python3 python3-socketio python3-requests python3-websocket
   curl procps
+  chromium
 )
 
 missing=()

@@ -18,29 +18,46 @@ std::optional<config> parse_config(int argc, char** argv, int& exit_code) {
   unsigned port = 3001;
   std::size_t io_threads = 0;
 
+  // clang-format off
   po::options_description general("chat-server options");
-  general.add_options()("help,h", "print this help and exit")(
-      "config,c", po::value(&config_file), "config file (key = value lines, same names as the flags)");
+  general.add_options()
+    ("help,h", "print this help and exit")
+    ("config,c", po::value(&config_file), "config file (key = value lines, same names as the flags)");
   po::options_description settings("settings (flag, config key, or environment CHAT_<NAME> with - as _)");
-  settings.add_options()("app", po::value(&c.app)->default_value("echo"),
-                         "application: echo (the protocol test fixture; the chat protocols come later)")(
-      "host", po::value(&c.http.host)->default_value("127.0.0.1"),
-      "address to listen on")("port", po::value(&port)->default_value(3001), "port to listen on (0 picks a free one)")(
-      "path", po::value(&c.engine.path)->default_value("/socket.io/"),
-      "Engine.IO path")("ping-interval", po::value(&ping_interval)->default_value(25000), "heartbeat interval, ms")(
-      "ping-timeout", po::value(&ping_timeout)->default_value(20000), "heartbeat timeout, ms")(
-      "upgrade-timeout", po::value(&upgrade_timeout)->default_value(10000), "polling to WebSocket upgrade timeout, ms")(
-      "connect-timeout", po::value(&connect_timeout)->default_value(45000), "time to send a Socket.IO CONNECT, ms")(
-      "max-http-buffer-size", po::value(&c.engine.max_http_buffer_size)->default_value(1000000),
-      "largest message or polling body, bytes")("max-queue-bytes",
-                                                po::value(&c.engine.max_queue_bytes)->default_value(8 * 1024 * 1024),
-                                                "outgoing bytes queued for one client before it is disconnected")(
-      "cors-origin", po::value(&cors_origins)->composing(), "allowed CORS origin (repeat; * for any)")(
-      "cors-credentials", po::value(&c.engine.cors.credentials)->default_value(false),
-      "allow credentials (true/false)")("io-threads", po::value(&io_threads)->default_value(0),
-                                        "I/O threads (0: one per core)")(
-      "actor-threads", po::value(&c.actor_threads)->default_value(0), "CAF scheduler threads (0: one per core)")(
-      "log-level", po::value(&c.log_level)->default_value("info"), "trace, debug, info, warn, error, off");
+  settings.add_options()
+    ("app", po::value(&c.app)->default_value("chat"), "application: chat (docs/chat-protocol.md), or echo (the protocol test fixture)")
+    ("host", po::value(&c.http.host)->default_value("127.0.0.1"), "address to listen on")
+    ("port", po::value(&port)->default_value(3001), "port to listen on (0 picks a free one)")
+    ("path", po::value(&c.engine.path)->default_value("/socket.io/"), "Engine.IO path")
+    ("ping-interval", po::value(&ping_interval)->default_value(25000), "heartbeat interval, ms")
+    ("ping-timeout", po::value(&ping_timeout)->default_value(20000), "heartbeat timeout, ms")
+    ("upgrade-timeout", po::value(&upgrade_timeout)->default_value(10000), "polling to WebSocket upgrade timeout, ms")
+    ("connect-timeout", po::value(&connect_timeout)->default_value(45000), "time to send a Socket.IO CONNECT, ms")
+    ("max-http-buffer-size", po::value(&c.engine.max_http_buffer_size)->default_value(1000000),
+     "largest message or polling body, bytes")
+    ("max-queue-bytes", po::value(&c.engine.max_queue_bytes)->default_value(8 * 1024 * 1024),
+     "outgoing bytes queued for one client before it is disconnected")
+    ("cors-origin", po::value(&cors_origins)->composing(), "allowed CORS origin (repeat; * for any)")
+    ("cors-credentials", po::value(&c.engine.cors.credentials)->default_value(false), "allow credentials (true/false)")
+    ("io-threads", po::value(&io_threads)->default_value(0), "I/O threads (0: one per core)")
+    ("actor-threads", po::value(&c.actor_threads)->default_value(0), "CAF scheduler threads (0: one per core)")
+    ("log-level", po::value(&c.log_level)->default_value("info"), "trace, debug, info, warn, error, off")
+    ("db", po::value(&c.db_path)->default_value("data/chat.db"), "SQLite database file (created, WAL)")
+    ("batch-size", po::value(&c.batch_size)->default_value(64), "store writes committed together at most")
+    ("batch-delay-ms", po::value(&c.batch_delay_ms)->default_value(2), "longest wait before a partial batch commits, ms")
+    ("platform-namespace", po::value(&c.chat.platform_namespace)->default_value("/"), "namespace of the platform events")
+    ("conversations-namespace", po::value(&c.chat.conversations_namespace)->default_value("/"),
+     "namespace of conversations, presence and private rooms")
+    ("room-chat-namespace", po::value(&c.chat.room_chat_namespace)->default_value("/chat"), "namespace of the room chat")
+    ("admin-namespace", po::value(&c.chat.admin_namespace)->default_value("/admin"), "namespace of the admin broadcast")
+    ("rate-limit", po::value(&c.chat.rate_limit_per_minute)->default_value(10), "send-message per minute per user")
+    ("jwt-secret", po::value(&c.chat.jwt_secret), "HS256 secret; when set, clients need auth.token")
+    ("admin-token", po::value(&c.chat.admin_token), "credential for the admin namespace (auth.token)")
+    ("api-key", po::value(&c.chat.api_key), "key for the backend HTTP API (X-API-Key header)")
+    ("web-root", po::value(&c.chat.web_root)->default_value(SIO_DEFAULT_WEB_ROOT), "directory of the web chat page")
+    ("client-bundle", po::value(&c.chat.client_bundle)->default_value(SIO_DEFAULT_CLIENT_BUNDLE),
+     "socket.io.js served at /socket.io/socket.io.js");
+  // clang-format on
 
   po::options_description all;
   all.add(general).add(settings);
@@ -75,6 +92,11 @@ std::optional<config> parse_config(int argc, char** argv, int& exit_code) {
   if (vm.count("help")) {
     std::cout << "chat-server: a Socket.IO v4 server\n\n" << all << "\n";
     exit_code = 0;
+    return std::nullopt;
+  }
+  if (c.batch_size < 1 || c.chat.rate_limit_per_minute < 1) {
+    std::cerr << "chat-server: batch-size and rate-limit must be at least 1\n";
+    exit_code = 2;
     return std::nullopt;
   }
   if (port > 65535) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "actors/core.hpp"
+#include "apps/chat-server/chat_app.hpp"
 #include "transport/http/server.hpp"
 
 #include <optional>
@@ -11,7 +12,11 @@
 namespace chat {
 
 struct config {
-  std::string app = "echo";
+  std::string app = "chat";
+  chat_options chat;
+  std::string db_path = "data/chat.db";
+  std::size_t batch_size = 64;
+  unsigned batch_delay_ms = 2;
   std::string log_level = "info";
   std::size_t actor_threads = 0; // 0: one per core
   sio::http::server_options http;

@@ -5,7 +5,10 @@
 #include "actors/messages.hpp"
 #include "actors/server.hpp"
 #include "apps/chat-server/config.hpp"
+#include "actors/persistence_actor.hpp"
+#include "apps/chat-server/chat_app.hpp"
 #include "apps/chat-server/echo_app.hpp"
+#include "persistence/sqlite_store.hpp"
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -32,27 +35,51 @@ int main(int argc, char** argv) {
   // Logs go to stderr; stdout carries only the "listening on" line.
   spdlog::set_default_logger(spdlog::stderr_color_mt("chat-server"));
   spdlog::set_level(spdlog::level::from_str(cfg->log_level));
-  if (cfg->app != "echo") {
-    std::cerr << "chat-server: unknown --app " << cfg->app << " (available: echo)\n";
+  if (cfg->app != "echo" && cfg->app != "chat") {
+    std::cerr << "chat-server: unknown --app " << cfg->app << " (available: chat, echo)\n";
     return 2;
   }
 
   caf::actor_system_config caf_cfg;
   sio::announce_message_types(caf_cfg);
+  chat::announce_persistence_types(caf_cfg);
   caf_cfg.set("scheduler.max-threads", cfg->actor_threads);
   caf::actor_system system{caf_cfg};
 
   auto started = std::chrono::steady_clock::now();
   auto engine_opts = cfg->engine;
-  engine_opts.raw_engine_path = "/engine.io/";
+  if (cfg->app == "echo")
+    engine_opts.raw_engine_path = "/engine.io/";
   sio::server io(system, engine_opts);
-  chat::mount_echo_app(io);
-  io.route("GET", "/health", [&io, started](const sio::http::request&, sio::http::reply_ptr r) {
-    boost::json::object body{{"status", "ok"},
-                             {"uptime", static_cast<std::int64_t>(seconds_since(started))},
-                             {"connections", io.connection_count()}};
-    r->send(sio::http::response::json(200, boost::json::serialize(body)));
-  });
+
+  caf::actor persistence;
+  std::shared_ptr<chat::chat_app> chat_app;
+  if (cfg->app == "chat") {
+    std::unique_ptr<chat::persistence::store> store;
+    try {
+      chat::persistence::sqlite_options db;
+      db.path = cfg->db_path;
+      store = std::make_unique<chat::persistence::sqlite_store>(db);
+    } catch (const std::exception& e) {
+      std::cerr << "chat-server: cannot open the database " << cfg->db_path << ": " << e.what() << "\n";
+      return 1;
+    }
+    chat::persistence_options popts;
+    popts.max_batch = cfg->batch_size;
+    popts.max_delay = std::chrono::milliseconds(cfg->batch_delay_ms);
+    persistence = chat::spawn_persistence(system, std::move(store), popts);
+    // Connections left open by a crash are closed in the store before anyone connects.
+    caf::anon_send(persistence, chat::close_open_connections{0});
+    chat_app = chat::mount_chat_app(io, system, persistence, cfg->chat);
+  } else {
+    chat::mount_echo_app(io);
+    io.route("GET", "/health", [&io, started](const sio::http::request&, sio::http::reply_ptr r) {
+      boost::json::object body{{"status", "ok"},
+                               {"uptime", static_cast<std::int64_t>(seconds_since(started))},
+                               {"connections", io.connection_count()}};
+      r->send(sio::http::response::json(200, boost::json::serialize(body)));
+    });
+  }
 
   sio::http::server front(cfg->http, io.handler());
   std::mutex m;
@@ -81,7 +108,19 @@ int main(int argc, char** argv) {
     cv.wait(lock, [&] { return stop; });
   }
   front.stop_accepting();
+  if (chat_app) {
+    // Everyone hears it first; then the sessions close.
+    chat::announce_shutdown(*chat_app);
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
   io.shutdown(std::chrono::seconds(2));
+  if (persistence) {
+    // Everything queued is committed before the process exits.
+    caf::scoped_actor self{system};
+    self->request(persistence, chat::persistence_timeout, chat::shutdown_atom::value)
+      .receive([](caf::ok_atom) {},
+               [](caf::error& err) { spdlog::error("final store flush failed: {}", caf::to_string(err)); });
+  }
   // Give the last writes (close frames, the final polling answers) a moment on the wire.
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   front.stop();

@@ -70,7 +70,7 @@ struct fixture : test_coordinator_fixture<config> {
     opts.connect_timeout = 2000ms;
     core = std::make_shared<sio::server_core>(sys, opts);
     auto def = std::make_shared<sio::namespace_def>();
-    def->on_connection = [this](sio::socket& s) { handlers(s); };
+    def->on_connection.push_back([this](sio::socket& s) { handlers(s); });
     core->defs["/"] = def;
     auto guarded = std::make_shared<sio::namespace_def>();
     guarded->middlewares.push_back([](sio::socket& s) -> std::optional<sio::connect_error> {
@@ -78,7 +78,7 @@ struct fixture : test_coordinator_fixture<config> {
         return sio::connect_error{"not authorized", json::object{{"code", 7}}};
       return std::nullopt;
     });
-    guarded->on_connection = [this](sio::socket& s) { handlers(s); };
+    guarded->on_connection.push_back([this](sio::socket& s) { handlers(s); });
     core->defs["/guarded"] = guarded;
   }
 
@@ -272,9 +272,9 @@ CAF_TEST(server_ack_answered_and_timed_out) {
 
 CAF_TEST(client_ack_request) {
   auto a = connect();
-  core->defs["/"]->on_connection = [](sio::socket& s) {
+  core->defs["/"]->on_connection = {[](sio::socket& s) {
     s.on("q", [](sio::socket&, sio::message& m, const sio::ack_responder& ack) { ack(std::move(m)); });
-  };
+  }};
   auto b = connect();
   send_text(b, "425[\"q\",\"x\",2]");
   CAF_CHECK_EQUAL(ws(b).sent.back(), "435[\"x\",2]");

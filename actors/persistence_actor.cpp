@@ -1,0 +1,336 @@
+#include "actors/persistence_actor.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace chat {
+
+namespace {
+
+using persistence::rejected;
+
+persistence_errc code_of(rejected::reason why) {
+  switch (why) {
+  case rejected::reason::not_found:
+    return persistence_errc::not_found;
+  case rejected::reason::duplicate:
+    return persistence_errc::duplicate;
+  case rejected::reason::forbidden:
+    return persistence_errc::forbidden;
+  case rejected::reason::invalid:
+    break;
+  }
+  return persistence_errc::invalid_argument;
+}
+
+persistence::timestamp_ms or_now(persistence::timestamp_ms at) {
+  return at != 0 ? at : persistence::now_ms();
+}
+
+std::optional<std::string> unless_empty(const std::string& id) {
+  if (id.empty())
+    return std::nullopt;
+  return id;
+}
+
+caf::message ok() {
+  return caf::make_message(caf::ok_atom::value);
+}
+
+} // namespace
+
+// -- errors ------------------------------------------------------------------------------
+
+std::string to_string(persistence_errc code) {
+  switch (code) {
+  case persistence_errc::storage_failure:
+    return "storage_failure";
+  case persistence_errc::not_found:
+    return "not_found";
+  case persistence_errc::duplicate:
+    return "duplicate";
+  case persistence_errc::forbidden:
+    return "forbidden";
+  case persistence_errc::invalid_argument:
+    return "invalid_argument";
+  case persistence_errc::unavailable:
+    return "unavailable";
+  }
+  return "unknown";
+}
+
+caf::error make_error(persistence_errc code) {
+  return {static_cast<std::uint8_t>(code), persistence_error_category};
+}
+
+caf::error make_error(persistence_errc code, std::string context) {
+  return {static_cast<std::uint8_t>(code), persistence_error_category, caf::make_message(std::move(context))};
+}
+
+// -- the actor -------------------------------------------------------------------------------
+
+persistence_actor::persistence_actor(caf::actor_config& cfg, std::unique_ptr<persistence::store> store,
+                                     persistence_options opts)
+    : caf::event_based_actor(cfg), store_(std::move(store)), opts_(opts) {
+  opts_.max_batch = std::max<std::size_t>(opts_.max_batch, 1);
+}
+
+persistence_actor::~persistence_actor() = default;
+
+void persistence_actor::enqueue(apply_fn apply) {
+  auto promise = make_response_promise();
+  if (!store_) {
+    promise.deliver(make_error(persistence_errc::unavailable, "the store is closed"));
+    return;
+  }
+  // The first queued write starts the max_delay timer (not needed when each write is a batch).
+  if (pending_.empty() && opts_.max_batch > 1)
+    delayed_send(this, opts_.max_delay, batch_timeout_atom::value, timer_generation_);
+  pending_.push_back(pending_write{std::move(promise), std::move(apply)});
+  if (pending_.size() >= opts_.max_batch)
+    flush();
+}
+
+bool persistence_actor::flush() {
+  if (pending_.empty())
+    return true;
+  auto batch = std::move(pending_);
+  pending_.clear();
+  ++timer_generation_; // the running timer belonged to this batch
+  if (!store_) {
+    for (auto& w : batch)
+      w.promise.deliver(make_error(persistence_errc::unavailable, "the store is closed"));
+    return false;
+  }
+  // A refused write gets its own error; it changed nothing, so the batch goes on.
+  struct outcome {
+    caf::message value;
+    caf::error error;
+  };
+  std::vector<outcome> outcomes;
+  outcomes.reserve(batch.size());
+  std::string failure;
+  bool failed = false;
+  try {
+    store_->begin();
+    for (auto& w : batch) {
+      try {
+        outcomes.push_back(outcome{w.apply(*store_), caf::error{}});
+      } catch (const rejected& e) {
+        outcomes.push_back(outcome{caf::message{}, make_error(code_of(e.why()), e.what())});
+      }
+    }
+    store_->commit();
+  } catch (const std::exception& e) {
+    failed = true;
+    failure = e.what();
+  } catch (...) {
+    failed = true;
+    failure = "unknown exception";
+  }
+  if (failed) {
+    store_->rollback();
+    ++stats_.failed_batches;
+    spdlog::error("persistence: a batch of {} writes was rolled back: {}", batch.size(), failure);
+    for (auto& w : batch)
+      w.promise.deliver(make_error(persistence_errc::storage_failure, failure));
+    return false;
+  }
+  ++stats_.batches;
+  stats_.writes += batch.size();
+  stats_.largest_batch = std::max<std::uint64_t>(stats_.largest_batch, batch.size());
+  // Durable now: answer each write.
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    if (outcomes[i].error)
+      batch[i].promise.deliver(std::move(outcomes[i].error));
+    else
+      batch[i].promise.deliver(std::move(outcomes[i].value));
+  }
+  return true;
+}
+
+template <class F>
+auto persistence_actor::read(F&& f) -> caf::result<decltype(f(std::declval<persistence::store&>()))> {
+  flush(); // a failed flush answered its writers; the read still runs
+  if (!store_)
+    return make_error(persistence_errc::unavailable, "the store is closed");
+  try {
+    return f(*store_);
+  } catch (const rejected& e) {
+    return make_error(code_of(e.why()), e.what());
+  } catch (const std::exception& e) {
+    return make_error(persistence_errc::storage_failure, e.what());
+  }
+}
+
+caf::behavior persistence_actor::make_behavior() {
+  using persistence::store;
+  return {
+      // -- writes --
+      [this](store_message& m) {
+        m.message.created_at = or_now(m.message.created_at);
+        enqueue([msg = std::move(m.message)](store& s) mutable {
+          return caf::make_message(s.append_message(std::move(msg)));
+        });
+      },
+      [this](edit_message& m) {
+        m.at = or_now(m.at);
+        enqueue([m = std::move(m)](store& s) {
+          return caf::make_message(s.edit_message(m.message_id, m.content, unless_empty(m.editor_id), m.at));
+        });
+      },
+      [this](delete_message& m) {
+        m.at = or_now(m.at);
+        enqueue([m = std::move(m)](store& s) {
+          return caf::make_message(s.delete_message(m.message_id, unless_empty(m.deleter_id), m.at));
+        });
+      },
+      [this](mark_delivered& m) {
+        m.at = or_now(m.at);
+        enqueue([m = std::move(m)](store& s) {
+          return caf::make_message(s.mark_delivered(m.message_id, m.user_id, m.at));
+        });
+      },
+      [this](mark_read& m) {
+        m.at = or_now(m.at);
+        enqueue([m = std::move(m)](store& s) { return caf::make_message(s.mark_read(m.message_id, m.user_id, m.at)); });
+      },
+      [this](log_platform_message& m) {
+        m.message.created_at = or_now(m.message.created_at);
+        enqueue([msg = std::move(m.message)](store& s) mutable {
+          return caf::make_message(s.append_platform_message(std::move(msg)));
+        });
+      },
+      [this](record_connect& m) {
+        m.at = or_now(m.at);
+        enqueue([m = std::move(m)](store& s) {
+          s.connection_opened(m.socket_id, m.at);
+          return ok();
+        });
+      },
+      [this](record_identify& m) {
+        m.at = or_now(m.at);
+        enqueue([m = std::move(m)](store& s) {
+          s.connection_identified(m.socket_id, m.user_id, m.platform, m.app_version, m.at);
+          return ok();
+        });
+      },
+      [this](record_disconnect& m) {
+        m.at = or_now(m.at);
+        enqueue([m = std::move(m)](store& s) {
+          s.connection_closed(m.socket_id, m.at);
+          return ok();
+        });
+      },
+      [this](close_open_connections& m) {
+        m.at = or_now(m.at);
+        enqueue([at = m.at](store& s) { return caf::make_message(s.close_all_connections(at)); });
+      },
+      [this](update_last_seen& m) {
+        m.at = or_now(m.at);
+        enqueue([m = std::move(m)](store& s) {
+          s.set_last_seen(m.user_id, m.at);
+          return ok();
+        });
+      },
+      // -- reads --
+      [this](const get_message& q) {
+        return read([&](store& s) {
+          auto found = s.find_message(q.message_id);
+          if (!found)
+            throw rejected(rejected::reason::not_found, "no message " + q.message_id);
+          return std::move(*found);
+        });
+      },
+      [this](const persistence::history_query& q) { return read([&](store& s) { return s.history(q); }); },
+      [this](const count_messages& q) { return read([&](store& s) { return s.count_messages(q.conversation_id); }); },
+      [this](const count_platform_messages&) { return read([](store& s) { return s.count_platform_messages(); }); },
+      [this](const get_connection_totals&) { return read([](store& s) { return s.connection_stats(); }); },
+      [this](const list_active_connections& q) {
+        return read([&](store& s) { return connection_list{s.active_connections(q.limit)}; });
+      },
+      [this](const get_last_seen& q) {
+        return read([&](store& s) { return last_seen_info{q.user_id, s.last_seen(q.user_id)}; });
+      },
+      [this](const list_active_conversations& q) {
+        return read([&](store& s) { return conversation_list{s.active_conversations(q.user_id, q.limit)}; });
+      },
+      // -- control --
+      [this](const get_persistence_stats&) {
+        auto result = stats_;
+        result.queued = pending_.size();
+        return result;
+      },
+      [this](flush_atom) -> caf::result<caf::ok_atom> {
+        if (flush())
+          return caf::ok_atom::value;
+        return make_error(persistence_errc::storage_failure, "the commit of the queued writes failed");
+      },
+      [this](shutdown_atom) -> caf::result<caf::ok_atom> {
+        bool committed = flush();
+        quit();
+        if (committed)
+          return caf::ok_atom::value;
+        return make_error(persistence_errc::storage_failure, "the commit of the queued writes failed");
+      },
+      [this](batch_timeout_atom, std::uint64_t generation) {
+        if (generation == timer_generation_)
+          flush();
+      },
+  };
+}
+
+void persistence_actor::on_exit() {
+  // Whatever way the actor ends, queued writes are committed (and answered) first, and
+  // the store closes here rather than whenever the last handle lets go of the actor.
+  flush();
+  store_.reset();
+}
+
+caf::actor spawn_persistence(caf::actor_system& sys, std::unique_ptr<persistence::store> store,
+                             persistence_options opts) {
+  return sys.spawn<persistence_actor, caf::detached>(std::move(store), opts);
+}
+
+// -- announce ------------------------------------------------------------------------------
+
+void announce_persistence_types(caf::actor_system_config& cfg) {
+  cfg.add_message_type<persistence::conversation_message>("chat::conversation_message");
+  cfg.add_message_type<persistence::history_query>("chat::history_query");
+  cfg.add_message_type<persistence::history_page>("chat::history_page");
+  cfg.add_message_type<persistence::receipt>("chat::receipt");
+  cfg.add_message_type<persistence::connection_totals>("chat::connection_totals");
+  cfg.add_message_type<store_message>("chat::store_message");
+  cfg.add_message_type<edit_message>("chat::edit_message");
+  cfg.add_message_type<delete_message>("chat::delete_message");
+  cfg.add_message_type<mark_delivered>("chat::mark_delivered");
+  cfg.add_message_type<mark_read>("chat::mark_read");
+  cfg.add_message_type<log_platform_message>("chat::log_platform_message");
+  cfg.add_message_type<record_connect>("chat::record_connect");
+  cfg.add_message_type<record_identify>("chat::record_identify");
+  cfg.add_message_type<record_disconnect>("chat::record_disconnect");
+  cfg.add_message_type<close_open_connections>("chat::close_open_connections");
+  cfg.add_message_type<update_last_seen>("chat::update_last_seen");
+  cfg.add_message_type<get_message>("chat::get_message");
+  cfg.add_message_type<count_messages>("chat::count_messages");
+  cfg.add_message_type<count_platform_messages>("chat::count_platform_messages");
+  cfg.add_message_type<get_connection_totals>("chat::get_connection_totals");
+  cfg.add_message_type<list_active_connections>("chat::list_active_connections");
+  cfg.add_message_type<get_last_seen>("chat::get_last_seen");
+  cfg.add_message_type<list_active_conversations>("chat::list_active_conversations");
+  cfg.add_message_type<get_persistence_stats>("chat::get_persistence_stats");
+  cfg.add_message_type<connection_list>("chat::connection_list");
+  cfg.add_message_type<last_seen_info>("chat::last_seen_info");
+  cfg.add_message_type<conversation_list>("chat::conversation_list");
+  cfg.add_message_type<persistence_stats>("chat::persistence_stats");
+  cfg.add_error_category(persistence_error_category,
+                         [](std::uint8_t code, caf::atom_value, const caf::message& context) -> std::string {
+                           std::string text = "persistence: " + to_string(static_cast<persistence_errc>(code));
+                           if (context.size() == 1 && context.match_element<std::string>(0))
+                             text += " (" + context.get_as<std::string>(0) + ")";
+                           return text;
+                         });
+}
+
+} // namespace chat

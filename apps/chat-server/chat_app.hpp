@@ -1,0 +1,40 @@
+// The chat application (docs/chat-protocol.md): the application protocols of our users,
+// as modules mounted on namespaces chosen in configuration, on top of the persistence
+// actor. Each module keeps the little shared state it needs behind its own small lock;
+// messages go to the store first and are broadcast once it answered.
+#pragma once
+
+#include "actors/server.hpp"
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+namespace chat {
+
+struct chat_options {
+  std::string platform_namespace = "/";
+  std::string conversations_namespace = "/";
+  std::string room_chat_namespace = "/chat";
+  std::string admin_namespace = "/admin";
+  int rate_limit_per_minute = 10;
+  std::string jwt_secret;  ///< empty: anonymous clients accepted
+  std::string admin_token; ///< empty: only a JWT with role "admin" opens /admin
+  std::string api_key;     ///< empty: the backend API answers 503
+  std::string web_root;
+  std::string client_bundle;
+};
+
+struct chat_app;
+
+/// Mounts every module and the HTTP routes. `persistence` is the persistence actor.
+std::shared_ptr<chat_app> mount_chat_app(sio::server& io, caf::actor_system& sys, caf::actor persistence,
+                                         chat_options opts);
+
+/// `server-shutting-down` {timestamp} to every client of every namespace.
+void announce_shutdown(chat_app& app);
+
+} // namespace chat

@@ -1,0 +1,42 @@
+// Small helpers shared by the chat modules: times, payload fields, error texts.
+#pragma once
+
+#include "actors/api.hpp"
+
+#include <caf/error.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace chat {
+
+namespace json = boost::json;
+
+std::int64_t now_ms();
+/// 2024-11-08T12:00:00.000Z
+std::string iso_time(std::int64_t ms);
+inline std::string iso_now() { return iso_time(now_ms()); }
+
+/// A string field of an object payload, or nothing.
+std::optional<std::string> string_field(const json::value& payload, std::string_view key);
+/// A string or number field as text (ids may arrive as numbers), or nothing.
+std::optional<std::string> id_field(const json::value& payload, std::string_view key);
+
+/// The first argument of an event, or null.
+const json::value& first_arg(const sio::message& m);
+
+/// {status:"ok", ...extra}
+json::object ok_status(json::object extra = {});
+/// {status:"error", error}
+json::object error_status(std::string_view error);
+
+/// The user-facing text of a persistence (or other) error.
+std::string describe(const caf::error& err);
+
+/// The socket's identity, set by authentication, the handshake or `identify`.
+std::optional<std::string> user_id_of(sio::socket& s);
+std::string user_name_of(sio::socket& s);
+
+} // namespace chat

@@ -1,0 +1,333 @@
+// HTTP for the chat app (docs/chat-protocol.md §6, §7): health, conversation history and
+// posting for clients whose socket is down, the backend API (X-API-Key), the web page
+// and the Socket.IO client bundle. Store reads run in a short-lived actor per request,
+// so no I/O thread ever waits for the disk.
+#include "apps/chat-server/chat_internal.hpp"
+
+#include "actors/persistence_actor.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace chat {
+
+namespace {
+
+using sio::http::reply_ptr;
+using sio::http::request;
+using sio::http::response;
+
+response json_response(int status, const json::value& body) { return response::json(status, json::serialize(body)); }
+
+response error_response(int status, std::string_view error) { return json_response(status, json::object{{"error", error}}); }
+
+// Asks the persistence actor from outside any actor: a one-shot actor makes the request
+// and runs `ok` or `fail` with the answer.
+template <class Reply, class Request, class Ok, class Fail>
+void ask(chat_app& app, Request req, Ok ok, Fail fail) {
+  app.sys.spawn(
+    [](caf::event_based_actor* self, caf::actor dest, Request req, Ok ok, Fail fail) {
+      self->request(dest, persistence_timeout, std::move(req))
+        .then([self, ok](Reply& reply) mutable { ok(reply); self->quit(); },
+              [self, fail](caf::error& err) mutable { fail(err); self->quit(); });
+    },
+    app.persistence, std::move(req), std::move(ok), std::move(fail));
+}
+
+std::vector<std::string> split_path(const std::string& path) {
+  std::vector<std::string> out;
+  std::stringstream in(path);
+  std::string part;
+  while (std::getline(in, part, '/'))
+    if (!part.empty())
+      out.push_back(part);
+  return out;
+}
+
+bool bearer_ok(const chat_app& app, const request& req) {
+  if (app.opts.jwt_secret.empty())
+    return true;
+  auto* h = req.header("authorization");
+  return h && h->rfind("Bearer ", 0) == 0 && authenticate_token(app, h->substr(7));
+}
+
+std::string read_file(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+std::string content_type_of(const std::filesystem::path& p) {
+  auto ext = p.extension().string();
+  if (ext == ".html")
+    return "text/html; charset=utf-8";
+  if (ext == ".js")
+    return "application/javascript; charset=utf-8";
+  if (ext == ".css")
+    return "text/css; charset=utf-8";
+  if (ext == ".svg")
+    return "image/svg+xml";
+  if (ext == ".png")
+    return "image/png";
+  if (ext == ".json")
+    return "application/json";
+  return "application/octet-stream";
+}
+
+void history(chat_app& app, const std::string& conversation, const request& req, reply_ptr r) {
+  persistence::history_query q;
+  q.conversation_id = conversation;
+  if (auto* before = req.param("before"); before && !before->empty())
+    q.before_id = *before;
+  q.limit = 50;
+  if (auto* limit = req.param("limit")) {
+    try {
+      auto n = std::stol(*limit);
+      if (n < 1 || n > 100)
+        return r->send(error_response(400, "limit must be 1..100"));
+      q.limit = static_cast<std::uint32_t>(n);
+    } catch (...) {
+      return r->send(error_response(400, "limit must be a number"));
+    }
+  }
+  ask<persistence::history_page>(
+    app, q,
+    [r, conversation](persistence::history_page& page) {
+      json::array messages;
+      for (auto& m : page.messages)
+        messages.push_back(message_json(m));
+      json::value next = nullptr;
+      if (page.has_more && !page.messages.empty())
+        next = page.messages.back().id;
+      r->send(json_response(200, json::object{{"conversationId", conversation},
+                                              {"messages", std::move(messages)},
+                                              {"nextBefore", next}}));
+    },
+    [r](caf::error& err) {
+      bool not_found = err.category() == persistence_error_category
+                       && static_cast<persistence_errc>(err.code()) == persistence_errc::not_found;
+      r->send(not_found ? error_response(400, "unknown before cursor") : error_response(503, describe(err)));
+    });
+}
+
+void post_message(chat_app& app, const std::string& conversation, const request& req, reply_ptr r) {
+  boost::system::error_code ec;
+  auto body = json::parse(req.body, ec);
+  if (ec)
+    return r->send(error_response(400, "Invalid JSON"));
+  persistence::conversation_message msg;
+  if (auto err = parse_new_message(body, conversation, msg))
+    return r->send(error_response(400, *err));
+  ask<persistence::conversation_message>(
+    app, store_message{msg},
+    [&app, r](persistence::conversation_message& stored) {
+      auto doc = message_json(stored);
+      app.io.in(app.opts.conversations_namespace)
+        .to(stored.conversation_id)
+        .emit("receiveMessage", {json::object{{"conversationId", stored.conversation_id}, {"message", doc}}});
+      r->send(json_response(201, json::object{{"status", "ok"}, {"message", doc}}));
+    },
+    [r](caf::error& err) { r->send(error_response(503, describe(err))); });
+}
+
+// The backend API's key check; answers and returns false when refused.
+bool api_key_ok(const chat_app& app, const request& req, const reply_ptr& r) {
+  if (app.opts.api_key.empty()) {
+    r->send(error_response(503, "API disabled: no api-key configured"));
+    return false;
+  }
+  auto* key = req.header("x-api-key");
+  if (!key || *key != app.opts.api_key) {
+    r->send(error_response(401, "Invalid API key"));
+    return false;
+  }
+  return true;
+}
+
+void api_emit(chat_app& app, const request& req, reply_ptr r) {
+  boost::system::error_code ec;
+  auto body = json::parse(req.body, ec);
+  auto event = ec ? std::nullopt : string_field(body, "event");
+  if (!event || event->empty())
+    return r->send(error_response(400, "event is required"));
+  auto nsp = string_field(body, "namespace").value_or(app.opts.platform_namespace);
+  auto b = app.io.in(nsp);
+  if (auto room = id_field(body, "room"))
+    b = b.to(*room);
+  if (auto user = id_field(body, "userId"))
+    b = b.to("private-user." + *user);
+  sio::message m;
+  if (auto* data = body.as_object().if_contains("data"))
+    m.args.push_back(*data);
+  b.emit(*event, std::move(m));
+  r->send(json_response(200, json::object{{"status", "ok"}}));
+}
+
+} // namespace
+
+void mount_http_api(chat_app& app) {
+  auto& io = app.io;
+
+  io.route("GET", "/health", [&app](const request&, reply_ptr r) {
+    auto uptime = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - app.started);
+    json::object base{{"status", "ok"},
+                      {"uptime", uptime.count()},
+                      {"connections", app.io.connection_count()},
+                      {"sockets", app.platform_sockets.load()}};
+    ask<std::int64_t>(
+      app, count_messages{},
+      [&app, r, base](std::int64_t conversation) {
+        ask<std::int64_t>(
+          app, count_platform_messages{},
+          [r, base, conversation](std::int64_t platform) {
+            auto out = base;
+            out["messages"] = json::object{{"conversation", conversation}, {"platform", platform}};
+            r->send(json_response(200, out));
+          },
+          [r, base](caf::error&) {
+            auto out = base;
+            out["status"] = "degraded";
+            r->send(json_response(503, out));
+          });
+      },
+      [r, base](caf::error&) {
+        auto out = base;
+        out["status"] = "degraded";
+        r->send(json_response(503, out));
+      });
+  });
+
+  // /api/conversations/{id}/messages
+  auto conversation_route = [&app](const request& req, reply_ptr r) {
+    auto parts = split_path(req.path);
+    if (parts.size() != 4 || parts[3] != "messages")
+      return r->send(error_response(404, "not found"));
+    if (!bearer_ok(app, req))
+      return r->send(error_response(401, "Authentication error: Invalid token"));
+    if (req.method == "POST")
+      return post_message(app, parts[2], req, r);
+    history(app, parts[2], req, r);
+  };
+  io.route("GET", "/api/conversations/*", conversation_route);
+  io.route("POST", "/api/conversations/*", conversation_route);
+
+  io.route("POST", "/api/emit", [&app](const request& req, reply_ptr r) {
+    if (api_key_ok(app, req, r))
+      api_emit(app, req, r);
+  });
+
+  io.route("GET", "/api/connections", [&app](const request& req, reply_ptr r) {
+    if (!api_key_ok(app, req, r))
+      return;
+    ask<persistence::connection_totals>(
+      app, get_connection_totals{},
+      [&app, r](persistence::connection_totals& totals) {
+        ask<connection_list>(
+          app, list_active_connections{1000},
+          [r, totals](connection_list& list) {
+            json::object by_platform;
+            for (auto& p : totals.by_platform)
+              by_platform[p.platform] = p.active;
+            json::array connections;
+            for (auto& c : list.connections) {
+              json::object o{{"socketId", c.socket_id}, {"connectedAt", c.connected_at}, {"active", !c.disconnected_at}};
+              o["userId"] = c.user_id ? json::value(*c.user_id) : json::value(nullptr);
+              o["platform"] = c.platform ? json::value(*c.platform) : json::value(nullptr);
+              o["appVersion"] = c.app_version ? json::value(*c.app_version) : json::value(nullptr);
+              o["disconnectedAt"] = c.disconnected_at ? json::value(*c.disconnected_at) : json::value(nullptr);
+              connections.push_back(std::move(o));
+            }
+            r->send(json_response(200, json::object{{"total", totals.total},
+                                                    {"active", totals.active},
+                                                    {"byPlatform", by_platform},
+                                                    {"connections", connections}}));
+          },
+          [r](caf::error& err) { r->send(error_response(503, describe(err))); });
+      },
+      [r](caf::error& err) { r->send(error_response(503, describe(err))); });
+  });
+
+  io.route("GET", "/api/presence/*", [&app](const request& req, reply_ptr r) {
+    if (!api_key_ok(app, req, r))
+      return;
+    auto parts = split_path(req.path);
+    if (parts.size() != 3)
+      return r->send(error_response(404, "not found"));
+    json::array members;
+    {
+      std::lock_guard<std::mutex> guard(app.presence_mutex);
+      if (auto it = app.presence.find(parts[2]); it != app.presence.end())
+        for (auto& [user, m] : it->second)
+          members.push_back(json::object{{"user_id", user}, {"user_info", m.info}});
+    }
+    r->send(json_response(200, json::object{{"room", parts[2]}, {"members", members}}));
+  });
+
+  io.route("GET", "/api/users/*", [&app](const request& req, reply_ptr r) {
+    if (!api_key_ok(app, req, r))
+      return;
+    auto parts = split_path(req.path);
+    if (parts.size() != 4)
+      return r->send(error_response(404, "not found"));
+    auto user = parts[2];
+    if (parts[3] == "conversations") {
+      return ask<conversation_list>(
+        app, list_active_conversations{user, 100},
+        [r, user](conversation_list& list) {
+          json::array out;
+          for (auto& c : list.conversations)
+            out.push_back(json::object{{"conversationId", c.conversation_id},
+                                       {"lastMessageAt", iso_time(c.last_message_at)}});
+          r->send(json_response(200, json::object{{"userId", user}, {"conversations", out}}));
+        },
+        [r](caf::error& err) { r->send(error_response(503, describe(err))); });
+    }
+    if (parts[3] == "status") {
+      bool online = false;
+      {
+        std::lock_guard<std::mutex> guard(app.presence_mutex);
+        online = app.online.count(user) > 0;
+      }
+      return ask<last_seen_info>(
+        app, get_last_seen{user},
+        [r, user, online](last_seen_info& info) {
+          json::value last = nullptr;
+          if (info.last_seen)
+            last = iso_time(*info.last_seen);
+          r->send(json_response(200, json::object{{"id", user}, {"is_online", online}, {"last_seen", last}}));
+        },
+        [r](caf::error& err) { r->send(error_response(503, describe(err))); });
+    }
+    r->send(error_response(404, "not found"));
+  });
+
+  // Static files: the web page and the Socket.IO client bundle, read once at start-up so
+  // serving them never touches the disk.
+  auto files = std::make_shared<std::map<std::string, std::pair<std::string, std::string>>>();
+  std::error_code ec;
+  if (!app.opts.web_root.empty() && std::filesystem::is_directory(app.opts.web_root, ec)) {
+    for (auto& entry : std::filesystem::directory_iterator(app.opts.web_root, ec))
+      if (entry.is_regular_file())
+        (*files)["/" + entry.path().filename().string()] = {content_type_of(entry.path()), read_file(entry.path())};
+    if (files->count("/index.html"))
+      (*files)["/"] = (*files)["/index.html"];
+  } else {
+    spdlog::warn("web root {} not found: no web page", app.opts.web_root);
+  }
+  if (!app.opts.client_bundle.empty() && std::filesystem::is_regular_file(app.opts.client_bundle, ec))
+    (*files)["/socket.io/socket.io.js"] = {"application/javascript; charset=utf-8", read_file(app.opts.client_bundle)};
+  else
+    spdlog::warn("client bundle {} not found: /socket.io/socket.io.js is not served", app.opts.client_bundle);
+  io.route("GET", "*", [files](const request& req, reply_ptr r) {
+    auto it = files->find(req.path);
+    if (it == files->end())
+      return r->send(error_response(404, "not found"));
+    r->send(response::text(200, it->second.second, it->second.first));
+  });
+}
+
+} // namespace chat

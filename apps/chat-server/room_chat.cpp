@@ -1,0 +1,213 @@
+// Room chat of seed 003 (its own namespace, default /chat) and the /admin namespace.
+#include "apps/chat-server/chat_internal.hpp"
+
+namespace chat {
+
+namespace {
+
+json::object user_json(const chat_app::chat_user& u) {
+  json::object out{{"username", u.username}, {"socketId", u.socket_id}};
+  if (u.room)
+    out["room"] = *u.room;
+  return out;
+}
+
+json::array users_list(chat_app& app) {
+  json::array out;
+  for (auto& id : app.user_order)
+    if (auto it = app.users.find(id); it != app.users.end())
+      out.push_back(user_json(it->second));
+  return out;
+}
+
+// The sender's user entry (a copy), or an `error` answer when it has not joined.
+std::optional<chat_app::chat_user> joined_user(chat_app& app, sio::socket& s) {
+  std::lock_guard<std::mutex> guard(app.users_mutex);
+  auto it = app.users.find(s.id());
+  if (it != app.users.end())
+    return it->second;
+  s.emit("error", {json::object{{"message", "Join first"}}});
+  return std::nullopt;
+}
+
+std::optional<std::string> room_name(const json::value& v) {
+  if (v.is_string() && !v.as_string().empty())
+    return std::string(v.as_string());
+  return string_field(v, "room");
+}
+
+} // namespace
+
+void mount_room_chat(chat_app& app) {
+  app.io.of(app.opts.room_chat_namespace).on_connection([&app](sio::socket& s) {
+    s.on("join", [&app](sio::socket& s, sio::message& m, const sio::ack_responder& ack) {
+      auto& p = first_arg(m);
+      auto username = p.is_string() ? std::optional<std::string>(std::string(p.as_string())) : string_field(p, "username");
+      if (!username || username->empty()) {
+        s.emit("error", {json::object{{"message", "username is required"}}});
+        return ack({error_status("username is required")});
+      }
+      json::array list;
+      {
+        std::lock_guard<std::mutex> guard(app.users_mutex);
+        if (!app.users.count(s.id()))
+          app.user_order.push_back(s.id());
+        app.users[s.id()] = chat_app::chat_user{*username, s.id(), std::nullopt};
+        list = users_list(app);
+      }
+      s.emit("join-success", {json::object{{"socketId", s.id()}, {"username", *username}}});
+      s.nsp_all().emit("users-list", {list});
+      s.broadcast_all().emit("user-joined",
+                             {json::object{{"username", *username}, {"message", *username + " joined the chat"}}});
+      ack({ok_status()});
+    });
+
+    s.on("join-room", [&app](sio::socket& s, sio::message& m, const sio::ack_responder& ack) {
+      auto room = room_name(first_arg(m));
+      auto user = joined_user(app, s);
+      if (!user || !room)
+        return ack({error_status(user ? "room is required" : "Join first")});
+      s.join(*room);
+      json::array members;
+      {
+        std::lock_guard<std::mutex> guard(app.users_mutex);
+        app.users[s.id()].room = *room;
+        app.chat_rooms[*room].insert(s.id());
+        for (auto& id : app.chat_rooms[*room])
+          if (auto it = app.users.find(id); it != app.users.end())
+            members.push_back(user_json(it->second));
+      }
+      s.emit("joined-room", {json::object{{"room", *room}, {"message", "You joined " + *room}}});
+      s.to(*room).emit("user-joined-room", {json::object{{"username", user->username}, {"room", *room}}});
+      s.nsp_all().to(*room).emit("room-members", {members});
+      ack({ok_status({{"room", *room}})});
+    });
+
+    s.on("send-message", [&app](sio::socket& s, sio::message& m, const sio::ack_responder& ack) {
+      auto user = joined_user(app, s);
+      if (!user)
+        return ack({error_status("Join first")});
+      auto& p = first_arg(m);
+      auto text = p.is_string() ? std::optional<std::string>(std::string(p.as_string())) : string_field(p, "message");
+      if (!text || text->empty()) {
+        s.emit("error", {json::object{{"message", "message is required"}}});
+        return ack({error_status("message is required")});
+      }
+      if (text->size() > 5000) {
+        s.emit("error", {json::object{{"message", "message is too long (max 5000)"}}});
+        return ack({error_status("message is too long (max 5000)")});
+      }
+      json::object out{{"username", user->username}, {"text", *text}, {"timestamp", iso_now()}, {"socketId", s.id()}};
+      if (auto room = string_field(p, "room"); room && !room->empty()) {
+        out["room"] = *room;
+        s.nsp_all().to(*room).emit("message", {out});
+      } else {
+        s.nsp_all().emit("message", {out});
+      }
+      ack({ok_status()});
+    });
+
+    s.on("private-message", [&app](sio::socket& s, sio::message& m, const sio::ack_responder& ack) {
+      auto sender = joined_user(app, s);
+      if (!sender)
+        return ack({error_status("Join first")});
+      auto& p = first_arg(m);
+      auto to = string_field(p, "to");
+      auto text = string_field(p, "message");
+      std::optional<chat_app::chat_user> recipient;
+      if (to) {
+        std::lock_guard<std::mutex> guard(app.users_mutex);
+        if (auto it = app.users.find(*to); it != app.users.end())
+          recipient = it->second;
+      }
+      if (!recipient || !text) {
+        s.emit("error", {json::object{{"message", "Recipient not found"}}});
+        return ack({error_status("Recipient not found")});
+      }
+      json::object data{{"from", sender->username},
+                        {"fromId", s.id()},
+                        {"text", *text},
+                        {"timestamp", iso_now()},
+                        {"private", true}};
+      s.to(*to).emit("private-message", {data});
+      json::object sent{{"to", recipient->username}};
+      for (auto& [k, v] : data)
+        sent[k] = v;
+      s.emit("private-message-sent", {sent});
+      ack({ok_status()});
+    });
+
+    auto typing = [&app](const char* out_event) {
+      return [&app, out_event](sio::socket& s, sio::message& m, const sio::ack_responder&) {
+        auto user = joined_user(app, s);
+        if (!user)
+          return;
+        auto room = string_field(first_arg(m), "room");
+        json::object out{{"username", user->username}};
+        if (room && !room->empty()) {
+          out["room"] = *room;
+          s.to(*room).emit(out_event, {out});
+        } else {
+          s.broadcast_all().emit(out_event, {out});
+        }
+      };
+    };
+    s.on("typing", typing("user-typing"));
+    s.on("stop-typing", typing("user-stop-typing"));
+
+    s.on("leave-room", [&app](sio::socket& s, sio::message& m, const sio::ack_responder& ack) {
+      auto user = joined_user(app, s);
+      auto room = room_name(first_arg(m));
+      if (!user || !room)
+        return ack({error_status(user ? "room is required" : "Join first")});
+      s.leave(*room);
+      {
+        std::lock_guard<std::mutex> guard(app.users_mutex);
+        app.chat_rooms[*room].erase(s.id());
+        if (app.chat_rooms[*room].empty())
+          app.chat_rooms.erase(*room);
+        auto& u = app.users[s.id()];
+        if (u.room == *room)
+          u.room.reset();
+      }
+      s.nsp_all().to(*room).emit("user-left-room", {json::object{{"username", user->username}, {"room", *room}}});
+      s.emit("left-room", {json::object{{"room", *room}}});
+      ack({ok_status({{"room", *room}})});
+    });
+
+    s.on_disconnect([&app](sio::socket& s, const std::string&) {
+      std::optional<chat_app::chat_user> user;
+      json::array list;
+      {
+        std::lock_guard<std::mutex> guard(app.users_mutex);
+        auto it = app.users.find(s.id());
+        if (it == app.users.end())
+          return;
+        user = it->second;
+        app.users.erase(it);
+        app.user_order.erase(std::remove(app.user_order.begin(), app.user_order.end(), s.id()), app.user_order.end());
+        for (auto r = app.chat_rooms.begin(); r != app.chat_rooms.end();) {
+          r->second.erase(s.id());
+          r = r->second.empty() ? app.chat_rooms.erase(r) : std::next(r);
+        }
+        list = users_list(app);
+      }
+      s.nsp_all().emit("user-disconnected",
+                       {json::object{{"username", user->username}, {"message", user->username + " left the chat"}}});
+      s.nsp_all().emit("users-list", {list});
+    });
+  });
+}
+
+void mount_admin(chat_app& app) {
+  app.io.of(app.opts.admin_namespace)
+    .use([&app](sio::socket& s) { return authenticate(app, s, true); })
+    .on_connection([&app](sio::socket& s) {
+      s.on("admin-broadcast", [&app](sio::socket&, sio::message& m, const sio::ack_responder& ack) {
+        app.io.in(app.opts.platform_namespace).emit("admin-message", m);
+        ack({ok_status()});
+      });
+    });
+}
+
+} // namespace chat

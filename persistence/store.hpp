@@ -1,0 +1,199 @@
+// The store: what the server keeps across restarts (APP_PROTOCOL.md sections 1, 2, 5, 6),
+// as plain structs and one abstract interface. No CAF in here: the persistence actor
+// (actors/persistence_actor.hpp) owns a store and adds the message plumbing.
+//
+// Transactions: every write belongs to the transaction opened by begin() and becomes
+// durable with commit(). A write that is refused (unknown message, duplicate id, ...)
+// throws `rejected` before it changed anything, and the transaction stays usable; any
+// other exception means the storage failed and the caller must rollback().
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace chat::persistence {
+
+/// Milliseconds since the Unix epoch (UTC).
+using timestamp_ms = std::int64_t;
+
+/// The current time in milliseconds since the epoch.
+timestamp_ms now_ms();
+
+/// A new message id: 24 hex digits like a MongoDB ObjectId (seconds, 5 random bytes per
+/// process, a counter), so ids from several nodes do not collide and sort roughly by time.
+std::string make_message_id();
+
+// -- conversations (section 2) -----------------------------------------------------------
+
+/// One message of a conversation, as stored and as `receiveMessage` carries it.
+struct conversation_message {
+  std::string id; ///< unique; the store makes one when empty
+  std::string conversation_id;
+  std::string sender_id;
+  std::string content;
+  std::string type = "text"; ///< "text", "file" or "image"
+  std::optional<std::string> file_url;
+  std::optional<std::string> file_name;
+  timestamp_ms created_at = 0; ///< the store uses now_ms() when 0
+  std::optional<timestamp_ms> edited_at;
+  bool deleted = false; ///< soft delete: the row and its content stay, flagged
+  std::optional<timestamp_ms> deleted_at;
+  std::vector<std::string> delivered_to; ///< user ids, sorted
+  std::vector<std::string> read_by;      ///< user ids, sorted
+};
+
+/// Whether `type` is one of "text", "file", "image".
+bool valid_message_type(std::string_view type);
+
+/// Why `msg` cannot be stored (missing conversation or sender, unknown type), or nullopt.
+std::optional<std::string> invalid_message_reason(const conversation_message& msg);
+
+/// A page of a conversation's history, newest first. Messages strictly older than the
+/// cursor: `before_id` (a message of that conversation) or else `before` (a time); with
+/// neither, the page starts at the newest message.
+struct history_query {
+  std::string conversation_id;
+  std::optional<std::string> before_id;
+  std::optional<timestamp_ms> before;
+  std::uint32_t limit = 50; ///< 1..max_history_limit
+};
+
+inline constexpr std::uint32_t max_history_limit = 500;
+
+struct history_page {
+  std::vector<conversation_message> messages; ///< newest first
+  bool has_more = false;                      ///< older messages exist past the last one
+};
+
+/// A receipt's effect: which conversation the message belongs to (where to broadcast).
+struct receipt {
+  std::string message_id;
+  std::string conversation_id;
+  std::string user_id;
+  timestamp_ms at = 0;
+};
+
+/// A conversation a user sent messages in (section 6, "active chats").
+struct active_conversation {
+  std::string conversation_id;
+  timestamp_ms last_sent_at = 0;    ///< the user's latest message there
+  timestamp_ms last_message_at = 0; ///< the conversation's latest message, from anyone
+};
+
+// -- platform events (section 1) -----------------------------------------------------------
+
+/// One `send-message` of the platform protocol, logged.
+struct platform_message {
+  std::string socket_id;
+  std::string sender;
+  std::string text;
+  std::string platform;
+  timestamp_ms created_at = 0; ///< the store uses now_ms() when 0
+};
+
+/// One Socket.IO connection as tracked: opened, maybe identified, maybe closed.
+struct connection_record {
+  std::string socket_id;
+  std::optional<std::string> user_id;
+  std::optional<std::string> platform;
+  std::optional<std::string> app_version;
+  timestamp_ms connected_at = 0;
+  std::optional<timestamp_ms> disconnected_at; ///< nullopt while active
+};
+
+struct platform_count {
+  std::string platform; ///< "unknown" for connections that never identified
+  std::int64_t total = 0;
+  std::int64_t active = 0;
+};
+
+struct connection_totals {
+  std::int64_t total = 0;                  ///< every connection ever recorded
+  std::int64_t active = 0;                 ///< not disconnected
+  std::vector<platform_count> by_platform; ///< sorted by platform name
+};
+
+// -- errors ------------------------------------------------------------------------------
+
+/// A write refused before it changed anything; the transaction stays usable.
+class rejected : public std::runtime_error {
+public:
+  enum class reason { not_found, duplicate, forbidden, invalid };
+  rejected(reason why, const std::string& what) : std::runtime_error(what), why_(why) {}
+  reason why() const { return why_; }
+
+private:
+  reason why_;
+};
+
+// -- the store ---------------------------------------------------------------------------
+
+class store {
+public:
+  virtual ~store() = default;
+
+  // -- transactions --
+  /// Opens the transaction that the following writes belong to.
+  virtual void begin() = 0;
+  /// Makes every write since begin() durable, all or nothing.
+  virtual void commit() = 0;
+  /// Discards the open transaction, if any. Never throws.
+  virtual void rollback() noexcept = 0;
+
+  // -- conversation messages: writes --
+  /// Stores `msg` (id and created_at filled in when empty) and returns it as stored.
+  /// rejected: duplicate id, invalid message.
+  virtual conversation_message append_message(conversation_message msg) = 0;
+  /// Replaces the content and sets edited_at. `editor_id`, when given, must be the
+  /// sender. rejected: not_found (also for a deleted message), forbidden.
+  virtual conversation_message edit_message(const std::string& message_id, const std::string& content,
+                                            const std::optional<std::string>& editor_id, timestamp_ms at) = 0;
+  /// Soft delete (idempotent). `deleter_id`, when given, must be the sender.
+  /// rejected: not_found, forbidden.
+  virtual conversation_message delete_message(const std::string& message_id,
+                                              const std::optional<std::string>& deleter_id, timestamp_ms at) = 0;
+  /// Adds `user_id` to delivered_to (idempotent). rejected: not_found.
+  virtual receipt mark_delivered(const std::string& message_id, const std::string& user_id, timestamp_ms at) = 0;
+  /// Adds `user_id` to read_by, and to delivered_to (a read message was delivered).
+  /// rejected: not_found.
+  virtual receipt mark_read(const std::string& message_id, const std::string& user_id, timestamp_ms at) = 0;
+
+  // -- conversation messages: reads --
+  virtual std::optional<conversation_message> find_message(const std::string& message_id) = 0;
+  /// rejected: not_found when before_id is not a message of the conversation; invalid limit.
+  virtual history_page history(const history_query& q) = 0;
+  /// Messages of a conversation (soft-deleted ones included); all messages when empty.
+  virtual std::int64_t count_messages(const std::string& conversation_id) = 0;
+  /// The conversations `user_id` sent messages in, most recent first.
+  virtual std::vector<active_conversation> active_conversations(const std::string& user_id, std::uint32_t limit) = 0;
+
+  // -- platform message log --
+  /// Returns the log entry's sequence number.
+  virtual std::int64_t append_platform_message(platform_message m) = 0;
+  virtual std::int64_t count_platform_messages() = 0;
+
+  // -- connection tracking --
+  virtual void connection_opened(const std::string& socket_id, timestamp_ms at) = 0;
+  /// Records who the connection is; creates the record when the connect was not seen.
+  virtual void connection_identified(const std::string& socket_id, const std::string& user_id,
+                                     const std::string& platform, const std::string& app_version, timestamp_ms at) = 0;
+  /// rejected: not_found.
+  virtual void connection_closed(const std::string& socket_id, timestamp_ms at) = 0;
+  /// Marks every active connection closed (at start-up, after a crash left some open);
+  /// returns how many.
+  virtual std::int64_t close_all_connections(timestamp_ms at) = 0;
+  virtual connection_totals connection_stats() = 0;
+  /// Active connections, oldest first, at most `limit`.
+  virtual std::vector<connection_record> active_connections(std::uint32_t limit) = 0;
+
+  // -- presence (section 5) --
+  /// Sets a user's last_seen; never moves it back in time.
+  virtual void set_last_seen(const std::string& user_id, timestamp_ms at) = 0;
+  virtual std::optional<timestamp_ms> last_seen(const std::string& user_id) = 0;
+};
+
+} // namespace chat::persistence

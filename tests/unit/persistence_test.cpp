@@ -1,0 +1,752 @@
+// The persistence actor under CAF's deterministic test coordinator, over a real SQLite
+// file in a temporary directory, optionally wrapped in an instrumented store that logs
+// every transaction step and can fail its commits. Time only moves when a test advances
+// it, so "nothing is answered before the commit" is checked exactly.
+#define CAF_SUITE persistence
+#define FAIL(msg) CAF_FAIL(msg)
+#include <caf/test/unit_test_impl.hpp>
+#include <caf/test/dsl.hpp>
+
+#include "actors/persistence_actor.hpp"
+#include "persistence/sqlite_store.hpp"
+
+#include <SQLiteCpp/SQLiteCpp.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+using namespace std::chrono_literals;
+namespace ps = chat::persistence;
+
+namespace {
+
+struct config : caf::actor_system_config {
+  config() { chat::announce_persistence_types(*this); }
+};
+
+// A fresh directory under the system's temp directory, removed afterwards.
+struct temp_dir {
+  std::filesystem::path path;
+  temp_dir() {
+    auto pattern = (std::filesystem::temp_directory_path() / "persistence_test.XXXXXX").string();
+    if (mkdtemp(pattern.data()) == nullptr)
+      throw std::runtime_error("mkdtemp failed");
+    path = pattern;
+  }
+  ~temp_dir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+};
+
+// What happened, in order: store steps ("begin", "write", "commit", "rollback") and the
+// answers the requesters received ("answer").
+struct event_log {
+  std::vector<std::string> events;
+  int begins = 0;
+  int commits = 0;
+  int rollbacks = 0;
+  bool fail_commit = false;
+
+  std::size_t count(const std::string& e) const { return std::count(events.begin(), events.end(), e); }
+  std::ptrdiff_t first(const std::string& e) const {
+    return std::find(events.begin(), events.end(), e) - events.begin();
+  }
+  std::ptrdiff_t last(const std::string& e) const {
+    auto it = std::find(events.rbegin(), events.rend(), e);
+    return it == events.rend() ? -1 : events.rend() - it - 1;
+  }
+};
+
+// Forwards to a real store, logging each step; `fail_commit` makes commit() throw as a
+// failing disk would (after which the actor must roll back).
+class instrumented_store final : public ps::store {
+public:
+  instrumented_store(std::unique_ptr<ps::store> inner, std::shared_ptr<event_log> log)
+      : inner_(std::move(inner)), log_(std::move(log)) {}
+
+  void begin() override {
+    ++log_->begins;
+    log_->events.push_back("begin");
+    inner_->begin();
+  }
+  void commit() override {
+    if (log_->fail_commit) {
+      log_->events.push_back("commit failed");
+      throw std::runtime_error("disk I/O error (injected)");
+    }
+    inner_->commit();
+    ++log_->commits;
+    log_->events.push_back("commit");
+  }
+  void rollback() noexcept override {
+    ++log_->rollbacks;
+    log_->events.push_back("rollback");
+    inner_->rollback();
+  }
+
+  ps::conversation_message append_message(ps::conversation_message msg) override {
+    write();
+    return inner_->append_message(std::move(msg));
+  }
+  ps::conversation_message edit_message(const std::string& id, const std::string& content,
+                                        const std::optional<std::string>& editor, ps::timestamp_ms at) override {
+    write();
+    return inner_->edit_message(id, content, editor, at);
+  }
+  ps::conversation_message delete_message(const std::string& id, const std::optional<std::string>& deleter,
+                                          ps::timestamp_ms at) override {
+    write();
+    return inner_->delete_message(id, deleter, at);
+  }
+  ps::receipt mark_delivered(const std::string& id, const std::string& user, ps::timestamp_ms at) override {
+    write();
+    return inner_->mark_delivered(id, user, at);
+  }
+  ps::receipt mark_read(const std::string& id, const std::string& user, ps::timestamp_ms at) override {
+    write();
+    return inner_->mark_read(id, user, at);
+  }
+  std::optional<ps::conversation_message> find_message(const std::string& id) override {
+    return inner_->find_message(id);
+  }
+  ps::history_page history(const ps::history_query& q) override { return inner_->history(q); }
+  std::int64_t count_messages(const std::string& c) override { return inner_->count_messages(c); }
+  std::vector<ps::active_conversation> active_conversations(const std::string& user, std::uint32_t limit) override {
+    return inner_->active_conversations(user, limit);
+  }
+  std::int64_t append_platform_message(ps::platform_message m) override {
+    write();
+    return inner_->append_platform_message(std::move(m));
+  }
+  std::int64_t count_platform_messages() override { return inner_->count_platform_messages(); }
+  void connection_opened(const std::string& socket, ps::timestamp_ms at) override {
+    write();
+    inner_->connection_opened(socket, at);
+  }
+  void connection_identified(const std::string& socket, const std::string& user, const std::string& platform,
+                             const std::string& version, ps::timestamp_ms at) override {
+    write();
+    inner_->connection_identified(socket, user, platform, version, at);
+  }
+  void connection_closed(const std::string& socket, ps::timestamp_ms at) override {
+    write();
+    inner_->connection_closed(socket, at);
+  }
+  std::int64_t close_all_connections(ps::timestamp_ms at) override {
+    write();
+    return inner_->close_all_connections(at);
+  }
+  ps::connection_totals connection_stats() override { return inner_->connection_stats(); }
+  std::vector<ps::connection_record> active_connections(std::uint32_t limit) override {
+    return inner_->active_connections(limit);
+  }
+  void set_last_seen(const std::string& user, ps::timestamp_ms at) override {
+    write();
+    inner_->set_last_seen(user, at);
+  }
+  std::optional<ps::timestamp_ms> last_seen(const std::string& user) override { return inner_->last_seen(user); }
+
+private:
+  void write() { log_->events.push_back("write"); }
+
+  std::unique_ptr<ps::store> inner_;
+  std::shared_ptr<event_log> log_;
+};
+
+// One request's outcome, filled in by the requester actor when the answer arrives.
+template <class T> struct reply {
+  std::optional<T> value;
+  std::optional<caf::error> error;
+  bool answered() const { return value.has_value() || error.has_value(); }
+  bool failed_with(chat::persistence_errc code) const {
+    return error && error->category() == chat::persistence_error_category
+           && error->code() == static_cast<std::uint8_t>(code);
+  }
+};
+
+template <class T> using reply_ptr = std::shared_ptr<reply<T>>;
+
+ps::conversation_message text(std::string conversation, std::string sender, std::string content,
+                              ps::timestamp_ms at = 0, std::string id = {}) {
+  ps::conversation_message m;
+  m.id = std::move(id);
+  m.conversation_id = std::move(conversation);
+  m.sender_id = std::move(sender);
+  m.content = std::move(content);
+  m.created_at = at;
+  return m;
+}
+
+struct fixture : test_coordinator_fixture<config> {
+  temp_dir dir;
+  std::shared_ptr<event_log> log = std::make_shared<event_log>();
+  caf::actor persistence;
+  ps::sqlite_store* sqlite = nullptr; // owned by the actor while it runs
+
+  std::string db_path() const { return (dir.path / "data" / "chat.db").string(); }
+
+  ps::sqlite_options sqlite_opts() const {
+    ps::sqlite_options o;
+    o.path = db_path();
+    return o;
+  }
+
+  // Spawns the actor (not detached: the test coordinator runs it) over the SQLite file,
+  // wrapped in the instrumented store unless `instrumented` is false.
+  void start(std::size_t max_batch, caf::timespan max_delay = 2ms, bool instrumented = true) {
+    auto real = std::make_unique<ps::sqlite_store>(sqlite_opts());
+    sqlite = real.get();
+    std::unique_ptr<ps::store> store = std::move(real);
+    if (instrumented)
+      store = std::make_unique<instrumented_store>(std::move(store), log);
+    persistence = sys.spawn<chat::persistence_actor>(std::move(store), chat::persistence_options{max_batch, max_delay});
+    consume_messages();
+  }
+
+  // Shuts the actor down (it commits what is queued and closes the file).
+  void stop() {
+    if (!persistence)
+      return;
+    auto done = ask<caf::ok_atom>(chat::shutdown_atom::value);
+    consume_messages();
+    CAF_CHECK(done->value.has_value());
+    persistence = nullptr;
+    sqlite = nullptr;
+  }
+
+  ~fixture() override { stop(); }
+
+  // Sends `req` from a fresh requester actor; the reply is recorded when it arrives.
+  template <class T, class Request> reply_ptr<T> ask(Request req) {
+    auto out = std::make_shared<reply<T>>();
+    auto events = log;
+    sys.spawn(
+        [out, events](caf::event_based_actor* self, caf::actor target, Request r) {
+          self->request(target, caf::infinite, std::move(r))
+              .then(
+                  [out, events](T x) {
+                    out->value = std::move(x);
+                    events->events.push_back("answer");
+                  },
+                  [out, events](caf::error& e) {
+                    out->error = std::move(e);
+                    events->events.push_back("answer");
+                  });
+        },
+        persistence, std::move(req));
+    return out;
+  }
+
+  // Asks and runs the actors until the answer is in (no time passes).
+  template <class T, class Request> reply_ptr<T> ask_now(Request req) {
+    auto r = ask<T>(std::move(req));
+    consume_messages();
+    CAF_REQUIRE(r->answered());
+    return r;
+  }
+
+  // A write followed by a flush: answered without waiting for the batch timer.
+  template <class T, class Request> reply_ptr<T> write_now(Request req) {
+    auto r = ask<T>(std::move(req));
+    ask<caf::ok_atom>(chat::flush_atom::value);
+    consume_messages();
+    CAF_REQUIRE(r->answered());
+    return r;
+  }
+
+  reply_ptr<ps::conversation_message> post(ps::conversation_message m) {
+    return ask<ps::conversation_message>(chat::store_message{std::move(m)});
+  }
+
+  std::int64_t count(const std::string& conversation = {}) {
+    auto r = ask_now<std::int64_t>(chat::count_messages{conversation});
+    CAF_REQUIRE(r->value.has_value());
+    return *r->value;
+  }
+
+  ps::history_page page(const std::string& conversation, std::uint32_t limit,
+                        std::optional<std::string> before_id = std::nullopt,
+                        std::optional<ps::timestamp_ms> before = std::nullopt) {
+    ps::history_query q;
+    q.conversation_id = conversation;
+    q.limit = limit;
+    q.before_id = std::move(before_id);
+    q.before = before;
+    auto r = ask_now<ps::history_page>(q);
+    CAF_REQUIRE(r->value.has_value());
+    return *r->value;
+  }
+
+  static std::vector<std::string> ids(const ps::history_page& p) {
+    std::vector<std::string> result;
+    for (auto& m : p.messages)
+      result.push_back(m.id);
+    return result;
+  }
+};
+
+std::vector<std::string> names(std::initializer_list<int> numbers) {
+  std::vector<std::string> result;
+  for (int n : numbers)
+    result.push_back("m" + std::to_string(n));
+  return result;
+}
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(persistence_tests, fixture)
+
+// -- group commit ----------------------------------------------------------------------------
+
+CAF_TEST(full_batch_commits_in_one_transaction) {
+  start(4, 1s);
+  auto before = sqlite->transactions_committed();
+  std::vector<reply_ptr<ps::conversation_message>> replies;
+  for (int i = 0; i < 3; ++i)
+    replies.push_back(post(text("c1", "alice", "hello " + std::to_string(i))));
+  consume_messages();
+  CAF_CHECK_EQUAL(log->begins, 0);
+  for (auto& r : replies)
+    CAF_CHECK(!r->answered());
+  replies.push_back(post(text("c1", "bob", "the fourth fills the batch")));
+  consume_messages(); // no time passes: the full batch alone triggers the commit
+  CAF_CHECK_EQUAL(log->begins, 1);
+  CAF_CHECK_EQUAL(log->commits, 1);
+  CAF_CHECK_EQUAL(log->count("write"), 4u);
+  CAF_CHECK_EQUAL(sqlite->transactions_committed() - before, 1u);
+  std::set<std::string> distinct;
+  for (auto& r : replies) {
+    CAF_REQUIRE(r->value.has_value());
+    CAF_CHECK_EQUAL(r->value->id.size(), 24u);
+    CAF_CHECK(r->value->created_at > 0);
+    distinct.insert(r->value->id);
+  }
+  CAF_CHECK_EQUAL(distinct.size(), 4u);
+  CAF_CHECK_EQUAL(count("c1"), 4);
+}
+
+CAF_TEST(full_batch_of_real_sqlite_is_one_transaction) {
+  start(64, 1s, false);
+  auto before = sqlite->transactions_committed();
+  std::vector<reply_ptr<ps::conversation_message>> replies;
+  for (int i = 0; i < 64; ++i)
+    replies.push_back(post(text("c" + std::to_string(i % 4), "u" + std::to_string(i % 7), "m")));
+  consume_messages();
+  CAF_CHECK_EQUAL(sqlite->transactions_committed() - before, 1u);
+  CAF_CHECK(std::all_of(replies.begin(), replies.end(), [](auto& r) { return r->value.has_value(); }));
+  auto stats = ask_now<chat::persistence_stats>(chat::get_persistence_stats{});
+  CAF_REQUIRE(stats->value.has_value());
+  CAF_CHECK_EQUAL(stats->value->batches, 1u);
+  CAF_CHECK_EQUAL(stats->value->writes, 64u);
+  CAF_CHECK_EQUAL(stats->value->largest_batch, 64u);
+  CAF_CHECK_EQUAL(count(), 64);
+}
+
+CAF_TEST(timer_commits_a_partial_batch) {
+  start(100, 2ms);
+  std::vector<reply_ptr<ps::conversation_message>> replies;
+  for (int i = 0; i < 3; ++i)
+    replies.push_back(post(text("c1", "alice", "hi")));
+  consume_messages();
+  CAF_CHECK_EQUAL(log->commits, 0);
+  advance_time(1ms);
+  consume_messages();
+  CAF_CHECK_EQUAL(log->commits, 0);
+  for (auto& r : replies)
+    CAF_CHECK(!r->answered());
+  advance_time(1ms); // 2 ms after the first queued write
+  consume_messages();
+  CAF_CHECK_EQUAL(log->commits, 1);
+  CAF_CHECK_EQUAL(log->count("write"), 3u);
+  for (auto& r : replies)
+    CAF_CHECK(r->value.has_value());
+}
+
+CAF_TEST(stale_timer_does_not_commit_the_next_batch_early) {
+  start(2, 2ms);
+  auto a = post(text("c1", "alice", "1"));
+  auto b = post(text("c1", "alice", "2")); // fills the batch: committed at once
+  consume_messages();
+  CAF_CHECK_EQUAL(log->commits, 1);
+  advance_time(1ms);
+  auto c = post(text("c1", "alice", "3")); // a new batch, with its own timer
+  consume_messages();
+  advance_time(1ms); // the first batch's timer fires now: stale, ignored
+  consume_messages();
+  CAF_CHECK_EQUAL(log->commits, 1);
+  CAF_CHECK(!c->answered());
+  advance_time(1ms);
+  consume_messages();
+  CAF_CHECK_EQUAL(log->commits, 2);
+  CAF_CHECK(a->value && b->value && c->value);
+}
+
+CAF_TEST(answers_come_only_after_the_commit) {
+  start(3, 5ms);
+  auto a = post(text("c1", "alice", "1"));
+  auto b = ask<std::int64_t>(chat::log_platform_message{ps::platform_message{"s1", "alice", "hi", "web", 0}});
+  consume_messages();
+  CAF_CHECK_EQUAL(log->count("answer"), 0u);
+  CAF_CHECK_EQUAL(log->count("write"), 0u); // queued in memory, not even applied yet
+  auto c = ask<caf::ok_atom>(chat::update_last_seen{"alice", 0});
+  consume_messages();
+  // begin, write x3, commit, then the three answers.
+  CAF_REQUIRE_EQUAL(log->count("commit"), 1u);
+  CAF_CHECK_EQUAL(log->count("answer"), 3u);
+  CAF_CHECK(log->first("answer") > log->first("commit"));
+  CAF_CHECK(log->last("write") < log->first("commit"));
+  CAF_CHECK(a->value && b->value && c->value);
+  CAF_CHECK_EQUAL(*b->value, 1);
+}
+
+CAF_TEST(failing_commit_answers_every_waiting_request_with_an_error) {
+  start(5, 2ms);
+  log->fail_commit = true;
+  std::vector<reply_ptr<ps::conversation_message>> posts;
+  for (int i = 0; i < 3; ++i)
+    posts.push_back(post(text("c1", "alice", "lost " + std::to_string(i))));
+  auto seen = ask<caf::ok_atom>(chat::update_last_seen{"alice", 0});
+  auto connect = ask<caf::ok_atom>(chat::record_connect{"s1", 0});
+  consume_messages();
+  CAF_CHECK_EQUAL(log->rollbacks, 1);
+  for (auto& r : posts)
+    CAF_CHECK(r->failed_with(chat::persistence_errc::storage_failure));
+  CAF_CHECK(seen->failed_with(chat::persistence_errc::storage_failure));
+  CAF_CHECK(connect->failed_with(chat::persistence_errc::storage_failure));
+  CAF_CHECK_EQUAL(sys.render(*seen->error), "persistence: storage_failure (disk I/O error (injected))");
+  // The actor keeps running, and nothing of the failed batch was stored.
+  log->fail_commit = false;
+  auto ok = post(text("c1", "alice", "kept"));
+  auto flushed = ask<caf::ok_atom>(chat::flush_atom::value);
+  consume_messages();
+  CAF_CHECK(ok->value.has_value());
+  CAF_CHECK(flushed->value.has_value());
+  CAF_CHECK_EQUAL(count("c1"), 1);
+  auto last = ask_now<chat::last_seen_info>(chat::get_last_seen{"alice"});
+  CAF_CHECK(last->value && !last->value->last_seen);
+}
+
+CAF_TEST(failing_flush_and_timer_commits_answer_with_errors) {
+  start(100, 2ms);
+  log->fail_commit = true;
+  auto a = post(text("c1", "alice", "timer"));
+  consume_messages();
+  advance_time(2ms);
+  consume_messages();
+  CAF_CHECK(a->failed_with(chat::persistence_errc::storage_failure));
+  auto b = post(text("c1", "alice", "flush"));
+  auto flushed = ask<caf::ok_atom>(chat::flush_atom::value);
+  consume_messages();
+  CAF_CHECK(b->failed_with(chat::persistence_errc::storage_failure));
+  CAF_CHECK(flushed->failed_with(chat::persistence_errc::storage_failure));
+  CAF_CHECK_EQUAL(log->rollbacks, 2);
+  log->fail_commit = false;
+}
+
+CAF_TEST(refused_write_fails_alone) {
+  start(4, 2ms);
+  auto first = post(text("c1", "alice", "one", 0, "dup"));
+  auto duplicate = post(text("c1", "bob", "two", 0, "dup"));
+  auto unknown = ask<ps::conversation_message>(chat::edit_message{"nope", "x", "", 0});
+  auto invalid = post(text("", "alice", "no conversation"));
+  consume_messages();
+  CAF_CHECK_EQUAL(log->commits, 1);
+  CAF_CHECK(first->value.has_value());
+  CAF_CHECK(duplicate->failed_with(chat::persistence_errc::duplicate));
+  CAF_CHECK(unknown->failed_with(chat::persistence_errc::not_found));
+  CAF_CHECK(invalid->failed_with(chat::persistence_errc::invalid_argument));
+  CAF_CHECK_EQUAL(count(), 1);
+}
+
+// -- reads -----------------------------------------------------------------------------------
+
+CAF_TEST(reads_see_previous_writes) {
+  start(100, 1s);
+  auto w = post(text("c1", "alice", "hello", 0, "m1"));
+  consume_messages();
+  CAF_CHECK(!w->answered()); // queued, waiting for the batch
+  auto r = ask<ps::conversation_message>(chat::get_message{"m1"});
+  consume_messages(); // the read commits the queued write first
+  CAF_CHECK_EQUAL(log->commits, 1);
+  CAF_REQUIRE(w->value.has_value());
+  CAF_REQUIRE(r->value.has_value());
+  CAF_CHECK_EQUAL(r->value->content, "hello");
+  CAF_CHECK_EQUAL(r->value->sender_id, "alice");
+  CAF_CHECK_EQUAL(r->value->created_at, w->value->created_at);
+  CAF_CHECK(log->first("answer") > log->first("commit"));
+  auto missing = ask_now<ps::conversation_message>(chat::get_message{"m2"});
+  CAF_CHECK(missing->failed_with(chat::persistence_errc::not_found));
+}
+
+CAF_TEST(edit_delete_and_receipts) {
+  start(100, 1s);
+  post(text("c1", "alice", "first", 1000, "m1"));
+  auto edited = ask<ps::conversation_message>(chat::edit_message{"m1", "first!", "alice", 2000});
+  auto forbidden = ask<ps::conversation_message>(chat::edit_message{"m1", "hacked", "mallory", 2001});
+  auto delivered = ask<ps::receipt>(chat::mark_delivered{"m1", "bob", 2002});
+  auto read = ask<ps::receipt>(chat::mark_read{"m1", "carol", 2003});
+  auto again = ask<ps::receipt>(chat::mark_read{"m1", "carol", 2004});
+  auto nobody = ask<ps::receipt>(chat::mark_read{"m9", "carol", 2005});
+  auto flushed = ask_now<caf::ok_atom>(chat::flush_atom::value);
+  CAF_REQUIRE(edited->value.has_value());
+  CAF_CHECK_EQUAL(edited->value->content, "first!");
+  CAF_CHECK(edited->value->edited_at == std::optional<ps::timestamp_ms>(2000));
+  CAF_CHECK(forbidden->failed_with(chat::persistence_errc::forbidden));
+  CAF_REQUIRE(delivered->value.has_value());
+  CAF_CHECK_EQUAL(delivered->value->conversation_id, "c1");
+  CAF_CHECK(read->value && again->value);
+  CAF_CHECK(nobody->failed_with(chat::persistence_errc::not_found));
+  auto m = ask_now<ps::conversation_message>(chat::get_message{"m1"});
+  CAF_REQUIRE(m->value.has_value());
+  CAF_CHECK_EQUAL(m->value->delivered_to, (std::vector<std::string>{"bob", "carol"}));
+  CAF_CHECK_EQUAL(m->value->read_by, (std::vector<std::string>{"carol"}));
+  auto gone = write_now<ps::conversation_message>(chat::delete_message{"m1", "alice", 3000});
+  CAF_REQUIRE(gone->value.has_value());
+  CAF_CHECK(gone->value->deleted);
+  CAF_CHECK(gone->value->deleted_at == std::optional<ps::timestamp_ms>(3000));
+  auto late_edit = write_now<ps::conversation_message>(chat::edit_message{"m1", "x", "", 0});
+  CAF_CHECK(late_edit->failed_with(chat::persistence_errc::not_found));
+  auto p = page("c1", 10);
+  CAF_REQUIRE_EQUAL(p.messages.size(), 1u); // soft delete: still in the history, flagged
+  CAF_CHECK(p.messages[0].deleted);
+  CAF_CHECK_EQUAL(p.messages[0].read_by, (std::vector<std::string>{"carol"}));
+}
+
+CAF_TEST(history_pages_newest_first_with_cursors) {
+  start(512, 1s, false);
+  // 25 messages in c1; every two share a millisecond, so the cursor needs the tie-break.
+  for (int i = 0; i < 25; ++i)
+    post(text("c1", "u" + std::to_string(i % 3), "text " + std::to_string(i), 1000 + i / 2, "m" + std::to_string(i)));
+  for (int i = 0; i < 5; ++i)
+    post(text("c2", "u1", "other", 1000 + i, "x" + std::to_string(i)));
+  auto p1 = page("c1", 10);
+  CAF_CHECK_EQUAL(ids(p1), names({24, 23, 22, 21, 20, 19, 18, 17, 16, 15}));
+  CAF_CHECK(p1.has_more);
+  auto p2 = page("c1", 10, p1.messages.back().id);
+  CAF_CHECK_EQUAL(ids(p2), names({14, 13, 12, 11, 10, 9, 8, 7, 6, 5}));
+  CAF_CHECK(p2.has_more);
+  auto p3 = page("c1", 10, p2.messages.back().id);
+  CAF_CHECK_EQUAL(ids(p3), names({4, 3, 2, 1, 0}));
+  CAF_CHECK(!p3.has_more);
+  auto exact = page("c1", 5, "m5");
+  CAF_CHECK_EQUAL(ids(exact), names({4, 3, 2, 1, 0}));
+  CAF_CHECK(!exact.has_more);
+  // A time cursor: strictly older than 1005 (m10 and m11 carry 1005).
+  auto by_time = page("c1", 4, std::nullopt, 1005);
+  CAF_CHECK_EQUAL(ids(by_time), names({9, 8, 7, 6}));
+  CAF_CHECK(by_time.has_more);
+  CAF_CHECK_EQUAL(page("c2", 50).messages.size(), 5u);
+  CAF_CHECK(page("nobody", 50).messages.empty());
+  CAF_CHECK_EQUAL(count("c1"), 25);
+  CAF_CHECK_EQUAL(count("c2"), 5);
+  CAF_CHECK_EQUAL(count(), 30);
+  // Refusals: a cursor from another conversation, a bad limit.
+  ps::history_query foreign{"c1", std::string("x1"), std::nullopt, 10};
+  CAF_CHECK(ask_now<ps::history_page>(foreign)->failed_with(chat::persistence_errc::not_found));
+  ps::history_query zero{"c1", std::nullopt, std::nullopt, 0};
+  CAF_CHECK(ask_now<ps::history_page>(zero)->failed_with(chat::persistence_errc::invalid_argument));
+  // The page query walks the history index instead of sorting.
+  auto plan = sqlite->explain_history_query();
+  CAF_MESSAGE("history plan: " << plan);
+  CAF_CHECK(plan.find("messages_history") != std::string::npos);
+  CAF_CHECK(plan.find("TEMP B-TREE") == std::string::npos);
+}
+
+CAF_TEST(active_conversations_most_recent_first) {
+  start(100, 1s);
+  post(text("c1", "alice", "a", 1000));
+  post(text("c2", "alice", "b", 2000));
+  post(text("c3", "bob", "c", 2500));
+  post(text("c1", "alice", "d", 3000));
+  post(text("c2", "bob", "e", 4000));
+  auto r = ask_now<chat::conversation_list>(chat::list_active_conversations{"alice", 10});
+  CAF_REQUIRE(r->value.has_value());
+  auto& list = r->value->conversations;
+  CAF_REQUIRE_EQUAL(list.size(), 2u);
+  CAF_CHECK_EQUAL(list[0].conversation_id, "c1");
+  CAF_CHECK_EQUAL(list[0].last_sent_at, 3000);
+  CAF_CHECK_EQUAL(list[0].last_message_at, 3000);
+  CAF_CHECK_EQUAL(list[1].conversation_id, "c2");
+  CAF_CHECK_EQUAL(list[1].last_sent_at, 2000);
+  CAF_CHECK_EQUAL(list[1].last_message_at, 4000);
+  auto one = ask_now<chat::conversation_list>(chat::list_active_conversations{"alice", 1});
+  CAF_CHECK_EQUAL(one->value->conversations.size(), 1u);
+}
+
+CAF_TEST(connection_tracking_and_last_seen) {
+  start(100, 1s);
+  ask<caf::ok_atom>(chat::record_connect{"s1", 1000});
+  ask<caf::ok_atom>(chat::record_connect{"s2", 1100});
+  ask<caf::ok_atom>(chat::record_connect{"s3", 1200});
+  ask<caf::ok_atom>(chat::record_identify{"s1", "alice", "flutter", "2.1.0", 1010});
+  ask<caf::ok_atom>(chat::record_identify{"s2", "bob", "web", "1.0", 1110});
+  ask<caf::ok_atom>(chat::record_identify{"s9", "carol", "web", "1.0", 1300}); // connect not seen
+  auto closed = ask<caf::ok_atom>(chat::record_disconnect{"s2", 2000});
+  auto unknown = ask<caf::ok_atom>(chat::record_disconnect{"zz", 2000});
+  ask<caf::ok_atom>(chat::update_last_seen{"bob", 2000});
+  ask<caf::ok_atom>(chat::update_last_seen{"bob", 1500}); // never back in time
+  auto logged = ask<std::int64_t>(chat::log_platform_message{ps::platform_message{"s1", "alice", "hi", "flutter", 0}});
+  consume_messages();
+  auto totals = ask_now<ps::connection_totals>(chat::get_connection_totals{});
+  CAF_CHECK(closed->value.has_value());
+  CAF_CHECK(unknown->failed_with(chat::persistence_errc::not_found));
+  CAF_REQUIRE(totals->value.has_value());
+  CAF_CHECK_EQUAL(totals->value->total, 4);
+  CAF_CHECK_EQUAL(totals->value->active, 3);
+  auto& by = totals->value->by_platform;
+  CAF_REQUIRE_EQUAL(by.size(), 3u);
+  CAF_CHECK_EQUAL(by[0].platform, "flutter");
+  CAF_CHECK_EQUAL(by[0].active, 1);
+  CAF_CHECK_EQUAL(by[1].platform, "unknown");
+  CAF_CHECK_EQUAL(by[2].platform, "web");
+  CAF_CHECK_EQUAL(by[2].total, 2);
+  CAF_CHECK_EQUAL(by[2].active, 1);
+  auto active = ask_now<chat::connection_list>(chat::list_active_connections{100});
+  CAF_REQUIRE(active->value.has_value());
+  auto& list = active->value->connections;
+  CAF_REQUIRE_EQUAL(list.size(), 3u);
+  CAF_CHECK_EQUAL(list[0].socket_id, "s1");
+  CAF_CHECK(list[0].user_id == std::optional<std::string>("alice"));
+  CAF_CHECK(list[0].app_version == std::optional<std::string>("2.1.0"));
+  CAF_CHECK_EQUAL(list[1].socket_id, "s3");
+  CAF_CHECK(!list[1].user_id);
+  CAF_CHECK_EQUAL(list[2].socket_id, "s9");
+  auto seen = ask_now<chat::last_seen_info>(chat::get_last_seen{"bob"});
+  CAF_CHECK(seen->value && seen->value->last_seen == std::optional<ps::timestamp_ms>(2000));
+  CAF_CHECK(logged->value.has_value());
+  auto platform_count = ask_now<std::int64_t>(chat::count_platform_messages{});
+  CAF_CHECK(platform_count->value == std::optional<std::int64_t>(1));
+  auto reset = write_now<std::int64_t>(chat::close_open_connections{3000});
+  CAF_CHECK_EQUAL(*reset->value, 3);
+  auto after_reset = ask_now<ps::connection_totals>(chat::get_connection_totals{});
+  CAF_CHECK(after_reset->value && after_reset->value->active == 0);
+}
+
+// -- durability and schema ------------------------------------------------------------------
+
+CAF_TEST(restart_keeps_data) {
+  start(100, 1s);
+  for (int i = 0; i < 3; ++i)
+    post(text("c1", "alice", "kept " + std::to_string(i), 1000 + i, "m" + std::to_string(i)));
+  ask<caf::ok_atom>(chat::update_last_seen{"alice", 5000});
+  ask<caf::ok_atom>(chat::record_connect{"s1", 1000});
+  stop(); // shutdown commits what is queued and closes the file
+  CAF_CHECK(std::filesystem::exists(db_path()));
+  start(100, 1s);
+  CAF_CHECK_EQUAL(count("c1"), 3);
+  CAF_CHECK_EQUAL(ids(page("c1", 10)), names({2, 1, 0}));
+  auto seen = ask_now<chat::last_seen_info>(chat::get_last_seen{"alice"});
+  CAF_CHECK(seen->value && seen->value->last_seen == std::optional<ps::timestamp_ms>(5000));
+  auto totals = ask_now<ps::connection_totals>(chat::get_connection_totals{});
+  CAF_CHECK(totals->value && totals->value->total == 1);
+}
+
+CAF_TEST(exit_commits_queued_writes) {
+  start(100, 1s);
+  auto a = post(text("c1", "alice", "in flight", 0, "m1"));
+  consume_messages();
+  CAF_CHECK(!a->answered());
+  caf::anon_send_exit(persistence, caf::exit_reason::user_shutdown);
+  consume_messages();
+  CAF_CHECK(a->value.has_value()); // answered from on_exit, after the commit
+  persistence = nullptr;
+  start(100, 1s);
+  CAF_CHECK_EQUAL(count("c1"), 1);
+  auto handle = persistence;
+  stop();
+  persistence = handle; // a request to the stopped actor is answered with an error, too
+  auto late = ask_now<caf::ok_atom>(chat::flush_atom::value);
+  CAF_CHECK(late->error.has_value());
+  persistence = nullptr;
+}
+
+CAF_TEST(schema_migration_from_an_empty_file) {
+  std::filesystem::create_directories(dir.path / "data");
+  { std::ofstream touch(db_path()); } // zero bytes: SQLite sees an empty database
+  CAF_REQUIRE(std::filesystem::file_size(db_path()) == 0u);
+  {
+    ps::sqlite_store s(sqlite_opts());
+    CAF_CHECK_EQUAL(s.schema_version(), ps::sqlite_store::latest_schema_version());
+    CAF_CHECK_EQUAL(s.journal_mode(), "wal");
+    SQLite::Database db(db_path());
+    for (auto table :
+         {"messages", "message_receipts", "platform_messages", "connections", "users", "user_conversations"})
+      CAF_CHECK(db.tableExists(table));
+  }
+  start(10, 1s);
+  auto r = post(text("c1", "alice", "works"));
+  consume_messages();
+  CAF_CHECK(ask_now<caf::ok_atom>(chat::flush_atom::value)->value.has_value());
+  CAF_CHECK(r->value.has_value());
+}
+
+CAF_TEST(schema_migration_from_version_1_backfills) {
+  {
+    auto o = sqlite_opts();
+    o.schema_target = 1; // what an older server left behind
+    ps::sqlite_store old(o);
+    CAF_CHECK_EQUAL(old.schema_version(), 1);
+  }
+  {
+    SQLite::Database db(db_path(), SQLite::OPEN_READWRITE);
+    CAF_CHECK(!db.tableExists("user_conversations"));
+    db.exec("INSERT INTO messages (id, conversation_id, sender_id, content, type, created_at) VALUES "
+            "('a', 'c1', 'alice', 'x', 'text', 100), ('b', 'c2', 'alice', 'y', 'text', 300), "
+            "('c', 'c1', 'alice', 'z', 'text', 200)");
+  }
+  start(10, 1s, false);
+  CAF_CHECK_EQUAL(sqlite->schema_version(), ps::sqlite_store::latest_schema_version());
+  auto r = ask_now<chat::conversation_list>(chat::list_active_conversations{"alice", 10});
+  CAF_REQUIRE(r->value.has_value());
+  CAF_REQUIRE_EQUAL(r->value->conversations.size(), 2u);
+  CAF_CHECK_EQUAL(r->value->conversations[0].conversation_id, "c2");
+  CAF_CHECK_EQUAL(r->value->conversations[1].conversation_id, "c1");
+  CAF_CHECK_EQUAL(r->value->conversations[1].last_sent_at, 200);
+  CAF_CHECK_EQUAL(count(), 3);
+}
+
+CAF_TEST(newer_schema_is_refused) {
+  { ps::sqlite_store s(sqlite_opts()); }
+  {
+    SQLite::Database db(db_path(), SQLite::OPEN_READWRITE);
+    db.exec("PRAGMA user_version = 99");
+  }
+  bool refused = false;
+  try {
+    ps::sqlite_store s(sqlite_opts());
+  } catch (const std::exception& e) {
+    refused = std::string(e.what()).find("newer") != std::string::npos;
+  }
+  CAF_CHECK(refused);
+}
+
+// -- message types ---------------------------------------------------------------------------
+
+CAF_TEST(message_types_serialize) {
+  auto m = text("c1", "alice", "file!", 1234, "m1");
+  m.type = "file";
+  m.file_url = "https://x/y.png";
+  m.edited_at = 99;
+  m.read_by = {"bob"};
+  auto buf = serialize(chat::store_message{m});
+  chat::store_message back;
+  deserialize(buf, back);
+  CAF_CHECK_EQUAL(back.message.id, "m1");
+  CAF_CHECK(back.message.file_url == m.file_url);
+  CAF_CHECK(!back.message.file_name);
+  CAF_CHECK(back.message.edited_at == m.edited_at);
+  CAF_CHECK(!back.message.deleted_at);
+  CAF_CHECK_EQUAL(back.message.read_by, m.read_by);
+  chat::last_seen_info never{"bob", std::nullopt};
+  auto buf2 = serialize(never);
+  chat::last_seen_info never_back{"x", 5};
+  deserialize(buf2, never_back);
+  CAF_CHECK_EQUAL(never_back.user_id, "bob");
+  CAF_CHECK(!never_back.last_seen);
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
