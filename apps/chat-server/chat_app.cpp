@@ -175,9 +175,11 @@ void mount_platform(chat_app& app) {
                                                      {"totalConnected", total},
                                                      {"timestamp", iso_time(connected_at)}}});
 
+    // An error goes through the ack when the client asked for one, else as `error`.
     auto fail = [](sio::socket& s, const sio::ack_responder& ack, std::string_view message) {
+      if (ack.wanted())
+        return ack({error_status(message)});
       s.emit("error", {json::object{{"message", message}}});
-      ack({error_status(message)});
     };
 
     s.on("identify", [&app, fail](sio::socket& s, sio::message& m, const sio::ack_responder& ack) {
@@ -445,22 +447,20 @@ void leave_room(chat_app& app, sio::socket& s, const std::string& room, const si
   ack({ok_status({{"room", room}})});
 }
 
+// An error goes through the ack when the client asked for one, else as `messageError`.
+void message_error(sio::socket& s, const sio::ack_responder& ack, std::string_view error) {
+  if (ack.wanted())
+    return ack({error_status(error)});
+  s.emit("messageError", {json::object{{"error", error}}});
+}
+
 // Store-then-broadcast answers: the room event on success, messageError otherwise.
 template <class Reply, class Request, class OnStored>
 void store_then(chat_app& app, sio::socket& s, Request req, const sio::ack_responder& ack, OnStored on_stored) {
   s.request<Reply>(
     app.persistence, std::move(req),
     [ack, on_stored](sio::socket& s, Reply& stored) { on_stored(s, stored, ack); },
-    [ack](sio::socket& s, const caf::error& err) {
-      auto reason = describe(err);
-      s.emit("messageError", {json::object{{"error", reason}}});
-      ack({error_status(reason)});
-    });
-}
-
-void message_error(sio::socket& s, const sio::ack_responder& ack, std::string_view error) {
-  s.emit("messageError", {json::object{{"error", error}}});
-  ack({error_status(error)});
+    [ack](sio::socket& s, const caf::error& err) { message_error(s, ack, describe(err)); });
 }
 
 struct receipt_fields {

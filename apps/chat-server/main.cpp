@@ -107,13 +107,15 @@ int main(int argc, char** argv) {
     std::unique_lock<std::mutex> lock(m);
     cv.wait(lock, [&] { return stop; });
   }
-  front.stop_accepting();
   if (chat_app) {
     // Everyone hears it first; then the sessions close.
     chat::announce_shutdown(*chat_app);
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
+  // The listener stays open while sessions close: polling clients fetch their last
+  // packets (and the close packet) with new requests. New sessions are refused.
   io.shutdown(std::chrono::seconds(2));
+  front.stop_accepting();
   if (persistence) {
     // Everything queued is committed before the process exits.
     caf::scoped_actor self{system};

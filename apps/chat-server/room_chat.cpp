@@ -20,13 +20,22 @@ json::array users_list(chat_app& app) {
   return out;
 }
 
-// The sender's user entry (a copy), or an `error` answer when it has not joined.
-std::optional<chat_app::chat_user> joined_user(chat_app& app, sio::socket& s) {
-  std::lock_guard<std::mutex> guard(app.users_mutex);
-  auto it = app.users.find(s.id());
-  if (it != app.users.end())
-    return it->second;
-  s.emit("error", {json::object{{"message", "Join first"}}});
+// An error goes through the ack when the client asked for one, else as `error`.
+void fail(sio::socket& s, const sio::ack_responder& ack, std::string_view message) {
+  if (ack.wanted())
+    return ack({error_status(message)});
+  s.emit("error", {json::object{{"message", message}}});
+}
+
+// The sender's user entry (a copy), or the "Join first" answer when it has not joined.
+std::optional<chat_app::chat_user> joined_user(chat_app& app, sio::socket& s, const sio::ack_responder& ack) {
+  {
+    std::lock_guard<std::mutex> guard(app.users_mutex);
+    auto it = app.users.find(s.id());
+    if (it != app.users.end())
+      return it->second;
+  }
+  fail(s, ack, "Join first");
   return std::nullopt;
 }
 
@@ -43,10 +52,8 @@ void mount_room_chat(chat_app& app) {
     s.on("join", [&app](sio::socket& s, sio::message& m, const sio::ack_responder& ack) {
       auto& p = first_arg(m);
       auto username = p.is_string() ? std::optional<std::string>(std::string(p.as_string())) : string_field(p, "username");
-      if (!username || username->empty()) {
-        s.emit("error", {json::object{{"message", "username is required"}}});
-        return ack({error_status("username is required")});
-      }
+      if (!username || username->empty())
+        return fail(s, ack, "username is required");
       json::array list;
       {
         std::lock_guard<std::mutex> guard(app.users_mutex);
@@ -64,9 +71,11 @@ void mount_room_chat(chat_app& app) {
 
     s.on("join-room", [&app](sio::socket& s, sio::message& m, const sio::ack_responder& ack) {
       auto room = room_name(first_arg(m));
-      auto user = joined_user(app, s);
-      if (!user || !room)
-        return ack({error_status(user ? "room is required" : "Join first")});
+      auto user = joined_user(app, s, ack);
+      if (!user)
+        return;
+      if (!room)
+        return fail(s, ack, "room is required");
       s.join(*room);
       json::array members;
       {
@@ -84,19 +93,15 @@ void mount_room_chat(chat_app& app) {
     });
 
     s.on("send-message", [&app](sio::socket& s, sio::message& m, const sio::ack_responder& ack) {
-      auto user = joined_user(app, s);
+      auto user = joined_user(app, s, ack);
       if (!user)
-        return ack({error_status("Join first")});
+        return;
       auto& p = first_arg(m);
       auto text = p.is_string() ? std::optional<std::string>(std::string(p.as_string())) : string_field(p, "message");
-      if (!text || text->empty()) {
-        s.emit("error", {json::object{{"message", "message is required"}}});
-        return ack({error_status("message is required")});
-      }
-      if (text->size() > 5000) {
-        s.emit("error", {json::object{{"message", "message is too long (max 5000)"}}});
-        return ack({error_status("message is too long (max 5000)")});
-      }
+      if (!text || text->empty())
+        return fail(s, ack, "message is required");
+      if (text->size() > 5000)
+        return fail(s, ack, "message is too long (max 5000)");
       json::object out{{"username", user->username}, {"text", *text}, {"timestamp", iso_now()}, {"socketId", s.id()}};
       if (auto room = string_field(p, "room"); room && !room->empty()) {
         out["room"] = *room;
@@ -108,9 +113,9 @@ void mount_room_chat(chat_app& app) {
     });
 
     s.on("private-message", [&app](sio::socket& s, sio::message& m, const sio::ack_responder& ack) {
-      auto sender = joined_user(app, s);
+      auto sender = joined_user(app, s, ack);
       if (!sender)
-        return ack({error_status("Join first")});
+        return;
       auto& p = first_arg(m);
       auto to = string_field(p, "to");
       auto text = string_field(p, "message");
@@ -120,10 +125,8 @@ void mount_room_chat(chat_app& app) {
         if (auto it = app.users.find(*to); it != app.users.end())
           recipient = it->second;
       }
-      if (!recipient || !text) {
-        s.emit("error", {json::object{{"message", "Recipient not found"}}});
-        return ack({error_status("Recipient not found")});
-      }
+      if (!recipient || !text)
+        return fail(s, ack, "Recipient not found");
       json::object data{{"from", sender->username},
                         {"fromId", s.id()},
                         {"text", *text},
@@ -138,8 +141,8 @@ void mount_room_chat(chat_app& app) {
     });
 
     auto typing = [&app](const char* out_event) {
-      return [&app, out_event](sio::socket& s, sio::message& m, const sio::ack_responder&) {
-        auto user = joined_user(app, s);
+      return [&app, out_event](sio::socket& s, sio::message& m, const sio::ack_responder& ack) {
+        auto user = joined_user(app, s, ack);
         if (!user)
           return;
         auto room = string_field(first_arg(m), "room");
@@ -150,16 +153,19 @@ void mount_room_chat(chat_app& app) {
         } else {
           s.broadcast_all().emit(out_event, {out});
         }
+        ack({ok_status()});
       };
     };
     s.on("typing", typing("user-typing"));
     s.on("stop-typing", typing("user-stop-typing"));
 
     s.on("leave-room", [&app](sio::socket& s, sio::message& m, const sio::ack_responder& ack) {
-      auto user = joined_user(app, s);
+      auto user = joined_user(app, s, ack);
+      if (!user)
+        return;
       auto room = room_name(first_arg(m));
-      if (!user || !room)
-        return ack({error_status(user ? "room is required" : "Join first")});
+      if (!room)
+        return fail(s, ack, "room is required");
       s.leave(*room);
       {
         std::lock_guard<std::mutex> guard(app.users_mutex);

@@ -3,14 +3,19 @@
 //   REFERENCE=1            -> node tests/integration/reference-echo.js (reference socket.io)
 //   CHAT_SERVER=/abs/path  -> that chat-server binary, with `--app echo`
 //
-// start(extraArgs) resolves to {url, port, proc, stop()} once the server printed
+// start(extraArgs, opts) resolves to {url, port, proc, stop()} once the server printed
 // `listening on http://127.0.0.1:PORT`; stop() sends SIGTERM, waits (bounded), then
 // SIGKILL. Every started process is also killed when the test process exits.
+//
+// opts.app (default 'echo') picks `--app`; with app 'chat' the server also gets
+// `--db <fresh temp dir>/chat.db` unless opts.db names a store to reuse (a restart
+// test passes the first server's `db`). Temp dirs are removed when the process exits.
 "use strict";
 
 const { spawn } = require("node:child_process");
 const path = require("node:path");
 const fs = require("node:fs");
+const os = require("node:os");
 
 const START_TIMEOUT_MS = 10000;
 const STOP_TIMEOUT_MS = 3000;
@@ -18,7 +23,15 @@ const SETPRIV = "/usr/bin/setpriv";
 const LISTENING_RE = /^listening on http:\/\/127\.0\.0\.1:(\d+)\s*$/;
 
 const running = new Set();
+const tempDirs = new Set();
 process.on("exit", () => {
+  for (const dir of tempDirs) {
+    try {
+      fs.rmSync(dir, { recursive: true, force: true });
+    } catch (_) {
+      /* best effort */
+    }
+  }
   for (const proc of running) {
     try {
       proc.kill("SIGKILL");
@@ -54,11 +67,21 @@ function isReference() {
 }
 
 /**
- * Starts the fixture. extraArgs e.g. ['--ping-interval', '300'].
+ * Starts the server. extraArgs e.g. ['--ping-interval', '300'];
+ * opts {app: 'echo' | 'chat', db: path of the chat store to use}.
  */
-async function start(extraArgs = []) {
+async function start(extraArgs = [], opts = {}) {
+  const app = opts.app || "echo";
+  if (app !== "echo" && isReference()) throw new Error(`the reference fixture has no --app ${app}`);
   const { cmd, args, name } = serverCommand();
-  let fullArgs = [...args, "--app", "echo", "--host", "127.0.0.1", "--port", "0", "--cors-origin", "*", ...extraArgs];
+  let db = opts.db;
+  if (app === "chat" && !db) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "chat-db-"));
+    tempDirs.add(dir);
+    db = path.join(dir, "chat.db");
+  }
+  const appArgs = db ? ["--app", app, "--db", db] : ["--app", app];
+  let fullArgs = [...args, ...appArgs, "--host", "127.0.0.1", "--port", "0", "--cors-origin", "*", ...extraArgs];
   let exe = cmd;
   // setpriv (util-linux) execs the server with "kill me when my parent dies", so a
   // server cannot outlive a test process that was itself killed.
@@ -150,6 +173,7 @@ async function start(extraArgs = []) {
             url: `http://127.0.0.1:${port}`,
             port,
             proc,
+            db,
             stop,
             stderr: () => stderr,
             exited: () => exited,

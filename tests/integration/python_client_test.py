@@ -10,14 +10,21 @@ message/message-back, call('message-with-ack'), binary bytes echoed as bytes, a
 server-to-client ack (`server-ack`), join + room broadcast with two clients, the
 /custom namespace and its middleware refusal.
 
+Against CHAT_SERVER (not REFERENCE=1) it also runs the chat application
+(docs/chat-protocol.md, `--app chat` with a fresh `--db` per server) over websocket and
+over polling: user-connected / identify / send-message with ack / validation errors /
+ping (section 1) and joinRoom / sendMessage / messageError / typing (section 2).
+
 Usage: /usr/bin/python3 tests/integration/python_client_test.py [-v]
 """
 import atexit
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import unittest
@@ -62,7 +69,12 @@ atexit.register(_kill_all)
 class Server:
     """The server under test, started with --port 0 and stopped on close()."""
 
-    def __init__(self, extra_args=()):
+    def __init__(self, extra_args=(), app='echo'):
+        self.tmpdir = None
+        app_args = ['--app', app]
+        if app == 'chat':
+            self.tmpdir = tempfile.mkdtemp(prefix='chat-db-py-')
+            app_args += ['--db', os.path.join(self.tmpdir, 'chat.db')]
         if os.environ.get('REFERENCE') == '1':
             cmd = ['node', os.path.join(HERE, 'reference-echo.js')]
         else:
@@ -74,7 +86,7 @@ class Server:
                 raise RuntimeError('CHAT_SERVER must be an existing absolute path: %s'
                                    % binary)
             cmd = [binary]
-        cmd += ['--app', 'echo', '--host', '127.0.0.1', '--port', '0'] + list(extra_args)
+        cmd += app_args + ['--host', '127.0.0.1', '--port', '0'] + list(extra_args)
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE,
                                      stderr=subprocess.DEVNULL, text=True,
                                      preexec_fn=_die_with_parent)
@@ -105,6 +117,9 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(STOP_TIMEOUT)
+        if self.tmpdir:
+            shutil.rmtree(self.tmpdir, ignore_errors=True)
+            self.tmpdir = None
 
 
 SERVER = None
@@ -331,6 +346,167 @@ class WebSocketTests(SocketIOClientTests, unittest.TestCase):
 
 class PollingTests(SocketIOClientTests, unittest.TestCase):
     TRANSPORTS = ['polling']
+
+
+ISO_RE = re.compile(r'^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$')
+
+
+class ChatTests:
+    """The chat application (docs/chat-protocol.md sections 1 and 2) with python-socketio;
+    run once per transport. Each test starts its own chat server."""
+
+    TRANSPORTS = None
+
+    def setUp(self):
+        self.server = Server(['--rate-limit', '1000'], app='chat')
+        self.addCleanup(self.server.close)
+        self.clients = []
+        self.addCleanup(self._close_clients)
+
+    def _close_clients(self):
+        for sio in self.clients:
+            try:
+                sio.disconnect()
+            except Exception:  # pragma: no cover - best effort
+                pass
+
+    def connect(self, auth=None):
+        """A connected client on / whose inbox records every event (catch-all handler)."""
+        sio = socketio.Client(reconnection=False, request_timeout=5, handle_sigint=False)
+        sio.inbox = Inbox()
+        sio.on('*', lambda event, *args: sio.inbox.put('/', event, list(args)))
+        self.clients.append(sio)
+        sio.connect(self.server.url, transports=self.TRANSPORTS, auth=auth, wait_timeout=WAIT)
+        self.assertEqual(sio.transport(), self.TRANSPORTS[0])
+        return sio
+
+    def assert_iso(self, value):
+        self.assertIsInstance(value, str)
+        self.assertRegex(value, ISO_RE)
+
+    def test_user_connected_and_identify(self):
+        a = self.connect()
+        [ua] = a.inbox.get('user-connected')
+        self.assertEqual(sorted(ua), ['connectedAt', 'socketId', 'timestamp', 'totalConnected'])
+        self.assertEqual(ua['socketId'], a.get_sid('/'))
+        self.assertEqual(ua['totalConnected'], 1)
+        self.assertIsInstance(ua['connectedAt'], int)
+        self.assert_iso(ua['timestamp'])
+        b = self.connect()
+        for sio in (a, b):
+            [u] = sio.inbox.get('user-connected')
+            self.assertEqual(u['socketId'], b.get_sid('/'))
+            self.assertEqual(u['totalConnected'], 2)
+        a.emit('identify', {'userId': 'py-user', 'platform': 'python', 'appVersion': '5.7'})
+        [idf] = a.inbox.get('identified')
+        self.assertEqual(sorted(idf), ['message', 'socketId', 'timestamp'])
+        self.assertEqual(idf['socketId'], a.get_sid('/'))
+        self.assertEqual(idf['message'], 'Client identified successfully')
+        time.sleep(SETTLE)
+        self.assertEqual(b.inbox.count('identified'), 0)
+        a_sid = a.get_sid('/')
+        a.disconnect()
+        [gone] = b.inbox.get('user-disconnected')
+        self.assertEqual(gone['socketId'], a_sid)
+        self.assertEqual(gone['platform'], 'python')
+        self.assertEqual(gone['totalConnected'], 1)
+        self.assertGreaterEqual(gone['connectedDuration'], 0)
+
+    def test_send_message_with_ack_reaches_everyone(self):
+        a = self.connect()
+        b = self.connect()
+        ack = a.call('send-message', {'sender': 'py', 'text': 'hello ✓', 'platform': 'python'},
+                     timeout=WAIT)
+        self.assertEqual(sorted(ack), ['id', 'status'])
+        self.assertEqual(ack['status'], 'ok')
+        for sio in (a, b):
+            [m] = sio.inbox.get('receive-message')
+            self.assertEqual(sorted(m), ['platform', 'sender', 'socketId', 'text', 'timestamp'])
+            self.assertEqual((m['socketId'], m['sender'], m['text'], m['platform']),
+                             (a.get_sid('/'), 'py', 'hello ✓', 'python'))
+            self.assert_iso(m['timestamp'])
+
+    def test_validation_error_to_the_sender_only(self):
+        a = self.connect()
+        b = self.connect()
+        a.emit('send-message', 'not an object')
+        self.assertEqual(a.inbox.get('error'), [{'message': 'Invalid payload: expected an object'}])
+        a.emit('send-message', {'sender': 'x' * 101, 'text': 't'})
+        self.assertEqual(a.inbox.get('error'), [{'message': 'sender is too long (max 100)'}])
+        self.assertEqual(a.call('send-message', {'sender': 'py', 'text': ''}, timeout=WAIT),
+                         {'status': 'error', 'error': 'text is required'})
+        time.sleep(SETTLE)
+        self.assertEqual(b.inbox.count('error'), 0)
+        self.assertEqual(b.inbox.count('receive-message'), 0)
+        # Answered through the ack: no `error` event besides.
+        self.assertEqual(a.inbox.count('error'), 0)
+
+    def test_ping_pong_to_the_sender_only(self):
+        a = self.connect()
+        b = self.connect()
+        a.emit('ping')
+        [pong] = a.inbox.get('pong')
+        self.assertEqual(sorted(pong), ['timestamp'])
+        self.assert_iso(pong['timestamp'])
+        time.sleep(SETTLE)
+        self.assertEqual(b.inbox.count('pong'), 0)
+
+    def test_conversation_join_send_receive(self):
+        a = self.connect()
+        b = self.connect()
+        outsider = self.connect()
+        self.assertEqual(a.call('joinRoom', 'py-conv', timeout=WAIT), {'status': 'ok', 'room': 'py-conv'})
+        self.assertEqual(b.call('joinRoom', {'conversationId': 'py-conv'}, timeout=WAIT),
+                         {'status': 'ok', 'room': 'py-conv'})
+        ack = a.call('sendMessage', {'conversationId': 'py-conv', 'senderId': 'py-a',
+                                     'content': 'from python', 'type': 'text'}, timeout=WAIT)
+        self.assertEqual(ack['status'], 'ok')
+        for sio in (a, b):
+            [r] = sio.inbox.get('receiveMessage')
+            self.assertEqual(sorted(r), ['conversationId', 'message'])
+            self.assertEqual(r['conversationId'], 'py-conv')
+            msg = r['message']
+            self.assertEqual(msg['id'], ack['id'])
+            self.assertEqual(msg['_id'], msg['id'])
+            self.assertEqual((msg['senderId'], msg['content'], msg['type'], msg['deleted']),
+                             ('py-a', 'from python', 'text', False))
+            self.assertEqual((msg['readBy'], msg['deliveredTo']), ([], []))
+            self.assert_iso(msg['createdAt'])
+        time.sleep(SETTLE)
+        self.assertEqual(outsider.inbox.count('receiveMessage'), 0)
+
+        a.emit('sendMessage', {'conversationId': 'py-conv', 'senderId': 'py-a', 'type': 'text'})
+        self.assertEqual(a.inbox.get('messageError'), [{'error': 'Missing required fields'}])
+        self.assertEqual(a.call('sendMessage', {'conversationId': 'py-conv', 'senderId': 'py-a',
+                                                'content': 'x', 'type': 'video'}, timeout=WAIT),
+                         {'status': 'error', 'error': 'Invalid message type'})
+        time.sleep(SETTLE)
+        self.assertEqual(b.inbox.count('messageError'), 0)
+        self.assertEqual(b.inbox.count('receiveMessage'), 0)
+
+    def test_conversation_typing_to_the_others(self):
+        a = self.connect()
+        b = self.connect()
+        for sio in (a, b):
+            self.assertEqual(sio.call('joinRoom', 'py-typing', timeout=WAIT)['status'], 'ok')
+        a.emit('typing', {'conversationId': 'py-typing', 'userId': 'py-a'})
+        self.assertEqual(b.inbox.get('userTyping'), [{'conversationId': 'py-typing', 'userId': 'py-a'}])
+        a.emit('stopTyping', {'conversationId': 'py-typing', 'userId': 'py-a'})
+        self.assertEqual(b.inbox.get('userStoppedTyping'),
+                         [{'conversationId': 'py-typing', 'userId': 'py-a'}])
+        time.sleep(SETTLE)
+        self.assertEqual(a.inbox.count('userTyping'), 0)
+        self.assertEqual(a.inbox.count('userStoppedTyping'), 0)
+
+
+if os.environ.get('REFERENCE') != '1':
+    # Only the C++ server has the chat application; under REFERENCE=1 these classes do not
+    # exist at all (nothing is reported as skipped).
+    class ChatWebSocketTests(ChatTests, unittest.TestCase):
+        TRANSPORTS = ['websocket']
+
+    class ChatPollingTests(ChatTests, unittest.TestCase):
+        TRANSPORTS = ['polling']
 
 
 def _watchdog():

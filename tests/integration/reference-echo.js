@@ -50,6 +50,8 @@ function parseArgs(argv) {
       opts.host = value;
     } else if (arg === "--app") {
       opts.app = value;
+    } else if (arg === "--cors-origin") {
+      // The fixture always allows any origin (cors: {origin: "*"}).
     } else {
       throw new Error(`unknown option ${arg}`);
     }
