@@ -177,7 +177,7 @@ public:
     if (req.path == opts.path || raw)
       return on_engine_request(std::move(req), std::make_shared<cors_reply>(std::move(r), opts.cors, req), raw);
     for (auto& rt : routes) {
-      bool path_ok = rt.path.size() > 1 && rt.path.back() == '*'
+      bool path_ok = !rt.path.empty() && rt.path.back() == '*'
                        ? req.path.compare(0, rt.path.size() - 1, rt.path, 0, rt.path.size() - 1) == 0
                        : rt.path == req.path;
       if (path_ok && (rt.method == req.method || (rt.method == "GET" && req.method == "HEAD"))) {
