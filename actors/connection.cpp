@@ -66,7 +66,7 @@ caf::behavior connection_state::start(std::shared_ptr<server_core> core, std::sh
       [=](ws_gone& g) { on_ws_gone(g); },
       [=](ws_attach& a) { on_ws_attach(a); },
       [=](poll_get& g) { on_poll_get(std::move(g.reply)); },
-      [=](poll_post& p) { on_poll_post(std::move(p.body), std::move(p.reply)); },
+      [=](poll_post& p) { on_poll_post(std::move(p.body), p.binary_body, std::move(p.reply)); },
       [=](deliver& d) {
         auto* s = find_socket(d.key);
         if (s && s->connected)
@@ -124,7 +124,7 @@ caf::behavior connection_state::start(std::shared_ptr<server_core> core, std::sh
 
 namespace {
 
-std::string handshake_text(const server_core& core, const std::string& sid, bool over_polling) {
+std::string handshake_text(const server_core& core, const std::string& sid, bool over_polling, bool v3) {
   eio::handshake h;
   h.sid = sid;
   if (over_polling)
@@ -132,6 +132,7 @@ std::string handshake_text(const server_core& core, const std::string& sid, bool
   h.ping_interval_ms = static_cast<std::uint32_t>(core.opts.ping_interval.count());
   h.ping_timeout_ms = static_cast<std::uint32_t>(core.opts.ping_timeout.count());
   h.max_payload = core.opts.max_http_buffer_size;
+  h.v3 = v3;
   return eio::encode_text({eio::packet_type::open, false, eio::encode_handshake(h)});
 }
 
@@ -144,7 +145,16 @@ http::response payload_response(std::string body) {
 void connection_state::answer_handshake(http::reply_ptr reply) {
   transport_ = transport_kind::polling;
   entry_->transport = static_cast<int>(transport_kind::polling);
-  reply->send(payload_response(handshake_text(*core_, sid_, true)));
+  if (v3()) {
+    // The open packet, plus the "/" CONNECT that Socket.IO v2 sends by itself.
+    outbox_.push_back({false, shared_text(handshake_text(*core_, sid_, true, true))});
+    outbox_bytes_ += outbox_.back().data->size();
+    if (!entry_->raw)
+      connect_default_namespace();
+    pending_get_ = std::move(reply);
+    return flush();
+  }
+  reply->send(payload_response(handshake_text(*core_, sid_, true, false)));
 }
 
 void connection_state::start_websocket(std::uint64_t channel, http::ws_channel_ptr ws) {
@@ -152,7 +162,9 @@ void connection_state::start_websocket(std::uint64_t channel, http::ws_channel_p
   entry_->transport = static_cast<int>(transport_kind::websocket);
   ws_ = std::move(ws);
   ws_channel_ = channel;
-  send_control({eio::packet_type::open, false, handshake_text(*core_, sid_, false).substr(1)});
+  send_control({eio::packet_type::open, false, handshake_text(*core_, sid_, false, v3()).substr(1)});
+  if (v3() && !entry_->raw)
+    connect_default_namespace();
 }
 
 void connection_state::on_poll_get(http::reply_ptr reply) {
@@ -175,12 +187,12 @@ void connection_state::on_poll_get(http::reply_ptr reply) {
     flush();
 }
 
-void connection_state::on_poll_post(std::string body, http::reply_ptr reply) {
+void connection_state::on_poll_post(std::string body, bool binary_body, http::reply_ptr reply) {
   if (closed_ || transport_ != transport_kind::polling) {
     reply->send(http::response::json(400, eio::error_body(eio::error_code::bad_request)));
     return;
   }
-  auto packets = eio::decode_payload(body);
+  auto packets = v3() ? eio::decode_payload_v3(body, binary_body) : eio::decode_payload(body);
   if (!packets) {
     reply->send(http::response::json(400, eio::error_body(eio::error_code::bad_request)));
     return close_session("parse error");
@@ -211,7 +223,14 @@ void connection_state::on_ws_in(ws_in& in) {
     from->consumed(in.data.size());
   if (closed_)
     return;
-  auto packet = eio::decode_frame(in.binary, in.data);
+  // A v3 binary frame starts with its packet type byte.
+  std::optional<eio::packet> packet;
+  if (in.binary && v3())
+    packet = in.data.empty() || in.data[0] != '\x04'
+                 ? std::nullopt
+                 : std::optional<eio::packet>(eio::packet{eio::packet_type::message, true, in.data.substr(1)});
+  else
+    packet = eio::decode_frame(in.binary, in.data);
   if (in.channel == ws_channel_ && transport_ == transport_kind::websocket) {
     if (!packet)
       return close_session("parse error");
@@ -277,8 +296,11 @@ void connection_state::on_engine_packet(eio::packet& p) {
     return on_message(p);
   case eio::packet_type::close:
     return close_session("transport close");
-  case eio::packet_type::ping: // v4 clients do not ping; answer anyway, as engine.io v3 did.
-    return send_control({eio::packet_type::pong, false, p.data});
+  case eio::packet_type::ping: // the v3 heartbeat (v4 clients do not ping)
+    send_control({eio::packet_type::pong, false, p.data});
+    if (v3())
+      schedule_ping();
+    return;
   default:
     return; // open / upgrade / noop carry nothing for an established session
   }
@@ -286,6 +308,13 @@ void connection_state::on_engine_packet(eio::packet& p) {
 
 void connection_state::schedule_ping() {
   ++ping_generation_;
+  if (v3()) {
+    // Engine.IO v3: the client pings; silence for pingInterval + pingTimeout closes.
+    awaiting_pong_ = true;
+    self_->delayed_send(self_, core_->opts.ping_interval + core_->opts.ping_timeout, ping_timeout_atom::value,
+                        ping_generation_);
+    return;
+  }
   awaiting_pong_ = false;
   self_->delayed_send(self_, core_->opts.ping_interval, ping_atom::value, ping_generation_);
 }
@@ -312,6 +341,10 @@ bool connection_state::enqueue(std::vector<http::ws_message> msgs, bool is_volat
     // A volatile packet is dropped when the client is not keeping up.
     if (is_volatile && ws_->queued_bytes() > 0)
       return false;
+    if (v3())
+      for (auto& m : msgs)
+        if (m.binary)
+          m.data = shared_text(eio::encode_binary_frame_v3(*m.data));
     auto result = ws_->send(std::move(msgs));
     if (result == http::ws_channel::send_result::over_cap) {
       spdlog::warn("session {}: write queue over {} bytes, disconnecting", sid_, core_->opts.max_queue_bytes);
@@ -349,6 +382,25 @@ void connection_state::schedule_flush() {
 void connection_state::flush() {
   if (!pending_get_ || outbox_.empty())
     return;
+  if (v3()) {
+    std::vector<eio::packet> packets;
+    bool any_binary = false;
+    for (auto& m : outbox_) {
+      any_binary = any_binary || m.binary;
+      if (m.binary)
+        packets.push_back({eio::packet_type::message, true, *m.data});
+      else if (auto p = eio::decode_frame(false, *m.data))
+        packets.push_back(std::move(*p));
+    }
+    outbox_.clear();
+    outbox_bytes_ = 0;
+    if (any_binary && !entry_->base64_only)
+      pending_get_->send(http::response::text(200, eio::encode_payload_v3_binary(packets), "application/octet-stream"));
+    else
+      pending_get_->send(payload_response(eio::encode_payload_v3_text(packets)));
+    pending_get_.reset();
+    return;
+  }
   std::string body;
   body.reserve(outbox_bytes_ + outbox_.size() * 2);
   for (auto& m : outbox_) {
@@ -412,8 +464,34 @@ void connection_state::on_socketio_packet(sp::packet& p) {
   }
 }
 
+void connection_state::connect_default_namespace() {
+  sp::packet p;
+  p.type = sp::packet_type::connect;
+  p.nsp = "/";
+  on_connect(p);
+}
+
 void connection_state::on_connect(sp::packet& p) {
+  // Socket.IO v2 puts the namespace's query in its name ("/admin?token=x") and has no
+  // auth payload: the query (the connection's and the namespace's) stands in for auth.
+  json::object v2_auth;
+  if (v3()) {
+    for (auto& [k, v] : handshake_.query)
+      v2_auth[k] = v;
+    if (auto q = p.nsp.find('?'); q != std::string::npos) {
+      for (auto& [k, v] : http::parse_query(std::string_view(p.nsp).substr(q + 1)))
+        v2_auth[k] = v;
+      p.nsp.resize(q);
+    }
+  }
   auto refuse = [&](std::string_view message, const json::value* data) {
+    if (v3()) {
+      // v2: ERROR packet whose data is the error's data, else its message.
+      json::value body = data ? *data : json::value(message);
+      std::string text = p.nsp == "/" ? "44" : "44" + p.nsp + ",";
+      enqueue({{false, shared_text(text + json::serialize(body))}}, false);
+      return;
+    }
     enqueue({{false, shared_text("4" + sp::encode_connect_error(p.nsp, message, data))}}, false);
   };
   if (by_nsp_.count(p.nsp))
@@ -430,6 +508,8 @@ void connection_state::on_connect(sp::packet& p) {
   st->handshake = handshake_;
   if (p.has_data && p.data.is_object())
     st->handshake.auth = p.data.as_object();
+  else if (v3())
+    st->handshake.auth = std::move(v2_auth);
   auto key = st->key;
   sockets_.emplace(key, std::move(st));
   socket handle(this, key);
@@ -453,7 +533,10 @@ void connection_state::on_connect(sp::packet& p) {
   by_nsp_[s->nsp] = key;
   s->rooms.insert(s->id);
   self_->send(s->nsp_actor, socket_add{key, s->id, caf::actor_cast<caf::actor>(self_)});
-  enqueue({{false, shared_text("4" + sp::encode_connect_ok(s->nsp, s->id))}}, false);
+  if (v3())
+    enqueue({{false, shared_text(s->nsp == "/" ? "40" : "40" + s->nsp)}}, false);
+  else
+    enqueue({{false, shared_text("4" + sp::encode_connect_ok(s->nsp, s->id))}}, false);
   for (auto& on_connection : ns->def->on_connection)
     if (handle.connected())
       guarded("connection", [&] { on_connection(handle); });

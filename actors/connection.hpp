@@ -57,7 +57,7 @@ public:
 
   // -- transport --
   void on_poll_get(http::reply_ptr reply);
-  void on_poll_post(std::string body, http::reply_ptr reply);
+  void on_poll_post(std::string body, bool binary_body, http::reply_ptr reply);
   void on_ws_in(ws_in& in);
   void on_ws_gone(const ws_gone& gone);
   void on_ws_attach(ws_attach& a);
@@ -69,6 +69,9 @@ private:
   void on_message(engineio::packet& p);
   void on_socketio_packet(socketio::packet& p);
   void on_connect(socketio::packet& p);
+  /// Socket.IO v2: the server connects every new session to "/" by itself.
+  void connect_default_namespace();
+  bool v3() const { return entry_->protocol == 3; }
   void on_event(socket_state& s, socketio::packet& p);
   void on_ack(socket_state& s, socketio::packet& p);
   void remove_socket(std::uint64_t key, const std::string& reason);

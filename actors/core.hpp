@@ -32,6 +32,8 @@ struct server_options {
   http::cors_options cors;
   /// A raw Engine.IO echo endpoint (no Socket.IO) at this path when not empty.
   std::string raw_engine_path;
+  /// Serve Engine.IO v3 / Socket.IO v2 clients (ElephantIO Version2X, socket.io-client 2.x).
+  bool allow_eio3 = true;
 };
 
 struct namespace_def {
@@ -48,6 +50,10 @@ struct session_entry {
   std::atomic<int> transport{0};
   std::atomic<bool> upgrading{false};
   bool raw = false;
+  /// Engine.IO protocol revision: 4, or 3 for Socket.IO v2 clients.
+  int protocol = 4;
+  /// v3 polling client that takes no binary payloads (b64=1).
+  bool base64_only = false;
 };
 
 struct server_core {

@@ -165,6 +165,7 @@ struct poll_get {
 };
 struct poll_post {
   std::string body;
+  bool binary_body = false; // Engine.IO v3 binary payload (application/octet-stream)
   http::reply_ptr reply;
 };
 

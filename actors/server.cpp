@@ -140,6 +140,11 @@ private:
   std::uint64_t channel_;
 };
 
+int protocol_of(const http::request& req) {
+  auto* v = req.param("EIO");
+  return v && *v == "3" ? 3 : 4;
+}
+
 http::response refusal(eio::error_code code) {
   return http::response::json(eio::error_status(code), eio::error_body(code));
 }
@@ -178,8 +183,8 @@ public:
       return on_engine_request(std::move(req), std::make_shared<cors_reply>(std::move(r), opts.cors, req), raw);
     for (auto& rt : routes) {
       bool path_ok = !rt.path.empty() && rt.path.back() == '*'
-                       ? req.path.compare(0, rt.path.size() - 1, rt.path, 0, rt.path.size() - 1) == 0
-                       : rt.path == req.path;
+                         ? req.path.compare(0, rt.path.size() - 1, rt.path, 0, rt.path.size() - 1) == 0
+                         : rt.path == req.path;
       if (path_ok && (rt.method == req.method || (rt.method == "GET" && req.method == "HEAD"))) {
         auto wrapped = std::make_shared<cors_reply>(std::move(r), opts.cors, req);
         try {
@@ -216,9 +221,11 @@ public:
       return d;
     }
     auto hs = make_handshake(req);
-    d.attach = [core = core_, hs, channel, raw](http::ws_channel_ptr ws) -> std::shared_ptr<http::ws_sink> {
+    int protocol = protocol_of(req);
+    d.attach = [core = core_, hs, channel, raw, protocol](http::ws_channel_ptr ws) -> std::shared_ptr<http::ws_sink> {
       auto entry = std::make_shared<session_entry>();
       entry->raw = raw;
+      entry->protocol = protocol;
       auto a = spawn_websocket_connection(core, entry, make_id(), hs, channel, std::move(ws));
       return std::make_shared<actor_sink>(a, channel);
     };
@@ -249,7 +256,9 @@ private:
     if (req.method != "GET")
       return eio::error_code::bad_handshake_method;
     auto* eio_version = req.param("EIO");
-    if (!eio_version || *eio_version != "4")
+    bool v4 = eio_version && *eio_version == "4";
+    bool v3 = eio_version && *eio_version == "3" && core_->opts.allow_eio3;
+    if (!v4 && !v3)
       return eio::error_code::unsupported_protocol_version;
     if (upgrade != (*transport == "websocket"))
       return eio::error_code::bad_request;
@@ -267,12 +276,19 @@ private:
       auto entry = core_->find_session(*sid);
       if (req.method == "GET")
         return caf::anon_send(entry->actor, poll_get{std::move(r)});
-      if (req.method == "POST")
-        return caf::anon_send(entry->actor, poll_post{std::move(req.body), std::move(r)});
+      if (req.method == "POST") {
+        bool binary_body = false;
+        if (auto* type = req.header("content-type"))
+          binary_body = type->rfind("application/octet-stream", 0) == 0;
+        return caf::anon_send(entry->actor, poll_post{std::move(req.body), binary_body, std::move(r)});
+      }
       return r->send(refusal(eio::error_code::bad_request));
     }
     auto entry = std::make_shared<session_entry>();
     entry->raw = raw;
+    entry->protocol = protocol_of(req);
+    if (auto* b64 = req.param("b64"))
+      entry->base64_only = !b64->empty() && *b64 != "0" && *b64 != "false";
     spawn_polling_connection(core_, entry, make_id(), make_handshake(req), std::move(r));
   }
 

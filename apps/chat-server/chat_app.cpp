@@ -23,7 +23,7 @@ jwt_claims verify_jwt(const std::string& token, const std::string& secret) {
   jwt_t* jwt = nullptr;
   if (jwt_decode(&jwt, token.c_str(), reinterpret_cast<const unsigned char*>(secret.data()),
                  static_cast<int>(secret.size()))
-        != 0
+          != 0
       || !jwt) {
     out.error = "Authentication error: Invalid token";
     return out;
@@ -120,8 +120,9 @@ void on_identity(chat_app& app, sio::socket& s) {
     first = ++app.online[*user] == 1;
   }
   if (first)
-    s.nsp_all().emit("user.status.changed",
-                     {json::object{{"user", json::object{{"id", *user}, {"is_online", true}, {"last_seen", iso_now()}}}}});
+    s.nsp_all().emit(
+        "user.status.changed",
+        {json::object{{"user", json::object{{"id", *user}, {"is_online", true}, {"last_seen", iso_now()}}}}});
 }
 
 namespace {
@@ -143,8 +144,9 @@ void on_identity_gone(chat_app& app, sio::socket& s) {
     return;
   auto now = now_ms();
   caf::anon_send(app.persistence, update_last_seen{*user, now});
-  s.nsp_all().emit("user.status.changed",
-                   {json::object{{"user", json::object{{"id", *user}, {"is_online", false}, {"last_seen", iso_time(now)}}}}});
+  s.nsp_all().emit(
+      "user.status.changed",
+      {json::object{{"user", json::object{{"id", *user}, {"is_online", false}, {"last_seen", iso_time(now)}}}}});
 }
 
 } // namespace
@@ -220,18 +222,18 @@ void mount_platform(chat_app& app) {
         return fail(s, ack, "Rate limit exceeded");
       persistence::platform_message log{s.id(), *sender, *text, string_field(p, "platform").value_or(""), now_ms()};
       s.request<std::int64_t>(
-        app.persistence, log_platform_message{log},
-        [log, ack](sio::socket& s, std::int64_t seq) {
-          s.nsp_all().emit("receive-message", {json::object{{"socketId", s.id()},
-                                                            {"sender", log.sender},
-                                                            {"text", log.text},
-                                                            {"platform", log.platform},
-                                                            {"timestamp", iso_time(log.created_at)}}});
-          ack({ok_status({{"id", seq}})});
-        },
-        [ack, fail](sio::socket& s, const caf::error& err) {
-          fail(s, ack, "Failed to store message: " + describe(err));
-        });
+          app.persistence, log_platform_message{log},
+          [log, ack](sio::socket& s, std::int64_t seq) {
+            s.nsp_all().emit("receive-message", {json::object{{"socketId", s.id()},
+                                                              {"sender", log.sender},
+                                                              {"text", log.text},
+                                                              {"platform", log.platform},
+                                                              {"timestamp", iso_time(log.created_at)}}});
+            ack({ok_status({{"id", seq}})});
+          },
+          [ack, fail](sio::socket& s, const caf::error& err) {
+            fail(s, ack, "Failed to store message: " + describe(err));
+          });
     });
 
     s.on("custom-event", [fail](sio::socket& s, sio::message& m, const sio::ack_responder& ack) {
@@ -274,14 +276,9 @@ void mount_platform(chat_app& app) {
 // -- conversations, presence, private rooms (§2, §5) ---------------------------------------------
 
 json::object message_json(const persistence::conversation_message& m) {
-  json::object out{{"id", m.id},
-                   {"_id", m.id},
-                   {"conversationId", m.conversation_id},
-                   {"senderId", m.sender_id},
-                   {"content", m.content},
-                   {"type", m.type},
-                   {"createdAt", iso_time(m.created_at)},
-                   {"deleted", m.deleted}};
+  json::object out{
+      {"id", m.id},           {"_id", m.id},    {"conversationId", m.conversation_id}, {"senderId", m.sender_id},
+      {"content", m.content}, {"type", m.type}, {"createdAt", iso_time(m.created_at)}, {"deleted", m.deleted}};
   if (m.file_url)
     out["fileUrl"] = *m.file_url;
   if (m.file_name)
@@ -458,9 +455,8 @@ void message_error(sio::socket& s, const sio::ack_responder& ack, std::string_vi
 template <class Reply, class Request, class OnStored>
 void store_then(chat_app& app, sio::socket& s, Request req, const sio::ack_responder& ack, OnStored on_stored) {
   s.request<Reply>(
-    app.persistence, std::move(req),
-    [ack, on_stored](sio::socket& s, Reply& stored) { on_stored(s, stored, ack); },
-    [ack](sio::socket& s, const caf::error& err) { message_error(s, ack, describe(err)); });
+      app.persistence, std::move(req), [ack, on_stored](sio::socket& s, Reply& stored) { on_stored(s, stored, ack); },
+      [ack](sio::socket& s, const caf::error& err) { message_error(s, ack, describe(err)); });
 }
 
 struct receipt_fields {
@@ -505,12 +501,14 @@ void mount_conversations(chat_app& app) {
       if (auto err = parse_new_message(first_arg(m), std::nullopt, msg))
         return message_error(s, ack, *err);
       store_then<persistence::conversation_message>(
-        app, s, store_message{msg}, ack,
-        [](sio::socket& s, persistence::conversation_message& stored, const sio::ack_responder& ack) {
-          s.nsp_all().to(stored.conversation_id).emit(
-            "receiveMessage", {json::object{{"conversationId", stored.conversation_id}, {"message", message_json(stored)}}});
-          ack({ok_status({{"id", stored.id}})});
-        });
+          app, s, store_message{msg}, ack,
+          [](sio::socket& s, persistence::conversation_message& stored, const sio::ack_responder& ack) {
+            s.nsp_all()
+                .to(stored.conversation_id)
+                .emit("receiveMessage",
+                      {json::object{{"conversationId", stored.conversation_id}, {"message", message_json(stored)}}});
+            ack({ok_status({{"id", stored.id}})});
+          });
     });
 
     auto typing = [](const char* out_event) {
@@ -535,19 +533,20 @@ void mount_conversations(chat_app& app) {
         if (!r)
           return message_error(s, ack, "Missing required fields");
         auto on_stored = [read, conversation = r->conversation_id](sio::socket& s, persistence::receipt& rec,
-                                                                  const sio::ack_responder& ack) {
-          s.nsp_all().to(conversation).emit(read ? "messageRead" : "messageDelivered",
-                                            {json::object{{"conversationId", conversation},
-                                                          {"messageId", rec.message_id},
-                                                          {"userId", rec.user_id},
-                                                          {read ? "readAt" : "deliveredAt", iso_time(rec.at)}}});
+                                                                   const sio::ack_responder& ack) {
+          s.nsp_all()
+              .to(conversation)
+              .emit(read ? "messageRead" : "messageDelivered",
+                    {json::object{{"conversationId", conversation},
+                                  {"messageId", rec.message_id},
+                                  {"userId", rec.user_id},
+                                  {read ? "readAt" : "deliveredAt", iso_time(rec.at)}}});
           ack({ok_status()});
         };
         if (read)
           store_then<persistence::receipt>(app, s, mark_read{r->message_id, r->user_id, now_ms()}, ack, on_stored);
         else
-          store_then<persistence::receipt>(app, s, mark_delivered{r->message_id, r->user_id, now_ms()}, ack,
-                                           on_stored);
+          store_then<persistence::receipt>(app, s, mark_delivered{r->message_id, r->user_id, now_ms()}, ack, on_stored);
       };
     };
     s.on("markDelivered", receipt_handler(false));
@@ -562,12 +561,14 @@ void mount_conversations(chat_app& app) {
       if (content->size() > 5000)
         return message_error(s, ack, "Message too long");
       store_then<persistence::conversation_message>(
-        app, s, edit_message{r->message_id, *content, r->user_id, now_ms()}, ack,
-        [](sio::socket& s, persistence::conversation_message& stored, const sio::ack_responder& ack) {
-          s.nsp_all().to(stored.conversation_id).emit(
-            "messageEdited", {json::object{{"conversationId", stored.conversation_id}, {"message", message_json(stored)}}});
-          ack({ok_status({{"id", stored.id}})});
-        });
+          app, s, edit_message{r->message_id, *content, r->user_id, now_ms()}, ack,
+          [](sio::socket& s, persistence::conversation_message& stored, const sio::ack_responder& ack) {
+            s.nsp_all()
+                .to(stored.conversation_id)
+                .emit("messageEdited",
+                      {json::object{{"conversationId", stored.conversation_id}, {"message", message_json(stored)}}});
+            ack({ok_status({{"id", stored.id}})});
+          });
     });
 
     s.on("deleteMessage", [&app](sio::socket& s, sio::message& m, const sio::ack_responder& ack) {
@@ -575,12 +576,14 @@ void mount_conversations(chat_app& app) {
       if (!r)
         return message_error(s, ack, "Missing required fields");
       store_then<persistence::conversation_message>(
-        app, s, delete_message{r->message_id, r->user_id, now_ms()}, ack,
-        [](sio::socket& s, persistence::conversation_message& stored, const sio::ack_responder& ack) {
-          s.nsp_all().to(stored.conversation_id).emit(
-            "messageDeleted", {json::object{{"conversationId", stored.conversation_id}, {"messageId", stored.id}}});
-          ack({ok_status({{"id", stored.id}})});
-        });
+          app, s, delete_message{r->message_id, r->user_id, now_ms()}, ack,
+          [](sio::socket& s, persistence::conversation_message& stored, const sio::ack_responder& ack) {
+            s.nsp_all()
+                .to(stored.conversation_id)
+                .emit("messageDeleted",
+                      {json::object{{"conversationId", stored.conversation_id}, {"messageId", stored.id}}});
+            ack({ok_status({{"id", stored.id}})});
+          });
     });
 
     s.on_disconnect([&app](sio::socket& s, const std::string&) {

@@ -17,7 +17,7 @@ namespace chat {
 
 struct chat_app {
   chat_app(sio::server& i, caf::actor_system& s, caf::actor p, chat_options o)
-    : io(i), sys(s), persistence(std::move(p)), opts(std::move(o)) {}
+      : io(i), sys(s), persistence(std::move(p)), opts(std::move(o)) {}
 
   sio::server& io;
   caf::actor_system& sys;
@@ -37,7 +37,7 @@ struct chat_app {
   };
   std::mutex presence_mutex;
   std::unordered_map<std::string, std::map<std::string, presence_member>> presence; // room -> user
-  std::unordered_map<std::string, int> online;                                     // user -> sockets
+  std::unordered_map<std::string, int> online;                                      // user -> sockets
 
   // -- room chat (§3) --
   struct chat_user {

@@ -9,7 +9,7 @@ namespace chat {
 
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-    .count();
+      .count();
 }
 
 std::string iso_time(std::int64_t ms) {
@@ -58,22 +58,24 @@ json::object ok_status(json::object extra) {
   return out;
 }
 
-json::object error_status(std::string_view error) { return json::object{{"status", "error"}, {"error", error}}; }
+json::object error_status(std::string_view error) {
+  return json::object{{"status", "error"}, {"error", error}};
+}
 
 std::string describe(const caf::error& err) {
   if (err.category() == persistence_error_category) {
     switch (static_cast<persistence_errc>(err.code())) {
-      case persistence_errc::not_found:
-        return "Message not found";
-      case persistence_errc::forbidden:
-        return "Forbidden";
-      case persistence_errc::duplicate:
-        return "Duplicate message id";
-      case persistence_errc::invalid_argument:
-        return "Invalid request";
-      case persistence_errc::storage_failure:
-      case persistence_errc::unavailable:
-        return "Storage unavailable";
+    case persistence_errc::not_found:
+      return "Message not found";
+    case persistence_errc::forbidden:
+      return "Forbidden";
+    case persistence_errc::duplicate:
+      return "Duplicate message id";
+    case persistence_errc::invalid_argument:
+      return "Invalid request";
+    case persistence_errc::storage_failure:
+    case persistence_errc::unavailable:
+      return "Storage unavailable";
     }
   }
   if (err == caf::sec::request_timeout)

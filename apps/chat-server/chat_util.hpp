@@ -17,7 +17,9 @@ namespace json = boost::json;
 std::int64_t now_ms();
 /// 2024-11-08T12:00:00.000Z
 std::string iso_time(std::int64_t ms);
-inline std::string iso_now() { return iso_time(now_ms()); }
+inline std::string iso_now() {
+  return iso_time(now_ms());
+}
 
 /// A string field of an object payload, or nothing.
 std::optional<std::string> string_field(const json::value& payload, std::string_view key);

@@ -42,6 +42,8 @@ std::optional<config> parse_config(int argc, char** argv, int& exit_code) {
     ("io-threads", po::value(&io_threads)->default_value(0), "I/O threads (0: one per core)")
     ("actor-threads", po::value(&c.actor_threads)->default_value(0), "CAF scheduler threads (0: one per core)")
     ("log-level", po::value(&c.log_level)->default_value("info"), "trace, debug, info, warn, error, off")
+    ("allow-eio3", po::value(&c.engine.allow_eio3)->default_value(true),
+     "serve Engine.IO v3 / Socket.IO v2 clients (ElephantIO Version2X, socket.io-client 2.x)")
     ("db", po::value(&c.db_path)->default_value("data/chat.db"), "SQLite database file (created, WAL)")
     ("batch-size", po::value(&c.batch_size)->default_value(64), "store writes committed together at most")
     ("batch-delay-ms", po::value(&c.batch_delay_ms)->default_value(2), "longest wait before a partial batch commits, ms")

@@ -20,21 +20,31 @@ using sio::http::reply_ptr;
 using sio::http::request;
 using sio::http::response;
 
-response json_response(int status, const json::value& body) { return response::json(status, json::serialize(body)); }
+response json_response(int status, const json::value& body) {
+  return response::json(status, json::serialize(body));
+}
 
-response error_response(int status, std::string_view error) { return json_response(status, json::object{{"error", error}}); }
+response error_response(int status, std::string_view error) {
+  return json_response(status, json::object{{"error", error}});
+}
 
 // Asks the persistence actor from outside any actor: a one-shot actor makes the request
 // and runs `ok` or `fail` with the answer.
-template <class Reply, class Request, class Ok, class Fail>
-void ask(chat_app& app, Request req, Ok ok, Fail fail) {
+template <class Reply, class Request, class Ok, class Fail> void ask(chat_app& app, Request req, Ok ok, Fail fail) {
   app.sys.spawn(
-    [](caf::event_based_actor* self, caf::actor dest, Request req, Ok ok, Fail fail) {
-      self->request(dest, persistence_timeout, std::move(req))
-        .then([self, ok](Reply& reply) mutable { ok(reply); self->quit(); },
-              [self, fail](caf::error& err) mutable { fail(err); self->quit(); });
-    },
-    app.persistence, std::move(req), std::move(ok), std::move(fail));
+      [](caf::event_based_actor* self, caf::actor dest, Request req, Ok ok, Fail fail) {
+        self->request(dest, persistence_timeout, std::move(req))
+            .then(
+                [self, ok](Reply& reply) mutable {
+                  ok(reply);
+                  self->quit();
+                },
+                [self, fail](caf::error& err) mutable {
+                  fail(err);
+                  self->quit();
+                });
+      },
+      app.persistence, std::move(req), std::move(ok), std::move(fail));
 }
 
 std::vector<std::string> split_path(const std::string& path) {
@@ -95,23 +105,23 @@ void history(chat_app& app, const std::string& conversation, const request& req,
     }
   }
   ask<persistence::history_page>(
-    app, q,
-    [r, conversation](persistence::history_page& page) {
-      json::array messages;
-      for (auto& m : page.messages)
-        messages.push_back(message_json(m));
-      json::value next = nullptr;
-      if (page.has_more && !page.messages.empty())
-        next = page.messages.back().id;
-      r->send(json_response(200, json::object{{"conversationId", conversation},
-                                              {"messages", std::move(messages)},
-                                              {"nextBefore", next}}));
-    },
-    [r](caf::error& err) {
-      bool not_found = err.category() == persistence_error_category
-                       && static_cast<persistence_errc>(err.code()) == persistence_errc::not_found;
-      r->send(not_found ? error_response(400, "unknown before cursor") : error_response(503, describe(err)));
-    });
+      app, q,
+      [r, conversation](persistence::history_page& page) {
+        json::array messages;
+        for (auto& m : page.messages)
+          messages.push_back(message_json(m));
+        json::value next = nullptr;
+        if (page.has_more && !page.messages.empty())
+          next = page.messages.back().id;
+        r->send(json_response(
+            200,
+            json::object{{"conversationId", conversation}, {"messages", std::move(messages)}, {"nextBefore", next}}));
+      },
+      [r](caf::error& err) {
+        bool not_found = err.category() == persistence_error_category
+                         && static_cast<persistence_errc>(err.code()) == persistence_errc::not_found;
+        r->send(not_found ? error_response(400, "unknown before cursor") : error_response(503, describe(err)));
+      });
 }
 
 void post_message(chat_app& app, const std::string& conversation, const request& req, reply_ptr r) {
@@ -123,15 +133,15 @@ void post_message(chat_app& app, const std::string& conversation, const request&
   if (auto err = parse_new_message(body, conversation, msg))
     return r->send(error_response(400, *err));
   ask<persistence::conversation_message>(
-    app, store_message{msg},
-    [&app, r](persistence::conversation_message& stored) {
-      auto doc = message_json(stored);
-      app.io.in(app.opts.conversations_namespace)
-        .to(stored.conversation_id)
-        .emit("receiveMessage", {json::object{{"conversationId", stored.conversation_id}, {"message", doc}}});
-      r->send(json_response(201, json::object{{"status", "ok"}, {"message", doc}}));
-    },
-    [r](caf::error& err) { r->send(error_response(503, describe(err))); });
+      app, store_message{msg},
+      [&app, r](persistence::conversation_message& stored) {
+        auto doc = message_json(stored);
+        app.io.in(app.opts.conversations_namespace)
+            .to(stored.conversation_id)
+            .emit("receiveMessage", {json::object{{"conversationId", stored.conversation_id}, {"message", doc}}});
+        r->send(json_response(201, json::object{{"status", "ok"}, {"message", doc}}));
+      },
+      [r](caf::error& err) { r->send(error_response(503, describe(err))); });
 }
 
 // The backend API's key check; answers and returns false when refused.
@@ -179,26 +189,26 @@ void mount_http_api(chat_app& app) {
                       {"connections", app.io.connection_count()},
                       {"sockets", app.platform_sockets.load()}};
     ask<std::int64_t>(
-      app, count_messages{},
-      [&app, r, base](std::int64_t conversation) {
-        ask<std::int64_t>(
-          app, count_platform_messages{},
-          [r, base, conversation](std::int64_t platform) {
-            auto out = base;
-            out["messages"] = json::object{{"conversation", conversation}, {"platform", platform}};
-            r->send(json_response(200, out));
-          },
-          [r, base](caf::error&) {
-            auto out = base;
-            out["status"] = "degraded";
-            r->send(json_response(503, out));
-          });
-      },
-      [r, base](caf::error&) {
-        auto out = base;
-        out["status"] = "degraded";
-        r->send(json_response(503, out));
-      });
+        app, count_messages{},
+        [&app, r, base](std::int64_t conversation) {
+          ask<std::int64_t>(
+              app, count_platform_messages{},
+              [r, base, conversation](std::int64_t platform) {
+                auto out = base;
+                out["messages"] = json::object{{"conversation", conversation}, {"platform", platform}};
+                r->send(json_response(200, out));
+              },
+              [r, base](caf::error&) {
+                auto out = base;
+                out["status"] = "degraded";
+                r->send(json_response(503, out));
+              });
+        },
+        [r, base](caf::error&) {
+          auto out = base;
+          out["status"] = "degraded";
+          r->send(json_response(503, out));
+        });
   });
 
   // /api/conversations/{id}/messages
@@ -224,31 +234,32 @@ void mount_http_api(chat_app& app) {
     if (!api_key_ok(app, req, r))
       return;
     ask<persistence::connection_totals>(
-      app, get_connection_totals{},
-      [&app, r](persistence::connection_totals& totals) {
-        ask<connection_list>(
-          app, list_active_connections{1000},
-          [r, totals](connection_list& list) {
-            json::object by_platform;
-            for (auto& p : totals.by_platform)
-              by_platform[p.platform] = p.active;
-            json::array connections;
-            for (auto& c : list.connections) {
-              json::object o{{"socketId", c.socket_id}, {"connectedAt", c.connected_at}, {"active", !c.disconnected_at}};
-              o["userId"] = c.user_id ? json::value(*c.user_id) : json::value(nullptr);
-              o["platform"] = c.platform ? json::value(*c.platform) : json::value(nullptr);
-              o["appVersion"] = c.app_version ? json::value(*c.app_version) : json::value(nullptr);
-              o["disconnectedAt"] = c.disconnected_at ? json::value(*c.disconnected_at) : json::value(nullptr);
-              connections.push_back(std::move(o));
-            }
-            r->send(json_response(200, json::object{{"total", totals.total},
-                                                    {"active", totals.active},
-                                                    {"byPlatform", by_platform},
-                                                    {"connections", connections}}));
-          },
-          [r](caf::error& err) { r->send(error_response(503, describe(err))); });
-      },
-      [r](caf::error& err) { r->send(error_response(503, describe(err))); });
+        app, get_connection_totals{},
+        [&app, r](persistence::connection_totals& totals) {
+          ask<connection_list>(
+              app, list_active_connections{1000},
+              [r, totals](connection_list& list) {
+                json::object by_platform;
+                for (auto& p : totals.by_platform)
+                  by_platform[p.platform] = p.active;
+                json::array connections;
+                for (auto& c : list.connections) {
+                  json::object o{
+                      {"socketId", c.socket_id}, {"connectedAt", c.connected_at}, {"active", !c.disconnected_at}};
+                  o["userId"] = c.user_id ? json::value(*c.user_id) : json::value(nullptr);
+                  o["platform"] = c.platform ? json::value(*c.platform) : json::value(nullptr);
+                  o["appVersion"] = c.app_version ? json::value(*c.app_version) : json::value(nullptr);
+                  o["disconnectedAt"] = c.disconnected_at ? json::value(*c.disconnected_at) : json::value(nullptr);
+                  connections.push_back(std::move(o));
+                }
+                r->send(json_response(200, json::object{{"total", totals.total},
+                                                        {"active", totals.active},
+                                                        {"byPlatform", by_platform},
+                                                        {"connections", connections}}));
+              },
+              [r](caf::error& err) { r->send(error_response(503, describe(err))); });
+        },
+        [r](caf::error& err) { r->send(error_response(503, describe(err))); });
   });
 
   io.route("GET", "/api/presence/*", [&app](const request& req, reply_ptr r) {
@@ -276,15 +287,15 @@ void mount_http_api(chat_app& app) {
     auto user = parts[2];
     if (parts[3] == "conversations") {
       return ask<conversation_list>(
-        app, list_active_conversations{user, 100},
-        [r, user](conversation_list& list) {
-          json::array out;
-          for (auto& c : list.conversations)
-            out.push_back(json::object{{"conversationId", c.conversation_id},
-                                       {"lastMessageAt", iso_time(c.last_message_at)}});
-          r->send(json_response(200, json::object{{"userId", user}, {"conversations", out}}));
-        },
-        [r](caf::error& err) { r->send(error_response(503, describe(err))); });
+          app, list_active_conversations{user, 100},
+          [r, user](conversation_list& list) {
+            json::array out;
+            for (auto& c : list.conversations)
+              out.push_back(
+                  json::object{{"conversationId", c.conversation_id}, {"lastMessageAt", iso_time(c.last_message_at)}});
+            r->send(json_response(200, json::object{{"userId", user}, {"conversations", out}}));
+          },
+          [r](caf::error& err) { r->send(error_response(503, describe(err))); });
     }
     if (parts[3] == "status") {
       bool online = false;
@@ -293,14 +304,14 @@ void mount_http_api(chat_app& app) {
         online = app.online.count(user) > 0;
       }
       return ask<last_seen_info>(
-        app, get_last_seen{user},
-        [r, user, online](last_seen_info& info) {
-          json::value last = nullptr;
-          if (info.last_seen)
-            last = iso_time(*info.last_seen);
-          r->send(json_response(200, json::object{{"id", user}, {"is_online", online}, {"last_seen", last}}));
-        },
-        [r](caf::error& err) { r->send(error_response(503, describe(err))); });
+          app, get_last_seen{user},
+          [r, user, online](last_seen_info& info) {
+            json::value last = nullptr;
+            if (info.last_seen)
+              last = iso_time(*info.last_seen);
+            r->send(json_response(200, json::object{{"id", user}, {"is_online", online}, {"last_seen", last}}));
+          },
+          [r](caf::error& err) { r->send(error_response(503, describe(err))); });
     }
     r->send(error_response(404, "not found"));
   });

@@ -120,8 +120,8 @@ int main(int argc, char** argv) {
     // Everything queued is committed before the process exits.
     caf::scoped_actor self{system};
     self->request(persistence, chat::persistence_timeout, chat::shutdown_atom::value)
-      .receive([](caf::ok_atom) {},
-               [](caf::error& err) { spdlog::error("final store flush failed: {}", caf::to_string(err)); });
+        .receive([](caf::ok_atom) {},
+                 [](caf::error& err) { spdlog::error("final store flush failed: {}", caf::to_string(err)); });
   }
   // Give the last writes (close frames, the final polling answers) a moment on the wire.
   std::this_thread::sleep_for(std::chrono::milliseconds(100));

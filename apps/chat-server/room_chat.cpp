@@ -51,7 +51,8 @@ void mount_room_chat(chat_app& app) {
   app.io.of(app.opts.room_chat_namespace).on_connection([&app](sio::socket& s) {
     s.on("join", [&app](sio::socket& s, sio::message& m, const sio::ack_responder& ack) {
       auto& p = first_arg(m);
-      auto username = p.is_string() ? std::optional<std::string>(std::string(p.as_string())) : string_field(p, "username");
+      auto username =
+          p.is_string() ? std::optional<std::string>(std::string(p.as_string())) : string_field(p, "username");
       if (!username || username->empty())
         return fail(s, ack, "username is required");
       json::array list;
@@ -127,11 +128,8 @@ void mount_room_chat(chat_app& app) {
       }
       if (!recipient || !text)
         return fail(s, ack, "Recipient not found");
-      json::object data{{"from", sender->username},
-                        {"fromId", s.id()},
-                        {"text", *text},
-                        {"timestamp", iso_now()},
-                        {"private", true}};
+      json::object data{
+          {"from", sender->username}, {"fromId", s.id()}, {"text", *text}, {"timestamp", iso_now()}, {"private", true}};
       s.to(*to).emit("private-message", {data});
       json::object sent{{"to", recipient->username}};
       for (auto& [k, v] : data)
@@ -207,13 +205,13 @@ void mount_room_chat(chat_app& app) {
 
 void mount_admin(chat_app& app) {
   app.io.of(app.opts.admin_namespace)
-    .use([&app](sio::socket& s) { return authenticate(app, s, true); })
-    .on_connection([&app](sio::socket& s) {
-      s.on("admin-broadcast", [&app](sio::socket&, sio::message& m, const sio::ack_responder& ack) {
-        app.io.in(app.opts.platform_namespace).emit("admin-message", m);
-        ack({ok_status()});
+      .use([&app](sio::socket& s) { return authenticate(app, s, true); })
+      .on_connection([&app](sio::socket& s) {
+        s.on("admin-broadcast", [&app](sio::socket&, sio::message& m, const sio::ack_responder& ack) {
+          app.io.in(app.opts.platform_namespace).emit("admin-message", m);
+          ack({ok_status()});
+        });
       });
-    });
 }
 
 } // namespace chat

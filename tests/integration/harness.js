@@ -81,6 +81,8 @@ async function start(extraArgs = [], opts = {}) {
     db = path.join(dir, "chat.db");
   }
   const appArgs = db ? ["--app", app, "--db", db] : ["--app", app];
+  // The echo fixture mirrors the reference's defaults, which refuse Engine.IO v3.
+  if (app === "echo" && !isReference() && !extraArgs.includes("--allow-eio3")) appArgs.push("--allow-eio3", "false");
   let fullArgs = [...args, ...appArgs, "--host", "127.0.0.1", "--port", "0", "--cors-origin", "*", ...extraArgs];
   let exe = cmd;
   // setpriv (util-linux) execs the server with "kill me when my parent dies", so a

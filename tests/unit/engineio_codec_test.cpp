@@ -350,3 +350,47 @@ CAF_TEST(error_bodies) {
   CAF_CHECK_EQUAL(error_body(error_code::unsupported_protocol_version),
                   "{\"code\":5,\"message\":\"Unsupported protocol version\"}");
 }
+
+// -- Engine.IO v3 ---------------------------------------------------------------------
+
+CAF_TEST(v3_text_payload_counts_utf16_units) {
+  using namespace sio::engineio;
+  std::vector<packet> ps{{packet_type::message, false, "h\xC3\xA9"},              // é: 1 unit, 2 bytes
+                         {packet_type::message, false, "\xF0\x9F\x98\x80"},        // emoji: 2 units
+                         {packet_type::message, true, std::string("\x01\x02", 2)}, // binary as b4+base64
+                         {packet_type::ping, false, ""}};
+  auto text = encode_payload_v3_text(ps);
+  CAF_CHECK_EQUAL(text, "3:4h\xC3\xA9" "3:4\xF0\x9F\x98\x80" "6:b4AQI=1:2");
+  auto back = decode_payload_v3(text, false);
+  CAF_REQUIRE(back.has_value());
+  CAF_CHECK(*back == ps);
+}
+
+CAF_TEST(v3_binary_payload_round_trip) {
+  using namespace sio::engineio;
+  std::vector<packet> ps{{packet_type::message, false, "42[\"a\"]"}, {packet_type::message, true, std::string("\0\xFF", 2)}};
+  auto bytes = encode_payload_v3_binary(ps);
+  CAF_CHECK_EQUAL(bytes, std::string("\x00\x08\xFF" "442[\"a\"]" "\x01\x03\xFF\x04\x00\xFF", 17));
+  auto back = decode_payload_v3(bytes, true);
+  CAF_REQUIRE(back.has_value());
+  CAF_CHECK(*back == ps);
+}
+
+CAF_TEST(v3_malformed_payloads) {
+  using namespace sio::engineio;
+  CAF_CHECK(!decode_payload_v3("", false));
+  CAF_CHECK(!decode_payload_v3("5:4ab", false));     // shorter than announced
+  CAF_CHECK(!decode_payload_v3("x:4ab", false));     // not a length
+  CAF_CHECK(!decode_payload_v3("3:9ab", false));     // unknown type
+  CAF_CHECK(!decode_payload_v3("4:b4@@", false));    // bad base64
+  CAF_CHECK(!decode_payload_v3(std::string("\x02\x01\xFF" "4", 4), true));
+  CAF_CHECK(!decode_payload_v3(std::string("\x00\x09\xFF" "4", 4), true));
+  CAF_CHECK_EQUAL(encode_binary_frame_v3("ab"), std::string("\x04" "ab"));
+}
+
+CAF_TEST(v3_handshake_has_no_max_payload) {
+  sio::engineio::handshake h;
+  h.sid = "s";
+  h.v3 = true;
+  CAF_CHECK_EQUAL(sio::engineio::encode_handshake(h), R"({"sid":"s","upgrades":[],"pingInterval":25000,"pingTimeout":20000})");
+}

@@ -183,8 +183,148 @@ std::string encode_handshake(const handshake& h) {
   obj.emplace("upgrades", std::move(upgrades));
   obj.emplace("pingInterval", h.ping_interval_ms);
   obj.emplace("pingTimeout", h.ping_timeout_ms);
-  obj.emplace("maxPayload", h.max_payload);
+  if (!h.v3)
+    obj.emplace("maxPayload", h.max_payload);
   return boost::json::serialize(obj);
+}
+
+// -- Engine.IO v3 ---------------------------------------------------------------------
+
+namespace {
+
+// JavaScript string length of UTF-8 text: one unit per code point, two above U+FFFF.
+std::size_t utf16_length(std::string_view s) {
+  std::size_t n = 0;
+  for (unsigned char c : s) {
+    if ((c & 0xC0) == 0x80)
+      continue; // continuation byte
+    n += c >= 0xF0 ? 2 : 1;
+  }
+  return n;
+}
+
+// The byte length of the first `units` UTF-16 units of `s`, or npos when `s` is shorter.
+std::size_t bytes_for_utf16_units(std::string_view s, std::size_t units) {
+  std::size_t i = 0, seen = 0;
+  while (seen < units) {
+    if (i >= s.size())
+      return std::string_view::npos;
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    std::size_t len = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+    seen += len == 4 ? 2 : 1;
+    i += len;
+  }
+  return seen == units && i <= s.size() ? i : std::string_view::npos;
+}
+
+std::string v3_text_record(const packet& p) {
+  if (p.binary)
+    return "b4" + base64_encode(p.data);
+  return encode_text(p);
+}
+
+} // namespace
+
+std::string encode_binary_frame_v3(std::string_view data) {
+  std::string out;
+  out.reserve(data.size() + 1);
+  out += '\x04';
+  out += data;
+  return out;
+}
+
+std::string encode_payload_v3_text(const std::vector<packet>& packets) {
+  std::string out;
+  for (auto& p : packets) {
+    auto record = v3_text_record(p);
+    out += std::to_string(utf16_length(record));
+    out += ':';
+    out += record;
+  }
+  return out;
+}
+
+std::string encode_payload_v3_binary(const std::vector<packet>& packets) {
+  std::string out;
+  for (auto& p : packets) {
+    std::string body = p.binary ? encode_binary_frame_v3(p.data) : encode_text(p);
+    out += static_cast<char>(p.binary ? 1 : 0);
+    for (char digit : std::to_string(body.size()))
+      out += static_cast<char>(digit - '0');
+    out += static_cast<char>(0xFF);
+    out += body;
+  }
+  return out;
+}
+
+std::optional<std::vector<packet>> decode_payload_v3(std::string_view body, bool binary_body) {
+  std::vector<packet> out;
+  if (body.empty())
+    return std::nullopt;
+  std::size_t i = 0;
+  if (binary_body) {
+    while (i < body.size()) {
+      bool is_binary = body[i] == 1;
+      if (body[i] != 0 && body[i] != 1)
+        return std::nullopt;
+      ++i;
+      std::size_t len = 0, digits = 0;
+      while (i < body.size() && static_cast<unsigned char>(body[i]) != 0xFF) {
+        auto d = static_cast<unsigned char>(body[i]);
+        if (d > 9 || ++digits > 10)
+          return std::nullopt;
+        len = len * 10 + d;
+        ++i;
+      }
+      if (i >= body.size() || digits == 0)
+        return std::nullopt;
+      ++i; // the 255 separator
+      if (len == 0 || body.size() - i < len)
+        return std::nullopt;
+      auto record = body.substr(i, len);
+      i += len;
+      if (is_binary) {
+        if (record[0] != '\x04')
+          return std::nullopt;
+        out.push_back({packet_type::message, true, std::string(record.substr(1))});
+      } else {
+        auto p = decode_frame(false, record);
+        if (!p)
+          return std::nullopt;
+        out.push_back(std::move(*p));
+      }
+    }
+    return out;
+  }
+  while (i < body.size()) {
+    auto colon = body.find(':', i);
+    if (colon == std::string_view::npos || colon == i || colon - i > 10)
+      return std::nullopt;
+    std::size_t units = 0;
+    for (auto k = i; k < colon; ++k) {
+      if (body[k] < '0' || body[k] > '9')
+        return std::nullopt;
+      units = units * 10 + static_cast<std::size_t>(body[k] - '0');
+    }
+    auto rest = body.substr(colon + 1);
+    auto bytes = bytes_for_utf16_units(rest, units);
+    if (units == 0 || bytes == std::string_view::npos)
+      return std::nullopt;
+    auto record = rest.substr(0, bytes);
+    i = colon + 1 + bytes;
+    if (record.size() >= 2 && record[0] == 'b' && record[1] == '4') {
+      auto bin = base64_decode(record.substr(2));
+      if (!bin)
+        return std::nullopt;
+      out.push_back({packet_type::message, true, std::move(*bin)});
+      continue;
+    }
+    auto p = decode_frame(false, record);
+    if (!p)
+      return std::nullopt;
+    out.push_back(std::move(*p));
+  }
+  return out;
 }
 
 std::string_view error_message(error_code code) {

@@ -60,8 +60,24 @@ struct handshake {
   std::uint32_t ping_interval_ms = 25000;
   std::uint32_t ping_timeout_ms = 20000;
   std::uint64_t max_payload = 1000000;
+  /// Engine.IO v3's open packet has no maxPayload.
+  bool v3 = false;
 };
 std::string encode_handshake(const handshake& h);
+
+// -- Engine.IO v3 (Socket.IO v2 clients such as ElephantIO Version2X) ------------------
+
+/// A v3 WebSocket binary frame carries the packet type as its first byte.
+std::string encode_binary_frame_v3(std::string_view data);
+
+/// v3 polling payload as text: "<length>:<packet>" records, the length counted in UTF-16
+/// code units as JavaScript does; binary packets as "b4" + base64.
+std::string encode_payload_v3_text(const std::vector<packet>& packets);
+/// v3 polling payload as bytes (clients that take binary): per packet a 0 (text) or 1
+/// (binary) byte, the length's decimal digits as byte values, 255, then the packet.
+std::string encode_payload_v3_binary(const std::vector<packet>& packets);
+/// Decodes a v3 polling body: the binary form when `binary_body`, else the text form.
+std::optional<std::vector<packet>> decode_payload_v3(std::string_view body, bool binary_body);
 
 /// The reference server's request errors (engine.io `Server.errors`).
 enum class error_code : int {
