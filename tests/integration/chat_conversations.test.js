@@ -4,7 +4,7 @@
 // posting, a restart on the same store, presence rooms, private rooms and online status.
 "use strict";
 
-const { describe, it, afterEach } = require("node:test");
+const { describe, it, before, after, afterEach } = require("node:test");
 const assert = require("node:assert");
 const harness = require("./harness");
 const h = require("./helpers");
@@ -39,7 +39,10 @@ async function send(socket, payload) {
 }
 
 if (!harness.isReference())
-  describe("chat conversations (§2, §5)", () => {
+  for (const transports of [["websocket"], ["polling"]])
+    describe(`chat conversations (§2, §5) over ${transports[0]}`, () => {
+      before(() => c.setDefaultTransports(transports));
+      after(() => c.setDefaultTransports(undefined));
     afterEach(() => h.cleanup());
 
     it("joinRoom takes a string, {room} and {conversationId}; leaveRoom the same", TEST_TIMEOUT, () =>

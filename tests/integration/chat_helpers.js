@@ -108,8 +108,16 @@ function withInbox(socket) {
 }
 
 /** Not yet connected client with an inbox (see helpers.client for opts). */
+// The transports a file's clients use unless a test names its own (set per describe, so
+// that a whole suite runs over websocket and again over polling).
+let defaultTransports;
+function setDefaultTransports(transports) {
+  defaultTransports = transports;
+}
+
 function chatClient(url, opts = {}) {
-  return withInbox(h.client(url, opts));
+  const withDefault = defaultTransports && !opts.transports ? { transports: defaultTransports, ...opts } : opts;
+  return withInbox(h.client(url, withDefault));
 }
 
 /** Connected client with an inbox. */
@@ -235,6 +243,7 @@ function nowSec() {
 }
 
 module.exports = {
+  setDefaultTransports,
   ISO_RE,
   startChat,
   withChat,

@@ -3,7 +3,7 @@
 // first", and the /admin namespace (credential, admin-broadcast to every client of /).
 "use strict";
 
-const { describe, it, afterEach } = require("node:test");
+const { describe, it, before, after, afterEach } = require("node:test");
 const assert = require("node:assert");
 const harness = require("./harness");
 const h = require("./helpers");
@@ -42,7 +42,10 @@ async function latestUsersList(s, want) {
 }
 
 if (!harness.isReference())
-  describe("chat rooms on /chat (§3)", () => {
+  for (const transports of [["websocket"], ["polling"]])
+    describe(`chat rooms on /chat (§3) over ${transports[0]}`, () => {
+      before(() => c.setDefaultTransports(transports));
+      after(() => c.setDefaultTransports(undefined));
     afterEach(() => h.cleanup());
 
     it("join: join-success to the sender, users-list to all, user-joined to the others", TEST_TIMEOUT, () =>
