@@ -494,8 +494,13 @@ void connection_state::on_connect(sp::packet& p) {
     }
     enqueue({{false, shared_text("4" + sp::encode_connect_error(p.nsp, message, data))}}, false);
   };
-  if (by_nsp_.count(p.nsp))
-    return; // Already connected to it; the reference ignores a repeated CONNECT too.
+  if (by_nsp_.count(p.nsp)) {
+    // Already connected. A v2 client (ElephantIO sends "40" after the upgrade) gets its
+    // CONNECT acknowledged again, as the v2 reference does; v4 ignores it like the reference.
+    if (v3())
+      enqueue({{false, shared_text(p.nsp == "/" ? "40" : "40" + p.nsp)}}, false);
+    return;
+  }
   auto ns = core_->find_namespace(p.nsp);
   if (!ns)
     return refuse("Invalid namespace", nullptr);

@@ -11,6 +11,6 @@ case "${1:-}" in
   --tsan) dir="$root/build-tsan" ;;
 esac
 cd "$dir"
-export TSAN_OPTIONS="suppressions=$root/tests/tsan.supp ${TSAN_OPTIONS:-}"
+export TSAN_OPTIONS="suppressions=$root/tests/tsan.supp history_size=7 ${TSAN_OPTIONS:-}"
 export UBSAN_OPTIONS="print_stacktrace=1 ${UBSAN_OPTIONS:-}"
 ctest --output-on-failure -j 2 --timeout 300

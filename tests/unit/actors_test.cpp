@@ -115,12 +115,14 @@ struct fixture : test_coordinator_fixture<config> {
     s.on_disconnect([this](sio::socket&, const std::string& reason) { disconnect_reasons.push_back(reason); });
   }
 
-  // A new Engine.IO session over WebSocket; returns its index.
-  std::size_t open() {
+  // A new Engine.IO session over WebSocket (protocol 4, or 3 for Socket.IO v2 clients);
+  // returns its index.
+  std::size_t open(int protocol = 4) {
     client c;
     c.ws = std::make_shared<fake_channel>();
     c.channel = sio::next_key();
     auto entry = std::make_shared<sio::session_entry>();
+    entry->protocol = protocol;
     c.actor = sio::spawn_websocket_connection(core, entry, sio::make_id(), sio::handshake_info{}, c.channel, c.ws);
     clients.push_back(c);
     consume_messages();
@@ -374,6 +376,32 @@ CAF_TEST(inbound_flow_control_reports_consumption) {
   auto before = ws(a).consumed_bytes;
   send_text(a, "42[\"echo\",\"abc\"]");
   CAF_CHECK_EQUAL(ws(a).consumed_bytes - before, std::string("42[\"echo\",\"abc\"]").size());
+}
+
+CAF_TEST(engineio_v3_session) {
+  auto a = open(3);
+  // The v3 open packet has no maxPayload, and Socket.IO v2 connects "/" by itself.
+  CAF_REQUIRE_EQUAL(ws(a).sent.size(), 2u);
+  CAF_CHECK(ws(a).sent[0].find("maxPayload") == std::string::npos);
+  CAF_CHECK_EQUAL(ws(a).sent[1], "40");
+  send_text(a, "40"); // ElephantIO connects "/" again: acknowledged again
+  CAF_CHECK_EQUAL(ws(a).sent.back(), "40");
+  send_text(a, "42[\"echo\",1]");
+  CAF_CHECK_EQUAL(ws(a).sent.back(), "42[\"echo-back\",1]");
+  // The client pings; the server answers and never pings itself.
+  send_text(a, "2");
+  CAF_CHECK_EQUAL(ws(a).sent.back(), "3");
+  advance_time(1000ms);
+  consume_messages();
+  CAF_CHECK_EQUAL(ws(a).count("2"), 0u);
+  CAF_CHECK(!ws(a).closed);
+  send_text(a, "2");
+  // Silence for pingInterval + pingTimeout closes the session.
+  advance_time(1500ms);
+  consume_messages();
+  CAF_CHECK(ws(a).closed);
+  CAF_REQUIRE_EQUAL(disconnect_reasons.size(), 1u);
+  CAF_CHECK_EQUAL(disconnect_reasons[0], "ping timeout");
 }
 
 CAF_TEST(unique_ids) {
