@@ -7,6 +7,8 @@
 #include "transport/http/server.hpp"
 #include "transport/socketio/packet.hpp"
 
+#include <spdlog/spdlog.h>
+
 namespace sio {
 
 namespace {
@@ -21,6 +23,16 @@ const std::string* handshake_info::header(std::string_view name) const {
 }
 const std::string* handshake_info::param(std::string_view name) const {
   return http::find_value(query, name);
+}
+
+void run_guarded(const char* what, const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const std::exception& e) {
+    spdlog::error("{} handler threw: {}", what, e.what());
+  } catch (...) {
+    spdlog::error("{} handler threw", what);
+  }
 }
 
 json::value message::add_binary(std::string bytes) {
@@ -180,7 +192,9 @@ void socket::disconnect(bool close_connection) {
     conn_->server_disconnect(*s, close_connection);
 }
 
-caf::event_based_actor* socket::actor_self() const { return conn_->self(); }
+caf::event_based_actor* socket::actor_self() const {
+  return conn_->self();
+}
 
 void socket::close_transport() {
   conn_->close_session("server namespace disconnect");

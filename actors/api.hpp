@@ -161,18 +161,18 @@ public:
     auto* conn = conn_;
     auto key = key_;
     actor_self()
-      ->request(dest, timeout, std::move(req))
-      .then(
-        [conn, key, ok](Reply& reply) {
-          socket s(conn, key);
-          if (s.connected())
-            ok(s, reply);
-        },
-        [conn, key, fail](caf::error& err) {
-          socket s(conn, key);
-          if (s.connected())
-            fail(s, err);
-        });
+        ->request(dest, timeout, std::move(req))
+        .then(
+            [conn, key, ok](Reply& reply) {
+              socket s(conn, key);
+              if (s.connected())
+                run_guarded("request", [&] { ok(s, reply); });
+            },
+            [conn, key, fail](caf::error& err) {
+              socket s(conn, key);
+              if (s.connected())
+                run_guarded("request", [&] { fail(s, err); });
+            });
   }
 
   /// The connection actor running this socket's handlers.
@@ -182,6 +182,9 @@ private:
   connection_state* conn_;
   std::uint64_t key_;
 };
+
+/// Runs application code, logging instead of letting an exception end the actor.
+void run_guarded(const char* what, const std::function<void()>& fn);
 
 /// Builds the packet text for an event; shared by socket::emit and broadcasts.
 std::string encode_event(std::string_view nsp, std::string_view event, const message& m,

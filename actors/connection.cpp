@@ -57,6 +57,8 @@ caf::behavior connection_state::start(std::shared_ptr<server_core> core, std::sh
   entry_->actor = caf::actor_cast<caf::actor>(self_);
   // Registered before anything reaches the client, so its next request finds the session.
   core_->add_session(sid_, entry_);
+  // Whatever ends this actor, the session leaves the registry.
+  self_->attach_functor([core = core_, sid = sid_] { core->remove_session(sid); });
   schedule_ping();
   if (!entry_->raw)
     self_->delayed_send(self_, core_->opts.connect_timeout, connect_timeout_atom::value);
@@ -525,6 +527,8 @@ void connection_state::on_connect(sp::packet& p) {
       err = mw(handle);
     } catch (const std::exception& e) {
       err = connect_error{e.what(), nullptr};
+    } catch (...) {
+      err = connect_error{"middleware failed", nullptr};
     }
     if (err) {
       sockets_.erase(key);
@@ -650,8 +654,9 @@ void connection_state::remove_socket(std::uint64_t key, const std::string& reaso
 }
 
 void connection_state::close_session(const std::string& reason) {
-  if (closed_)
+  if (closed_ || closing_)
     return;
+  closing_ = true; // disconnect handlers below may try to close again
   std::vector<std::uint64_t> keys;
   for (auto& [key, s] : sockets_)
     keys.push_back(key);

@@ -108,6 +108,7 @@ private:
   bool awaiting_pong_ = false;
 
   bool closed_ = false;
+  bool closing_ = false;
   bool abort_transport_ = false;    // the client stopped reading: drop, do not say goodbye
   bool awaiting_close_get_ = false; // polling: the close packet waits for the next GET
 

@@ -185,7 +185,7 @@ public:
       bool path_ok = !rt.path.empty() && rt.path.back() == '*'
                          ? req.path.compare(0, rt.path.size() - 1, rt.path, 0, rt.path.size() - 1) == 0
                          : rt.path == req.path;
-      if (path_ok && (rt.method == req.method || (rt.method == "GET" && req.method == "HEAD"))) {
+      if (path_ok && rt.method == req.method) {
         auto wrapped = std::make_shared<cors_reply>(std::move(r), opts.cors, req);
         try {
           return rt.fn(req, wrapped);
@@ -213,8 +213,14 @@ public:
     auto channel = next_key();
     if (auto* sid = req.param("sid")) {
       auto entry = core_->find_session(*sid);
-      entry->upgrading = true;
+      if (!entry) { // ended since verify()
+        d.refuse = refusal(eio::error_code::unknown_sid);
+        return d;
+      }
       d.attach = [entry, channel](http::ws_channel_ptr ws) -> std::shared_ptr<http::ws_sink> {
+        // Marked only once the WebSocket handshake succeeded, so a failed one leaves the
+        // session free to try again.
+        entry->upgrading = true;
         caf::anon_send(entry->actor, ws_attach{channel, ws});
         return std::make_shared<actor_sink>(entry->actor, channel);
       };
@@ -274,6 +280,8 @@ private:
       return r->send(refusal(eio::error_code::bad_request)); // a WebSocket needs an upgrade
     if (auto* sid = req.param("sid")) {
       auto entry = core_->find_session(*sid);
+      if (!entry) // ended since verify()
+        return r->send(refusal(eio::error_code::unknown_sid));
       if (req.method == "GET")
         return caf::anon_send(entry->actor, poll_get{std::move(r)});
       if (req.method == "POST") {

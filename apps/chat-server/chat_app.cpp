@@ -385,8 +385,14 @@ void join_room(chat_app& app, sio::socket& s, const std::string& room, const sio
   s.join(room);
   if (!is_presence_room(room) || already) {
     if (is_presence_room(room)) {
-      std::lock_guard<std::mutex> guard(app.presence_mutex);
-      ack({ok_status({{"room", room}, {"members", presence_members(app, room)}})});
+      json::array members;
+      {
+        std::lock_guard<std::mutex> guard(app.presence_mutex);
+        members = presence_members(app, room);
+      }
+      // Answered outside the lock: an answer may close the session, whose disconnect
+      // handler takes the lock again.
+      ack({ok_status({{"room", room}, {"members", members}})});
     } else {
       ack({ok_status({{"room", room}})});
     }

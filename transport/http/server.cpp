@@ -113,6 +113,11 @@ public:
       return send_result::over_cap;
     queued_.fetch_add(bytes, std::memory_order_relaxed);
     asio::post(ws_.get_executor(), [self = shared_from_this(), msgs = std::move(messages)]() mutable {
+      if (self->close_requested_) { // too late: the goodbye is on its way
+        for (auto& m : msgs)
+          self->queued_.fetch_sub(m.data ? m.data->size() : 0, std::memory_order_relaxed);
+        return;
+      }
       for (auto& m : msgs)
         self->queue_.push_back(std::move(m));
       if (!self->writing_)
@@ -353,6 +358,8 @@ private:
     res->body() = std::move(r.body);
     res->keep_alive(keep_alive_);
     res->prepare_payload();
+    // A client that never reads its answer must not hold the session for ever.
+    stream_.expires_after(std::chrono::seconds(30));
     bhttp::async_write(stream_, *res, [self = shared_from_this(), res](error_code ec, std::size_t) {
       self->on_write(ec, res->need_eof());
     });
@@ -429,6 +436,11 @@ struct server::impl {
       if (!ec) {
         socket.set_option(tcp::no_delay(true), ec);
         std::make_shared<http_session>(std::move(socket), opts, h)->run();
+      } else if (ec != asio::error::operation_aborted) {
+        // Out of descriptors or similar: retry shortly instead of spinning.
+        auto timer = std::make_shared<asio::steady_timer>(acceptor.get_executor(), std::chrono::milliseconds(100));
+        timer->async_wait([this, timer](error_code) { do_accept(); });
+        return;
       }
       do_accept();
     });
