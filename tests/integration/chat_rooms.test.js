@@ -26,6 +26,18 @@ async function joined(server, username, opts = {}) {
   return s;
 }
 
+/** alice, bob and carol joined; alice and bob are in room r1 (their joined-room consumed). */
+async function aliceAndBobInR1(server) {
+  const alice = await joined(server, "alice");
+  const bob = await joined(server, "bob");
+  const carol = await joined(server, "carol");
+  for (const s of [alice, bob]) {
+    s.emit("join-room", "r1");
+    await s.inbox.take("joined-room");
+  }
+  return { alice, bob, carol };
+}
+
 /** Normalises a users list for comparison: [{username, socketId}] sorted by username. */
 function users(list) {
   assert.ok(Array.isArray(list), `not a list: ${JSON.stringify(list)}`);
@@ -123,13 +135,7 @@ if (!harness.isReference())
 
     it("send-message: to the room (sender included) with room, to everyone without", TEST_TIMEOUT, () =>
       c.withChat(ARGS, async (server) => {
-        const alice = await joined(server, "alice");
-        const bob = await joined(server, "bob");
-        const carol = await joined(server, "carol");
-        for (const s of [alice, bob]) {
-          s.emit("join-room", "r1");
-          await s.inbox.take("joined-room");
-        }
+        const { alice, bob, carol } = await aliceAndBobInR1(server);
         alice.emit("send-message", { message: "in r1", room: "r1" });
         for (const m of await c.takeAll([alice, bob], "message")) {
           c.assertKeys(m, ["username", "text", "timestamp", "socketId", "room"], "message");
@@ -188,13 +194,7 @@ if (!harness.isReference())
 
     it("typing / stop-typing: to the room or everyone, never the sender", TEST_TIMEOUT, () =>
       c.withChat(ARGS, async (server) => {
-        const alice = await joined(server, "alice");
-        const bob = await joined(server, "bob");
-        const carol = await joined(server, "carol");
-        for (const s of [alice, bob]) {
-          s.emit("join-room", "r1");
-          await s.inbox.take("joined-room");
-        }
+        const { alice, bob, carol } = await aliceAndBobInR1(server);
         alice.emit("typing", { room: "r1" });
         const [t] = await bob.inbox.take("user-typing");
         assert.deepStrictEqual(t, { username: "alice", room: "r1" });
@@ -219,13 +219,7 @@ if (!harness.isReference())
 
     it("leave-room: user-left-room to the room, left-room to the sender, no more room messages", TEST_TIMEOUT, () =>
       c.withChat(ARGS, async (server) => {
-        const alice = await joined(server, "alice");
-        const bob = await joined(server, "bob");
-        const carol = await joined(server, "carol");
-        for (const s of [alice, bob]) {
-          s.emit("join-room", "r1");
-          await s.inbox.take("joined-room");
-        }
+        const { alice, bob, carol } = await aliceAndBobInR1(server);
         alice.emit("leave-room", "r1");
         const [left] = await alice.inbox.take("left-room");
         assert.deepStrictEqual(left, { room: "r1" });
