@@ -42,10 +42,14 @@ describe("lifecycle and bounds", () => {
 
       const chunk = "x".repeat(64 * 1024);
       const rounds = 300; // ~19 MB: far past the kernel buffers and the 256 KiB cap
+      // Lockstep: the next broadcast only after every healthy client has the previous one, so
+      // a healthy client's queue never holds more than one chunk however slowly this machine
+      // runs the three clients; only the paused one can pass the cap.
       for (let i = 0; i < rounds; i++) {
         await h.emitAck(healthy[0], "broadcast", { event: "flood", data: chunk });
+        await h.waitFor(() => counts.every((n) => n > i), 5000, `every healthy client to get message ${i}`);
       }
-      await h.waitFor(() => counts.every((n) => n === rounds), 10000, "every healthy client to get every message");
+      assert.deepStrictEqual(counts, healthy.map(() => rounds));
 
       // The slow client is gone from the server's sessions...
       await h.waitFor(
