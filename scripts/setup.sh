@@ -14,7 +14,7 @@ apt_packages=(
   libsqlitecpp-dev libsqlite3-dev sqlite3
   libspdlog-dev libfmt-dev libssl-dev libedit-dev libjwt-dev
   python3 python3-socketio python3-requests python3-websocket
-  curl procps
+  curl procps util-linux linux-perf
   chromium
 )
 
@@ -34,8 +34,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# npm test clients, exactly as locked.
-if [ ! -d "$root/tests/node_modules" ] || [ "$root/tests/package-lock.json" -nt "$root/tests/node_modules/.package-lock.json" ]; then
-  echo "setup: installing npm packages from tests/package-lock.json"
-  (cd "$root/tests" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
-fi
+# npm packages, exactly as locked: the test clients, and the benchmark's reference server.
+for dir in tests bench/reference; do
+  if [ ! -d "$root/$dir/node_modules" ] || [ "$root/$dir/package-lock.json" -nt "$root/$dir/node_modules/.package-lock.json" ]; then
+    echo "setup: installing npm packages from $dir/package-lock.json"
+    (cd "$root/$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  fi
+done

@@ -33,6 +33,11 @@ public:
       sent.push_back((m.binary ? "<bin>" : "") + *m.data);
     return send_result::queued;
   }
+  send_result send(sio::http::ws_message message) override {
+    std::vector<sio::http::ws_message> one;
+    one.push_back(std::move(message));
+    return send(std::move(one));
+  }
   std::size_t queued_bytes() const override { return queued; }
   void close(std::uint16_t, std::string) override { closed = true; }
   void abort() override { closed = aborted = true; }

@@ -3,6 +3,8 @@
 // error goes through one place.
 #include "transport/http/server.hpp"
 
+#include "transport/http/ws_frame.hpp"
+
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -11,7 +13,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
 
@@ -26,6 +28,7 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = beast::http;
 namespace websocket = beast::websocket;
+namespace wsframe = sio::http::wsframe;
 using tcp = asio::ip::tcp;
 using error_code = beast::error_code;
 
@@ -80,190 +83,409 @@ header_list parse_query(std::string_view query) {
 
 namespace {
 
+// Reads and writes WebSocket frames itself (see ws_frame.hpp for why). Writes: senders on
+// any thread append to `pending_` under a mutex and post one flush when none is under way;
+// the flush (on the session's strand) frames everything pending into one buffer and hands
+// it to a single async_write, so a burst of broadcasts costs one syscall per connection.
+// Reads: the session waits for readability, reads into a per-thread scratch buffer and
+// handles every complete frame in it; only an incomplete frame's bytes stay with the
+// session, so an idle connection holds no buffers.
 class ws_session final : public ws_channel, public std::enable_shared_from_this<ws_session> {
 public:
   ws_session(tcp::socket&& socket, const server_options& opts)
-      : ws_(std::move(socket)), close_timer_(ws_.get_executor()), max_queue_bytes_(opts.max_queue_bytes),
-        max_inbound_bytes_(opts.max_inbound_bytes) {
-    ws_.read_message_max(opts.max_body_bytes);
-    websocket::stream_base::timeout t{};
-    t.handshake_timeout = std::chrono::seconds(30);
-    t.idle_timeout = websocket::stream_base::none(); // Engine.IO's heartbeat decides.
-    t.keep_alive_pings = false;
-    ws_.set_option(t);
-    ws_.set_option(websocket::stream_base::decorator(
-        [](websocket::response_type& res) { res.set(bhttp::field::server, "chat-server"); }));
-  }
+      : socket_(std::move(socket)), close_timer_(socket_.get_executor()), max_queue_bytes_(opts.max_queue_bytes),
+        max_inbound_bytes_(opts.max_inbound_bytes), max_message_bytes_(opts.max_body_bytes) {}
 
-  template <class Body>
-  void accept(bhttp::request<Body> req, std::function<std::shared_ptr<ws_sink>(ws_channel_ptr)> attach) {
-    attach_ = std::move(attach);
-    ws_.async_accept(req, beast::bind_front_handler(&ws_session::on_accept, shared_from_this()));
+  /// Answers the upgrade with `response_101` (written before anything else), attaches the
+  /// application and starts reading; `leftover` are bytes read past the HTTP request.
+  void start(std::string response_101, std::string leftover,
+             std::function<std::shared_ptr<ws_sink>(ws_channel_ptr)> attach) {
+    error_code ec;
+    socket_.non_blocking(true, ec);
+    {
+      std::lock_guard<std::mutex> guard(mutex_);
+      pending_.push_back({raw_bytes, std::make_shared<const std::string>(std::move(response_101))});
+      scheduled_ = true;
+    }
+    asio::post(socket_.get_executor(), [self = shared_from_this()] { self->flush(); });
+    rx_ = std::move(leftover);
+    sink_ = attach(shared_from_this());
+    if (!rx_.empty())
+      handle_bytes(nullptr, 0);
+    if (!notified_ && !paused_)
+      wait_readable();
   }
 
   send_result send(std::vector<ws_message> messages) override {
-    if (closed_.load(std::memory_order_acquire))
-      return send_result::closed;
     std::size_t bytes = 0;
     for (auto& m : messages)
       bytes += m.data ? m.data->size() : 0;
-    auto before = queued_.load(std::memory_order_relaxed);
-    // One oversized message on an empty queue still goes: the cap bounds the backlog.
-    if (before > 0 && before + bytes > max_queue_bytes_)
-      return send_result::over_cap;
-    queued_.fetch_add(bytes, std::memory_order_relaxed);
-    asio::post(ws_.get_executor(), [self = shared_from_this(), msgs = std::move(messages)]() mutable {
-      if (self->close_requested_) { // too late: the goodbye is on its way
-        for (auto& m : msgs)
-          self->queued_.fetch_sub(m.data ? m.data->size() : 0, std::memory_order_relaxed);
-        return;
-      }
-      for (auto& m : msgs)
-        self->queue_.push_back(std::move(m));
-      if (!self->writing_)
-        self->do_write();
-    });
-    return send_result::queued;
+    std::lock_guard<std::mutex> guard(mutex_);
+    auto result = admit(bytes);
+    if (result != send_result::queued)
+      return result;
+    for (auto& m : messages)
+      pending_.push_back({m.binary ? wsframe::binary : wsframe::text, std::move(m.data)});
+    schedule_flush();
+    return result;
+  }
+
+  send_result send(ws_message message) override {
+    std::size_t bytes = message.data ? message.data->size() : 0;
+    std::lock_guard<std::mutex> guard(mutex_);
+    auto result = admit(bytes);
+    if (result != send_result::queued)
+      return result;
+    pending_.push_back({message.binary ? wsframe::binary : wsframe::text, std::move(message.data)});
+    schedule_flush();
+    return result;
   }
 
   std::size_t queued_bytes() const override { return queued_.load(std::memory_order_relaxed); }
 
   void close(std::uint16_t code, std::string reason) override {
-    asio::post(ws_.get_executor(), [self = shared_from_this(), code, reason = std::move(reason)]() mutable {
-      if (self->close_requested_)
+    {
+      std::lock_guard<std::mutex> guard(mutex_);
+      if (closing_)
         return;
-      self->close_requested_ = true;
-      self->close_reason_ = websocket::close_reason(static_cast<websocket::close_code>(code), reason);
+      closing_ = true; // nothing more is accepted: the goodbye goes after what is queued
+      pending_.push_back({wsframe::close, std::make_shared<const std::string>(wsframe::close_payload(code, reason))});
+      schedule_flush();
+    }
+    asio::post(socket_.get_executor(), [self = shared_from_this()] {
       // A peer that stops reading would hold the session forever: bound the goodbye.
       self->close_timer_.expires_after(std::chrono::seconds(5));
       self->close_timer_.async_wait([self](error_code ec) {
         if (!ec)
           self->drop();
       });
-      if (!self->writing_)
-        self->do_close();
     });
   }
 
   void abort() override {
-    closed_.store(true, std::memory_order_release);
-    asio::post(ws_.get_executor(), [self = shared_from_this()] { self->drop(); });
-  }
-
-private:
-  void on_accept(error_code ec) {
-    if (ec)
-      return; // The handshake failed: nothing was attached yet.
-    sink_ = attach_(shared_from_this());
-    attach_ = nullptr;
-    do_read();
-  }
-
-  void do_read() { ws_.async_read(buffer_, beast::bind_front_handler(&ws_session::on_read, shared_from_this())); }
-
-  void on_read(error_code ec, std::size_t) {
-    if (ec)
-      return fail(ec);
-    auto data = beast::buffers_to_string(buffer_.data());
-    buffer_.consume(buffer_.size());
-    if (buffer_.capacity() > 64 * 1024)
-      buffer_.shrink_to_fit(); // Release a large message's buffer once it is handled.
-    auto unhandled = inbound_.fetch_add(data.size(), std::memory_order_acq_rel) + data.size();
-    if (sink_)
-      sink_->on_message(ws_.got_binary(), std::move(data));
-    if (unhandled > max_inbound_bytes_) {
-      paused_ = true; // consumed() resumes; the receiver holds this session meanwhile
-      if (inbound_.load(std::memory_order_acquire) > max_inbound_bytes_ / 2)
-        return;
-      paused_ = false;
+    {
+      std::lock_guard<std::mutex> guard(mutex_);
+      closing_ = true;
     }
-    do_read();
+    closed_.store(true, std::memory_order_release);
+    asio::post(socket_.get_executor(), [self = shared_from_this()] { self->drop(); });
   }
 
-public:
   void consumed(std::size_t bytes) override {
     auto left = inbound_.fetch_sub(bytes, std::memory_order_acq_rel) - bytes;
     if (left <= max_inbound_bytes_ / 2) {
-      asio::post(ws_.get_executor(), [self = shared_from_this()] {
+      asio::post(socket_.get_executor(), [self = shared_from_this()] {
         if (self->paused_ && !self->notified_) {
           self->paused_ = false;
-          self->do_read();
+          self->wait_readable();
         }
       });
     }
   }
 
 private:
-  void do_write() {
-    if (queue_.empty()) {
-      writing_ = false;
-      if (close_requested_)
-        do_close();
-      return;
-    }
-    writing_ = true;
-    auto& front = queue_.front();
-    ws_.binary(front.binary);
-    ws_.async_write(asio::buffer(*front.data), beast::bind_front_handler(&ws_session::on_write, shared_from_this()));
+  static constexpr std::uint8_t raw_bytes = 0xFF; // an out_frame written as is (the 101 answer)
+  /// Payloads up to this size are copied next to their header into one contiguous
+  /// buffer; larger ones are written from where they are.
+  static constexpr std::size_t copy_limit = 2048;
+  static constexpr std::size_t scratch_size = 64 * 1024;
+
+  struct out_frame {
+    std::uint8_t op;
+    std::shared_ptr<const std::string> data;
+  };
+
+  // -- writing (admit and schedule_flush under mutex_, the rest on the strand) --
+
+  send_result admit(std::size_t bytes) {
+    if (closing_ || closed_.load(std::memory_order_acquire))
+      return send_result::closed;
+    auto before = queued_.load(std::memory_order_relaxed);
+    // One oversized message on an empty queue still goes: the cap bounds the backlog.
+    if (before > 0 && before + bytes > max_queue_bytes_)
+      return send_result::over_cap;
+    queued_.fetch_add(bytes, std::memory_order_relaxed);
+    return send_result::queued;
   }
 
-  void on_write(error_code ec, std::size_t) {
-    auto size = queue_.front().data->size();
-    queue_.pop_front();
-    queued_.fetch_sub(size, std::memory_order_relaxed);
+  void schedule_flush() {
+    if (scheduled_)
+      return;
+    scheduled_ = true;
+    asio::post(socket_.get_executor(), [self = shared_from_this()] { self->flush(); });
+  }
+
+  void flush() {
+    {
+      std::lock_guard<std::mutex> guard(mutex_);
+      if (pending_.empty() || dropped_) {
+        scheduled_ = false;
+        release_write_buffers();
+        return;
+      }
+      inflight_.swap(pending_);
+    }
+    // Pass 1: the contiguous part's size, so that pass 2 never moves it.
+    std::size_t arena = 0;
+    for (auto& f : inflight_)
+      arena += wsframe::max_header_size + (f.data->size() <= copy_limit ? f.data->size() : 0);
+    out_.clear();
+    out_.reserve(arena);
+    // Pass 2: frame. Buffers refer to `out_` by offset until it is complete.
+    pieces_.clear();
+    auto append_out = [&](const unsigned char* p, std::size_t n) {
+      auto at = out_.size();
+      out_.insert(out_.end(), p, p + n);
+      if (!pieces_.empty() && pieces_.back().in_out)
+        pieces_.back().size += n;
+      else
+        pieces_.push_back({true, at, n, nullptr});
+    };
+    for (auto& f : inflight_) {
+      auto& d = *f.data;
+      if (f.op != raw_bytes) {
+        unsigned char header[wsframe::max_header_size];
+        append_out(header, wsframe::write_header(f.op, d.size(), header));
+      }
+      if (d.size() <= copy_limit || f.op == raw_bytes)
+        append_out(reinterpret_cast<const unsigned char*>(d.data()), d.size());
+      else
+        pieces_.push_back({false, 0, d.size(), &d});
+      if (f.op == wsframe::close)
+        close_sent_ = true;
+      inflight_bytes_ += f.op == raw_bytes || f.op == wsframe::close ? 0 : d.size();
+    }
+    buffers_.clear();
+    for (auto& p : pieces_)
+      buffers_.emplace_back(p.in_out ? static_cast<const void*>(out_.data() + p.offset) : p.data->data(), p.size);
+    asio::async_write(socket_, buffers_, [self = shared_from_this()](error_code ec, std::size_t) {
+      self->on_write(ec);
+    });
+  }
+
+  void on_write(error_code ec) {
+    queued_.fetch_sub(inflight_bytes_, std::memory_order_relaxed);
+    inflight_bytes_ = 0;
+    inflight_.clear();
     if (ec) {
-      writing_ = false;
+      {
+        std::lock_guard<std::mutex> guard(mutex_);
+        scheduled_ = false;
+      }
       return fail(ec);
     }
-    do_write();
+    if (close_sent_ && !shutdown_sent_) {
+      shutdown_sent_ = true;
+      if (notified_)
+        return drop(); // both goodbyes are done
+      // Ours is out: the peer answers with its own, or just closes.
+      error_code ignored;
+      socket_.shutdown(tcp::socket::shutdown_send, ignored);
+    }
+    flush();
   }
 
-  void do_close() {
-    if (close_sent_)
+  void release_write_buffers() {
+    // An idle connection keeps no write buffers (called under mutex_ with nothing pending).
+    if (out_.capacity() > copy_limit * 4) {
+      std::vector<unsigned char>().swap(out_);
+      std::vector<out_frame>().swap(inflight_);
+      std::vector<out_frame>().swap(pending_);
+    }
+  }
+
+  // -- reading (on the strand) --
+
+  void wait_readable() {
+    socket_.async_wait(tcp::socket::wait_read, [self = shared_from_this()](error_code ec) { self->on_readable(ec); });
+  }
+
+  void on_readable(error_code ec) {
+    if (ec)
+      return fail(ec);
+    thread_local std::unique_ptr<unsigned char[]> scratch(new unsigned char[scratch_size]);
+    auto n = socket_.read_some(asio::buffer(scratch.get(), scratch_size), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again)
+      return wait_readable();
+    if (ec)
+      return fail(ec);
+    handle_bytes(scratch.get(), n);
+    if (!notified_ && !paused_)
+      wait_readable();
+  }
+
+  /// Handles every complete frame in rx_ followed by data[0, n); keeps an incomplete tail.
+  void handle_bytes(unsigned char* data, std::size_t n) {
+    unsigned char* p = data;
+    std::size_t size = n;
+    if (!rx_.empty()) {
+      rx_.append(reinterpret_cast<const char*>(data), n);
+      p = reinterpret_cast<unsigned char*>(rx_.data());
+      size = rx_.size();
+    }
+    std::size_t used = 0;
+    while (!notified_) {
+      wsframe::header h;
+      auto r = wsframe::parse_header(p + used, size - used, max_message_bytes_, h);
+      if (r == wsframe::parse_result::incomplete)
+        break;
+      if (r != wsframe::parse_result::ok)
+        return protocol_failure(r == wsframe::parse_result::too_big ? wsframe::too_big : wsframe::protocol_error);
+      if (size - used < h.header_size + h.payload_size)
+        break;
+      auto* payload = p + used + h.header_size;
+      auto len = static_cast<std::size_t>(h.payload_size);
+      wsframe::unmask(payload, len, h.mask);
+      used += h.header_size + len;
+      on_frame(h, reinterpret_cast<const char*>(payload), len);
+    }
+    if (notified_)
       return;
-    close_sent_ = true;
-    closed_.store(true, std::memory_order_release);
-    ws_.async_close(close_reason_, [self = shared_from_this()](error_code) {
-      // The read loop ends with `closed` once the peer answers; nothing to do here.
-    });
+    if (rx_.empty())
+      rx_.assign(reinterpret_cast<const char*>(p + used), size - used);
+    else
+      rx_.erase(0, used);
+    if (rx_.empty() && rx_.capacity() > 0)
+      std::string().swap(rx_);
+  }
+
+  void on_frame(const wsframe::header& h, const char* payload, std::size_t len) {
+    switch (h.op) {
+      case wsframe::ping:
+        return control(wsframe::pong, std::string(payload, len));
+      case wsframe::pong:
+        return;
+      case wsframe::close: {
+        // The peer says goodbye: answer with its code (unless ours went already) and end.
+        std::uint16_t code = len >= 2 ? static_cast<std::uint16_t>((static_cast<unsigned char>(payload[0]) << 8)
+                                                                  | static_cast<unsigned char>(payload[1]))
+                                      : std::uint16_t{wsframe::normal};
+        control(wsframe::close, wsframe::close_payload(code, {}));
+        return notify("transport close");
+      }
+      case wsframe::continuation:
+        if (!fragmented_)
+          return protocol_failure(wsframe::protocol_error);
+        if (fragments_.size() + len > max_message_bytes_)
+          return protocol_failure(wsframe::too_big);
+        fragments_.append(payload, len);
+        if (h.fin) {
+          fragmented_ = false;
+          deliver(fragments_binary_, std::move(fragments_));
+          fragments_.clear();
+        }
+        return;
+      default: // text or binary
+        if (fragmented_)
+          return protocol_failure(wsframe::protocol_error);
+        if (!h.fin) {
+          fragmented_ = true;
+          fragments_binary_ = h.op == wsframe::binary;
+          fragments_.assign(payload, len);
+          return;
+        }
+        deliver(h.op == wsframe::binary, std::string(payload, len));
+    }
+  }
+
+  void deliver(bool binary, std::string data) {
+    auto unhandled = inbound_.fetch_add(data.size(), std::memory_order_acq_rel) + data.size();
+    if (sink_)
+      sink_->on_message(binary, std::move(data));
+    if (unhandled > max_inbound_bytes_ && inbound_.load(std::memory_order_acquire) > max_inbound_bytes_ / 2)
+      paused_ = true; // consumed() resumes; the receiver holds this session meanwhile
+  }
+
+  /// Queues a control frame unless the session is already saying goodbye.
+  void control(std::uint8_t op, std::string payload) {
+    std::lock_guard<std::mutex> guard(mutex_);
+    if (closing_)
+      return;
+    if (op == wsframe::close)
+      closing_ = true;
+    pending_.push_back({op, std::make_shared<const std::string>(std::move(payload))});
+    schedule_flush();
+  }
+
+  void protocol_failure(wsframe::close_code code) {
+    control(wsframe::close, wsframe::close_payload(code, {}));
+    notify("transport error");
   }
 
   void drop() {
     closed_.store(true, std::memory_order_release);
+    {
+      std::lock_guard<std::mutex> guard(mutex_);
+      closing_ = true;
+      dropped_ = true;
+    }
     close_timer_.cancel();
     error_code ignored;
-    beast::get_lowest_layer(ws_).socket().close(ignored); // pending operations end now
+    socket_.close(ignored); // pending operations end now
   }
 
   void fail(error_code ec) {
     closed_.store(true, std::memory_order_release);
-    if (notified_)
-      return;
-    notified_ = true;
-    bool orderly = ec == websocket::error::closed || ec == asio::error::eof || ec == asio::error::connection_reset
-                   || ec == asio::error::operation_aborted || ec == asio::error::broken_pipe;
-    if (sink_)
-      sink_->on_close(orderly ? "transport close" : "transport error");
-    sink_.reset();
+    bool orderly = ec == asio::error::eof || ec == asio::error::connection_reset || ec == asio::error::operation_aborted
+                   || ec == asio::error::broken_pipe || ec == asio::error::bad_descriptor;
+    notify(orderly ? "transport close" : "transport error");
     drop();
   }
 
-  websocket::stream<beast::tcp_stream> ws_;
+  /// Tells the application once that the connection is gone; reading stops.
+  void notify(const char* reason) {
+    closed_.store(true, std::memory_order_release);
+    if (notified_)
+      return;
+    notified_ = true;
+    if (sink_)
+      sink_->on_close(reason);
+    sink_.reset();
+    if (shutdown_sent_)
+      return drop(); // our close frame went out before the peer's came
+    // The goodbye (if any) is queued; bound how long the peer may take to read it.
+    close_timer_.expires_after(std::chrono::seconds(5));
+    close_timer_.async_wait([self = shared_from_this()](error_code ec) {
+      if (!ec)
+        self->drop();
+    });
+  }
+
+  tcp::socket socket_;
   asio::steady_timer close_timer_;
-  beast::flat_buffer buffer_;
-  std::deque<ws_message> queue_;
-  std::atomic<std::size_t> queued_{0};
-  std::atomic<bool> closed_{false};
   std::size_t max_queue_bytes_;
   std::size_t max_inbound_bytes_;
+  std::size_t max_message_bytes_;
+  std::atomic<std::size_t> queued_{0};
   std::atomic<std::size_t> inbound_{0};
-  bool paused_ = false;
-  bool writing_ = false;
-  bool close_requested_ = false;
+  std::atomic<bool> closed_{false};
+
+  // Shared with senders, under mutex_.
+  std::mutex mutex_;
+  std::vector<out_frame> pending_;
+  bool scheduled_ = false; // a flush is posted or a write is under way
+  bool closing_ = false;   // a close frame is queued or the session is dropped
+  bool dropped_ = false;
+
+  // The strand's own.
+  std::vector<out_frame> inflight_;
+  std::size_t inflight_bytes_ = 0;
+  std::vector<unsigned char> out_;
+  struct piece {
+    bool in_out; // in out_ (at offset), or a large payload written in place
+    std::size_t offset, size;
+    const std::string* data;
+  };
+  std::vector<piece> pieces_;
+  std::vector<asio::const_buffer> buffers_;
   bool close_sent_ = false;
+  bool shutdown_sent_ = false;
+  std::string rx_;
+  std::string fragments_;
+  bool fragmented_ = false;
+  bool fragments_binary_ = false;
+  bool paused_ = false;
   bool notified_ = false;
-  websocket::close_reason close_reason_;
-  std::function<std::shared_ptr<ws_sink>(ws_channel_ptr)> attach_;
   std::shared_ptr<ws_sink> sink_;
 };
 
@@ -338,8 +560,20 @@ private:
       auto decision = handler_->on_upgrade(req);
       if (decision.refuse)
         return write_response(std::move(*decision.refuse));
+      auto* key = req.header("sec-websocket-key");
+      auto* version = req.header("sec-websocket-version");
+      if (!key || key->empty() || !version || *version != "13") {
+        keep_alive_ = false;
+        auto refusal = response::text(400, "Bad WebSocket handshake");
+        refusal.headers.emplace_back("Sec-WebSocket-Version", "13");
+        return write_response(std::move(refusal));
+      }
+      std::string answer = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                           "Sec-WebSocket-Accept: "
+                           + wsframe::accept_key(*key) + "\r\nServer: chat-server\r\n\r\n";
+      std::string leftover = beast::buffers_to_string(buffer_.data());
       auto ws = std::make_shared<ws_session>(stream_.release_socket(), opts_);
-      ws->accept(parser_->release(), std::move(decision.attach));
+      ws->start(std::move(answer), std::move(leftover), std::move(decision.attach));
       return; // The WebSocket session owns the socket now.
     }
     req.body = std::move(msg.body());

@@ -80,6 +80,8 @@ public:
   /// Queues messages in order. Over the byte cap nothing is queued and the caller
   /// decides (drop a volatile packet, or close the connection).
   virtual send_result send(std::vector<ws_message> messages) = 0;
+  /// The same for one message (no vector on the broadcast path).
+  virtual send_result send(ws_message message) = 0;
   /// Bytes queued and not yet written.
   virtual std::size_t queued_bytes() const = 0;
   /// Sends a close frame after the queued messages and ends the session.

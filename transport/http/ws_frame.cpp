@@ -1,0 +1,98 @@
+#include "transport/http/ws_frame.hpp"
+
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+
+namespace sio::http::wsframe {
+
+std::size_t write_header(std::uint8_t op, std::size_t size, unsigned char* out) {
+  out[0] = static_cast<unsigned char>(0x80 | (op & 0x0F));
+  if (size < 126) {
+    out[1] = static_cast<unsigned char>(size);
+    return 2;
+  }
+  if (size <= 0xFFFF) {
+    out[1] = 126;
+    out[2] = static_cast<unsigned char>(size >> 8);
+    out[3] = static_cast<unsigned char>(size);
+    return 4;
+  }
+  out[1] = 127;
+  auto n = static_cast<std::uint64_t>(size);
+  for (int i = 0; i < 8; ++i)
+    out[2 + i] = static_cast<unsigned char>(n >> (8 * (7 - i)));
+  return 10;
+}
+
+parse_result parse_header(const unsigned char* data, std::size_t size, std::uint64_t max_payload, header& out) {
+  if (size < 2)
+    return parse_result::incomplete;
+  out.fin = (data[0] & 0x80) != 0;
+  out.op = data[0] & 0x0F;
+  if ((data[0] & 0x70) != 0) // RSV1-3: no extension is negotiated
+    return parse_result::protocol_error;
+  bool control = (out.op & 0x08) != 0;
+  switch (out.op) {
+    case continuation: case text: case binary: case close: case ping: case pong:
+      break;
+    default:
+      return parse_result::protocol_error;
+  }
+  out.masked = (data[1] & 0x80) != 0;
+  if (!out.masked) // RFC 6455 §5.1: a server must close on an unmasked client frame
+    return parse_result::protocol_error;
+  std::uint64_t len = data[1] & 0x7F;
+  std::size_t pos = 2;
+  if (len == 126) {
+    if (size < 4)
+      return parse_result::incomplete;
+    len = (std::uint64_t{data[2]} << 8) | data[3];
+    pos = 4;
+  } else if (len == 127) {
+    if (size < 10)
+      return parse_result::incomplete;
+    len = 0;
+    for (int i = 0; i < 8; ++i)
+      len = (len << 8) | data[2 + i];
+    if (len >> 63)
+      return parse_result::protocol_error;
+    pos = 10;
+  }
+  if (control && (!out.fin || len > 125))
+    return parse_result::protocol_error;
+  if (size < pos + 4)
+    return parse_result::incomplete;
+  for (int i = 0; i < 4; ++i)
+    out.mask[i] = data[pos + i];
+  out.header_size = pos + 4;
+  out.payload_size = len;
+  if (len > max_payload)
+    return parse_result::too_big;
+  return parse_result::ok;
+}
+
+void unmask(unsigned char* payload, std::size_t n, const std::array<unsigned char, 4>& mask, std::size_t offset) {
+  for (std::size_t i = 0; i < n; ++i)
+    payload[i] ^= mask[(offset + i) & 3];
+}
+
+std::string close_payload(std::uint16_t code, std::string_view reason) {
+  std::string out;
+  out += static_cast<char>(code >> 8);
+  out += static_cast<char>(code & 0xFF);
+  out += reason.substr(0, 123);
+  return out;
+}
+
+std::string accept_key(std::string_view client_key) {
+  static constexpr std::string_view guid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+  std::string input(client_key);
+  input += guid;
+  unsigned char digest[SHA_DIGEST_LENGTH];
+  SHA1(reinterpret_cast<const unsigned char*>(input.data()), input.size(), digest);
+  unsigned char encoded[4 * ((SHA_DIGEST_LENGTH + 2) / 3) + 1];
+  int n = EVP_EncodeBlock(encoded, digest, SHA_DIGEST_LENGTH);
+  return std::string(reinterpret_cast<const char*>(encoded), static_cast<std::size_t>(n));
+}
+
+} // namespace sio::http::wsframe

@@ -1,0 +1,69 @@
+// WebSocket framing (RFC 6455 §5) for the server side, as a pure codec.
+//
+// Written by hand rather than using Beast's websocket::stream because the stream writes
+// one message per asynchronous operation: a connection that receives a thousand
+// broadcast frames costs a thousand write calls. Framing them ourselves lets a session
+// hand everything queued to one gather write (header, payload, header, payload, ...),
+// and lets pongs and close frames share that one ordered queue. Beast still parses the
+// HTTP upgrade request.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace sio::http::wsframe {
+
+enum opcode : std::uint8_t { continuation = 0x0, text = 0x1, binary = 0x2, close = 0x8, ping = 0x9, pong = 0xA };
+
+/// Close status codes used by the server (RFC 6455 §7.4.1).
+enum close_code : std::uint16_t {
+  normal = 1000,
+  going_away = 1001,
+  protocol_error = 1002,
+  too_big = 1009,
+};
+
+/// Largest header a server frame needs: 2 bytes plus a 64-bit length.
+constexpr std::size_t max_header_size = 10;
+
+/// Writes the header of an unmasked, final server frame carrying `size` payload bytes;
+/// returns how many bytes it wrote (2, 4 or 10).
+std::size_t write_header(std::uint8_t op, std::size_t size, unsigned char* out);
+
+/// One frame header as read from a client.
+struct header {
+  bool fin = false;
+  std::uint8_t op = 0;
+  bool masked = false;
+  std::array<unsigned char, 4> mask{};
+  std::size_t header_size = 0;
+  std::uint64_t payload_size = 0;
+};
+
+enum class parse_result {
+  ok,             // `out` holds a complete header (the payload may still be incomplete)
+  incomplete,     // fewer bytes than the header needs
+  protocol_error, // reserved bits, unknown opcode, unmasked client frame, bad control frame
+  too_big,        // payload over `max_payload`
+};
+
+/// Reads a client frame header from `data`. Client frames must be masked; control frames
+/// must be final and carry at most 125 bytes.
+parse_result parse_header(const unsigned char* data, std::size_t size, std::uint64_t max_payload, header& out);
+
+/// XORs `n` payload bytes with the mask; `offset` is the position of `payload[0]` in the
+/// frame's payload (for payloads unmasked in pieces).
+void unmask(unsigned char* payload, std::size_t n, const std::array<unsigned char, 4>& mask, std::size_t offset = 0);
+
+/// The payload of a close frame: the status code, big-endian, then the reason (cut to fit
+/// a control frame).
+std::string close_payload(std::uint16_t code, std::string_view reason);
+
+/// Sec-WebSocket-Accept for a client's Sec-WebSocket-Key (base64 of SHA-1 of the key and
+/// the RFC's GUID).
+std::string accept_key(std::string_view client_key);
+
+} // namespace sio::http::wsframe
