@@ -75,6 +75,13 @@ caf::behavior connection_state::start(std::shared_ptr<server_core> core, std::sh
           send_frame(d.frame, d.is_volatile);
       },
       [=](close_request& c) { close_session(c.reason); },
+      [=](overcap_atom) {
+        if (closed_ || closing_)
+          return;
+        spdlog::warn("session {}: write queue over {} bytes, disconnecting", sid_, core_->opts.max_queue_bytes);
+        abort_transport_ = true;
+        close_session("transport error");
+      },
       [=](flush_atom) {
         flush_scheduled_ = false;
         flush();
@@ -165,6 +172,8 @@ void connection_state::start_websocket(std::uint64_t channel, http::ws_channel_p
   ws_ = std::move(ws);
   ws_channel_ = channel;
   send_control({eio::packet_type::open, false, handshake_text(*core_, sid_, false, v3()).substr(1)});
+  if (!v3())
+    sink_->publish(ws_);
   if (v3() && !entry_->raw)
     connect_default_namespace();
 }
@@ -270,6 +279,11 @@ void connection_state::on_ws_in(ws_in& in) {
     outbox_bytes_ = 0;
     if (!rest.empty())
       enqueue(std::move(rest), false);
+    // From now on broadcasts go straight to the WebSocket. A `deliver` already in this
+    // actor's mailbox can still arrive after one of those: ordering across the switch is
+    // only kept for frames the connection itself sends.
+    if (!v3())
+      sink_->publish(ws_);
     return;
   }
   probe_->close(1000, "bad upgrade");
@@ -541,7 +555,7 @@ void connection_state::on_connect(sp::packet& p) {
   ever_connected_ = true;
   by_nsp_[s->nsp] = key;
   s->rooms.insert(s->id);
-  self_->send(s->nsp_actor, socket_add{key, s->id, caf::actor_cast<caf::actor>(self_)});
+  self_->send(s->nsp_actor, socket_add{key, s->id, caf::actor_cast<caf::actor>(self_), sink_});
   if (v3())
     enqueue({{false, shared_text(s->nsp == "/" ? "40" : "40" + s->nsp)}}, false);
   else

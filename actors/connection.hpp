@@ -94,6 +94,8 @@ private:
   transport_kind transport_ = transport_kind::polling;
   http::ws_channel_ptr ws_;
   std::uint64_t ws_channel_ = 0;
+  // Namespaces and rooms deliver here directly once the transport is a v4 WebSocket.
+  delivery_sink_ptr sink_ = std::make_shared<delivery_sink>();
   http::ws_channel_ptr probe_;
   std::uint64_t probe_channel_ = 0;
   bool probe_answered_ = false;

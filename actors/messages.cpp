@@ -2,6 +2,58 @@
 
 namespace sio {
 
+void delivery_sink::publish(http::ws_channel_ptr channel) {
+  std::call_once(once_, [&] {
+    owned_ = std::move(channel);
+    channel_.store(owned_.get(), std::memory_order_release);
+  });
+}
+
+delivery_sink::outcome delivery_sink::deliver(const shared_frame& frame, bool is_volatile) {
+  auto* channel = channel_.load(std::memory_order_acquire);
+  if (!channel)
+    return outcome::unavailable;
+  // A volatile packet is dropped when the client is not keeping up.
+  if (is_volatile && channel->queued_bytes() > 0)
+    return outcome::dropped;
+  http::ws_channel::send_result result;
+  if (frame->attachments.empty()) {
+    result = channel->send(http::ws_message{false, std::shared_ptr<const std::string>(frame.ptr, &frame->text)});
+  } else {
+    std::vector<http::ws_message> messages;
+    messages.reserve(1 + frame->attachments.size());
+    messages.push_back({false, std::shared_ptr<const std::string>(frame.ptr, &frame->text)});
+    for (auto& a : frame->attachments)
+      messages.push_back({true, std::shared_ptr<const std::string>(frame.ptr, &a)});
+    result = channel->send(std::move(messages));
+  }
+  switch (result) {
+  case http::ws_channel::send_result::queued:
+    return outcome::sent;
+  case http::ws_channel::send_result::over_cap:
+    return overflowed_.exchange(true) ? outcome::dropped : outcome::over_cap;
+  default:
+    return outcome::dropped;
+  }
+}
+
+void deliver_to(caf::event_based_actor* self, std::uint64_t key, const recipient& r, const shared_frame& frame,
+                bool is_volatile) {
+  if (r.sink) {
+    switch (r.sink->deliver(frame, is_volatile)) {
+    case delivery_sink::outcome::sent:
+    case delivery_sink::outcome::dropped:
+      return;
+    case delivery_sink::outcome::over_cap:
+      self->send(r.connection, overcap_atom::value);
+      return;
+    case delivery_sink::outcome::unavailable:
+      break;
+    }
+  }
+  self->send(r.connection, deliver{key, frame, is_volatile});
+}
+
 void announce_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<shared_frame>("sio::shared_frame");
   cfg.add_message_type<socket_add>("sio::socket_add");

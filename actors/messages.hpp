@@ -7,8 +7,10 @@
 
 #include <caf/all.hpp>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -25,6 +27,7 @@ using close_timeout_atom = caf::atom_constant<caf::atom("closetmo")>;
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
 using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
 using count_atom = caf::atom_constant<caf::atom("count")>;
+using overcap_atom = caf::atom_constant<caf::atom("overcap")>; // the write queue passed its cap
 
 // -- wire packets ----------------------------------------------------------------------
 
@@ -54,6 +57,48 @@ template <class Inspector> typename Inspector::result_type inspect(Inspector& f,
            }));
 }
 
+// -- the direct delivery path ------------------------------------------------------------------
+
+/// Where broadcasts reach a connection on this node without a message per recipient.
+/// While a connection's transport is a (v4) WebSocket, it publishes the channel here,
+/// and namespace and room actors hand the shared frame straight to the channel's write
+/// queue: the channel is thread-safe and keeps frames in order, so the connection actor
+/// has nothing to add. Until then (polling, upgrading, Engine.IO v3), or for a recipient
+/// on another node (the sink is never serialized), a delivery is a `deliver` message to
+/// the connection actor.
+///
+/// The channel is set at most once and never cleared: transports only go from polling to
+/// WebSocket, and a closed channel refuses sends by itself.
+class delivery_sink {
+public:
+  enum class outcome {
+    sent,        // queued on the WebSocket
+    dropped,     // volatile and the client is behind, or the channel is closing
+    over_cap,    // the write queue is full: the connection must drop the client (reported once)
+    unavailable, // no WebSocket yet: deliver through the connection actor
+  };
+
+  void publish(http::ws_channel_ptr channel);
+  outcome deliver(const shared_frame& frame, bool is_volatile);
+
+private:
+  std::once_flag once_;
+  http::ws_channel_ptr owned_;
+  std::atomic<http::ws_channel*> channel_{nullptr};
+  std::atomic<bool> overflowed_{false};
+};
+using delivery_sink_ptr = std::shared_ptr<delivery_sink>;
+
+/// A socket as namespace and room actors address it.
+struct recipient {
+  caf::actor connection;
+  delivery_sink_ptr sink; // null for a socket of another node
+};
+
+/// Hands `frame` to socket `key` through its sink, else as a `deliver` message.
+void deliver_to(caf::event_based_actor* self, std::uint64_t key, const recipient& r, const shared_frame& frame,
+                bool is_volatile);
+
 // -- namespace and room traffic ------------------------------------------------------------
 
 /// A socket entering a namespace (it joins the room named by its id).
@@ -61,6 +106,7 @@ struct socket_add {
   std::uint64_t key;
   std::string id;
   caf::actor connection;
+  delivery_sink_ptr sink; // local only: not serialized
 };
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, socket_add& x) {
   return f(caf::meta::type_name("socket_add"), x.key, x.id, x.connection);
@@ -104,10 +150,10 @@ template <class Inspector> typename Inspector::result_type inspect(Inspector& f,
 /// Room membership kept by a room actor.
 struct member_add {
   std::uint64_t key;
-  caf::actor connection;
+  recipient to;
 };
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, member_add& x) {
-  return f(caf::meta::type_name("member_add"), x.key, x.connection);
+  return f(caf::meta::type_name("member_add"), x.key, x.to.connection); // the sink is local only
 }
 
 struct member_remove {

@@ -58,10 +58,10 @@ void broadcast(self_ptr self, broadcast_request& req) {
     add_members(st, room, exclude);
   sort_unique(exclude);
   if (req.rooms.empty()) {
-    for (auto& [key, connection] : st.sockets) {
+    for (auto& [key, to] : st.sockets) {
       if (!exclude.empty() && std::binary_search(exclude.begin(), exclude.end(), key))
         continue;
-      self->send(connection, deliver{key, req.frame, req.is_volatile});
+      deliver_to(self, key, to, req.frame, req.is_volatile);
     }
     return;
   }
@@ -87,7 +87,7 @@ caf::behavior namespace_actor(caf::stateful_actor<namespace_state>* self, std::s
   self->state.name = std::move(name);
   return {
       [=](socket_add& s) {
-        self->state.sockets[s.key] = std::move(s.connection);
+        self->state.sockets[s.key] = recipient{std::move(s.connection), std::move(s.sink)};
         join(self, s.key, s.id);
       },
       [=](socket_remove& s) {

@@ -21,7 +21,7 @@ struct namespace_state {
     std::unordered_set<std::uint64_t> members;
   };
   std::string name;
-  std::unordered_map<std::uint64_t, caf::actor> sockets;
+  std::unordered_map<std::uint64_t, recipient> sockets;
   std::unordered_map<std::string, room_entry> rooms;
   std::unordered_map<std::uint64_t, std::unordered_set<std::string>> socket_rooms;
   static inline const char* name_prefix = "namespace";

@@ -7,13 +7,13 @@ namespace sio {
 caf::behavior room_actor(caf::stateful_actor<room_state>* self, std::string name) {
   self->state.name = std::move(name);
   return {
-      [=](member_add& m) { self->state.members[m.key] = std::move(m.connection); },
+      [=](member_add& m) { self->state.members[m.key] = std::move(m.to); },
       [=](member_remove& m) { self->state.members.erase(m.key); },
       [=](room_deliver& d) {
-        for (auto& [key, connection] : self->state.members) {
+        for (auto& [key, to] : self->state.members) {
           if (!d.exclude.empty() && std::binary_search(d.exclude.begin(), d.exclude.end(), key))
             continue;
-          self->send(connection, deliver{key, d.frame, d.is_volatile});
+          deliver_to(self, key, to, d.frame, d.is_volatile);
         }
       },
       [=](shutdown_atom) { self->quit(); },

@@ -12,7 +12,7 @@ namespace sio {
 
 struct room_state {
   std::string name;
-  std::unordered_map<std::uint64_t, caf::actor> members;
+  std::unordered_map<std::uint64_t, recipient> members;
   static inline const char* name_prefix = "room";
 };
 
