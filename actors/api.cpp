@@ -111,7 +111,7 @@ const std::string& socket::nsp() const {
 
 const handshake_info& socket::handshake() const {
   auto* s = conn_->find_socket(key_);
-  return s ? s->handshake : empty_handshake;
+  return s && s->handshake ? *s->handshake : empty_handshake;
 }
 
 json::object& socket::data() {

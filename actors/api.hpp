@@ -155,13 +155,20 @@ public:
   /// Asks another actor and continues in this socket's connection actor: `ok` with the
   /// answer, or `fail` with the error (timeout included). Neither runs once the socket
   /// is gone. This is how a handler waits for the store without blocking anyone.
+  ///
+  /// Without a timeout (zero, the default) no timer is set: a request timeout costs a
+  /// round through CAF's clock thread per request, a hot-path cost. It is safe for a
+  /// receiver that always answers, like the persistence actor (which answers every request,
+  /// with an error when the store fails); a receiver that dies answers every request it
+  /// still holds with an error.
   template <class Reply, class Request, class Ok, class Fail>
   void request(const caf::actor& dest, Request req, Ok ok, Fail fail,
-               std::chrono::milliseconds timeout = std::chrono::seconds(10)) const {
+               std::chrono::milliseconds timeout = std::chrono::milliseconds::zero()) const {
     auto* conn = conn_;
     auto key = key_;
+    auto limit = timeout.count() > 0 ? caf::duration{timeout} : caf::duration{caf::infinite};
     actor_self()
-        ->request(dest, timeout, std::move(req))
+        ->request(dest, limit, std::move(req))
         .then(
             [conn, key, ok](Reply& reply) {
               socket s(conn, key);

@@ -53,7 +53,7 @@ caf::behavior connection_state::start(std::shared_ptr<server_core> core, std::sh
   core_ = std::move(core);
   entry_ = std::move(entry);
   sid_ = std::move(sid);
-  handshake_ = std::move(hs);
+  handshake_ = std::make_shared<const handshake_info>(std::move(hs));
   entry_->actor = caf::actor_cast<caf::actor>(self_);
   // Registered before anything reaches the client, so its next request finds the session.
   core_->add_session(sid_, entry_);
@@ -492,7 +492,7 @@ void connection_state::on_connect(sp::packet& p) {
   // auth payload: the query (the connection's and the namespace's) stands in for auth.
   json::object v2_auth;
   if (v3()) {
-    for (auto& [k, v] : handshake_.query)
+    for (auto& [k, v] : handshake_->query)
       v2_auth[k] = v;
     if (auto q = p.nsp.find('?'); q != std::string::npos) {
       for (auto& [k, v] : http::parse_query(std::string_view(p.nsp).substr(q + 1)))
@@ -526,11 +526,13 @@ void connection_state::on_connect(sp::packet& p) {
   st->id = make_id();
   st->nsp = p.nsp;
   st->nsp_actor = ns->actor;
+  // Sockets share the connection's handshake; one with its own auth gets its own copy.
   st->handshake = handshake_;
-  if (p.has_data && p.data.is_object())
-    st->handshake.auth = p.data.as_object();
-  else if (v3())
-    st->handshake.auth = std::move(v2_auth);
+  if ((p.has_data && p.data.is_object() && !p.data.as_object().empty()) || (v3() && !v2_auth.empty())) {
+    auto own = std::make_shared<handshake_info>(*handshake_);
+    own->auth = p.has_data && p.data.is_object() ? p.data.as_object() : std::move(v2_auth);
+    st->handshake = std::move(own);
+  }
   auto key = st->key;
   sockets_.emplace(key, std::move(st));
   socket handle(this, key);

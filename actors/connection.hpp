@@ -36,7 +36,7 @@ public:
     std::string id;
     std::string nsp;
     caf::actor nsp_actor;
-    handshake_info handshake;
+    std::shared_ptr<const handshake_info> handshake; // shared with the connection unless auth differs
     json::object data;
     std::unordered_map<std::string, event_handler> handlers;
     std::vector<disconnect_handler> disconnect_handlers;
@@ -89,7 +89,7 @@ private:
   std::shared_ptr<server_core> core_;
   std::shared_ptr<session_entry> entry_;
   std::string sid_;
-  handshake_info handshake_;
+  std::shared_ptr<const handshake_info> handshake_;
 
   transport_kind transport_ = transport_kind::polling;
   http::ws_channel_ptr ws_;

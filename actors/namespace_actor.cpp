@@ -16,12 +16,18 @@ void join(self_ptr self, std::uint64_t key, const std::string& room) {
   if (sock == st.sockets.end())
     return;
   auto& entry = st.rooms[room];
-  if (!entry.actor)
-    entry.actor = self->spawn(room_actor, room);
   if (!entry.members.insert(key).second)
     return;
   st.socket_rooms[key].insert(room);
-  self->send(entry.actor, member_add{key, sock->second});
+  if (entry.actor) {
+    self->send(entry.actor, member_add{key, sock->second});
+  } else if (entry.members.size() >= room_actor_threshold) {
+    // Big enough to fan out on its own: hand the room to a room actor from now on.
+    entry.actor = self->spawn(room_actor, room);
+    for (auto member : entry.members)
+      if (auto m = st.sockets.find(member); m != st.sockets.end())
+        self->send(entry.actor, member_add{member, m->second});
+  }
 }
 
 void leave(self_ptr self, std::uint64_t key, const std::string& room) {
@@ -33,9 +39,10 @@ void leave(self_ptr self, std::uint64_t key, const std::string& room) {
   if (sr != st.socket_rooms.end())
     sr->second.erase(room);
   if (entry->second.members.empty()) {
-    self->send(entry->second.actor, shutdown_atom::value);
+    if (entry->second.actor)
+      self->send(entry->second.actor, shutdown_atom::value);
     st.rooms.erase(entry);
-  } else {
+  } else if (entry->second.actor) {
     self->send(entry->second.actor, member_remove{key});
   }
 }
@@ -71,8 +78,16 @@ void broadcast(self_ptr self, broadcast_request& req) {
     if (std::find(seen.begin(), seen.end(), room) != seen.end())
       continue;
     auto entry = st.rooms.find(room);
-    if (entry != st.rooms.end())
+    if (entry != st.rooms.end() && entry->second.actor) {
       self->send(entry->second.actor, room_deliver{req.frame, exclude, req.is_volatile});
+    } else if (entry != st.rooms.end()) {
+      for (auto key : entry->second.members) {
+        if (!exclude.empty() && std::binary_search(exclude.begin(), exclude.end(), key))
+          continue;
+        if (auto to = st.sockets.find(key); to != st.sockets.end())
+          deliver_to(self, key, to->second, req.frame, req.is_volatile);
+      }
+    }
     seen.push_back(room);
     if (&room != &req.rooms.back()) {
       add_members(st, room, exclude);
@@ -107,7 +122,8 @@ caf::behavior namespace_actor(caf::stateful_actor<namespace_state>* self, std::s
       [=](count_atom) { return self->state.sockets.size(); },
       [=](shutdown_atom) {
         for (auto& [name, entry] : self->state.rooms)
-          self->send(entry.actor, shutdown_atom::value);
+          if (entry.actor)
+            self->send(entry.actor, shutdown_atom::value);
         self->state.rooms.clear();
         self->quit();
       },

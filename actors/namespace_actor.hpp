@@ -1,8 +1,13 @@
 // Namespace actor: one per namespace. Registry of the namespace's sockets, directory of
-// its rooms (spawning a room actor when a room gets its first member and stopping it
-// when the last leaves), and the entry point of every broadcast. It is the one place
-// where membership changes are ordered, so it computes each room's exclusions: a socket
-// in several target rooms gets the frame from the first of them only.
+// its rooms, and the entry point of every broadcast. It is the one place where membership
+// changes are ordered, so it computes each room's exclusions: a socket in several target
+// rooms gets the frame from the first of them only.
+//
+// A small room (every socket's own-id room, a conversation of a few people) is delivered
+// by the namespace itself: a room actor per such room would cost an actor per socket and
+// a hop per message for nothing. A room that reaches `room_actor_threshold` members gets
+// its own room actor, which fans out its broadcasts in parallel with the namespace, until
+// it is empty again.
 //
 // Takes: socket_add, socket_remove, room_join, room_leave, broadcast_request,
 //        (count_atom) -> size_t, shutdown_atom.
@@ -15,9 +20,12 @@
 
 namespace sio {
 
+/// Members at which a room gets its own actor.
+constexpr std::size_t room_actor_threshold = 64;
+
 struct namespace_state {
   struct room_entry {
-    caf::actor actor;
+    caf::actor actor; // null while the room is small
     std::unordered_set<std::uint64_t> members;
   };
   std::string name;

@@ -1,4 +1,5 @@
-// Room actor: one per non-empty room of a namespace. Holds the room's members and hands
+// Room actor: one per room of a namespace that has reached room_actor_threshold members
+// (smaller rooms are delivered by the namespace). Holds the room's members and hands
 // a broadcast's shared frame to each of them, minus the exclusions the namespace computed.
 //
 // Takes: member_add, member_remove, room_deliver, shutdown_atom.

@@ -12,8 +12,16 @@
 //
 // Message scenarios measure for --duration seconds after --warmup (an idle period after
 // everyone connected, extended until the connect broadcasts have drained). With
-// --server-pid, the server's CPU time and RSS come from /proc. Progress goes to stderr;
-// the figures to stdout as one JSON line.
+// --server-pid, the server's CPU time and RSS come from /proc (RSS at the start and the end
+// of the window, and its maximum sampled every 250 ms). Progress goes to stderr; the figures
+// to stdout as one JSON line.
+//
+// --slow-clients K (fanout, rooms): from the start of the window the last K clients (never
+// senders) stop reading their sockets, like stuck mobile clients: no reads, no pongs, the
+// TCP connection left open. Their deliveries are left out of every figure. At the end of
+// the window each one reads again, draining what the kernel buffered (until EOF, an error
+// or slow_drain_limit); an EOF, a reset or a WebSocket close frame met on the way counts
+// as closed by the server (slow_closed_by_server).
 //
 // Why not Beast's websocket::stream: it hands over one message per async_read (one
 // completion handler and a buffer copy per frame) and validates UTF-8 byte by byte. A load
@@ -80,6 +88,10 @@ constexpr auto warmup_quiet = 200ms;     // warmup ends once nothing arrived for
 constexpr auto warmup_quiet_limit = 30s; // ... or after this much extra waiting
 constexpr auto poll_interval = 5ms;      // the controller's polling of the counters
 constexpr auto progress_interval = 1s;
+constexpr auto rss_sample_interval = 250ms;     // server RSS during the measurement window
+constexpr auto slow_drain_limit = 2s;           // --slow-clients: draining after the window
+constexpr std::size_t slow_drain_buffer = 64 * 1024;
+constexpr int slow_receive_buffer = 4096;         // --slow-clients: SO_RCVBUF before connecting
 constexpr int max_logged_failures = 5;          // per worker, on stderr
 constexpr std::size_t logged_frame_chars = 300; // --verbose: first frame of each event name
 constexpr std::uint64_t join_ack_id = 1;
@@ -106,6 +118,7 @@ struct options {
   double warmup = 1;
   std::size_t connect_window = 200;
   std::size_t threads = 1;
+  std::size_t slow_clients = 0; // the last K clients stop reading during the window
   int server_pid = 0;
   double timeout = 120;
   bool verbose = false;
@@ -224,6 +237,8 @@ struct counters {
   std::atomic<std::uint64_t> connected{0}, failed{0}, dropped{0}, errors{0}, frames{0};
   std::atomic<std::uint64_t> delivered{0}, delivered_in_window{0}, sent{0}, sent_in_window{0};
   std::atomic<std::int64_t> last_ready_ns{0};
+  // --slow-clients: stopped reading at t0, done draining after t1, closed by the server.
+  std::atomic<std::uint64_t> slow_paused{0}, slow_done{0}, slow_closed{0};
 };
 
 // One writer: a plain load and store, no locked read-modify-write.
@@ -254,6 +269,7 @@ public:
   void begin_connecting();
   void begin_sending(std::int64_t t0, std::int64_t t1);
   void end_sending();
+  void begin_slow_drain();
   void close_all();
 
   // Called by this worker's connections, on its thread.
@@ -263,6 +279,7 @@ public:
   void record_send(std::int64_t now);
   void note_error(std::string_view frame);
   void log_unexpected(std::string_view body);
+  void slow_client_finished(bool closed_by_server);
   std::string& scratch() { return scratch_; }
   asio::io_context& context() { return ctx_; }
   const tcp::endpoint& server() const { return server_; }
@@ -287,6 +304,7 @@ private:
   std::size_t handshakes_in_flight_ = 0;
   std::size_t connect_window_;
   std::int64_t window_start_ = 0, window_end_ = 0; // the measurement window, ns
+  std::optional<asio::steady_timer> slow_drain_timer_;
   std::string scratch_;                            // builds outgoing payloads
   int logged_failures_ = 0;
   std::set<std::string> logged_events_; // --verbose
@@ -306,6 +324,10 @@ public:
   void start_sending(std::int64_t first_send_ns);
   void stop_sending();
   void close();
+  // --slow-clients
+  void pause_reading();
+  void start_slow_drain();
+  void end_slow_drain(); // the drain's time is up
 
 private:
   enum class state { connecting, upgrading, opening, joining_namespace, joining_room, ready, closed };
@@ -324,6 +346,8 @@ private:
   void namespace_connected();
   void became_ready();
   void lost(std::string_view why);
+  void on_slow_read(const error_code& ec, std::size_t n);
+  void finish_slow(bool closed_by_server);
 
   // writing
   void send_frame(unsigned op, std::string_view payload);
@@ -341,6 +365,12 @@ private:
   tcp::socket socket_;
   state state_ = state::connecting;
   bool closing_ = false; // closed by us at the end: errors from now on are expected
+  bool reading_ = false; // an async_read_some in flight
+
+  // --slow-clients: not reading from t0 (paused), reading again after t1 (draining)
+  // only to see whether the server closed the connection.
+  enum class slow { no, paused, draining, done };
+  slow slow_ = slow::no;
 
   std::vector<char> in_; // bytes read, frames parsed in place from head_ to tail_
   std::size_t head_ = 0, tail_ = 0;
@@ -369,6 +399,13 @@ connection::connection(worker& w, std::size_t index)
 }
 
 void connection::start() {
+  if (opts.slow_clients > 0 && index_ >= opts.clients - opts.slow_clients) {
+    // A stuck client with a small receive window (a phone behind a bad link): the kernel
+    // holds little for it, so what the server queues shows up in the server's own cap.
+    error_code ignored;
+    socket_.open(tcp::v4(), ignored);
+    socket_.set_option(asio::socket_base::receive_buffer_size(slow_receive_buffer), ignored);
+  }
   socket_.async_connect(worker_.server(), [this](const error_code& ec) {
     if (closing_)
       return;
@@ -389,13 +426,17 @@ void connection::start() {
 void connection::read_more() {
   if (tail_ == in_.size())
     in_.resize(in_.size() * 2);
+  reading_ = true;
   socket_.async_read_some(asio::buffer(in_.data() + tail_, in_.size() - tail_),
                           [this](const error_code& ec, std::size_t n) { on_read(ec, n); });
 }
 
 void connection::on_read(const error_code& ec, std::size_t n) {
+  reading_ = false;
   if (closing_ || state_ == state::closed)
     return;
+  if (slow_ != slow::no)
+    return on_slow_read(ec, n);
   if (ec)
     return lost(ec == asio::error::eof ? "closed by the server" : ec.message());
   tail_ += n;
@@ -479,6 +520,11 @@ void connection::take_frames(std::int64_t now) {
 }
 
 void connection::on_frame(bool fin, unsigned op, std::string_view payload, std::int64_t now) {
+  if (slow_ != slow::no) { // draining a slow client: only a close matters
+    if (op == op_close)
+      finish_slow(true);
+    return;
+  }
   bump(worker_.stats.frames);
   switch (op) {
   case op_text:
@@ -635,6 +681,8 @@ void connection::became_ready() {
 void connection::lost(std::string_view why) {
   if (closing_ || state_ == state::closed)
     return;
+  if (slow_ != slow::no) // a write failing on a slow client: the server is gone
+    return finish_slow(true);
   const bool was_ready = state_ == state::ready;
   state_ = state::closed;
   stop_sending();
@@ -653,6 +701,70 @@ void connection::close() {
   state_ = state::closed;
   error_code ignored;
   socket_.close(ignored);
+}
+
+// -- connection: slow clients (--slow-clients) -------------------------------------
+
+// At t0: no more reads. The read in flight is cancelled (socket cancel() also aborts a
+// write, so with one in flight the read is left to complete once; its bytes stay unparsed
+// in the buffer). Nothing is parsed from now on, so pings go unanswered.
+void connection::pause_reading() {
+  if (state_ != state::ready || slow_ != slow::no)
+    return;
+  slow_ = slow::paused;
+  bump(worker_.stats.slow_paused);
+  if (reading_ && !writing_) {
+    error_code ignored;
+    socket_.cancel(ignored);
+  }
+}
+
+// A read completing on a slow client: while paused, its bytes are kept and no read follows;
+// while draining, every frame is parsed (looking for a close) and the next read follows.
+void connection::on_slow_read(const error_code& ec, std::size_t n) {
+  if (slow_ == slow::done)
+    return;
+  if (ec == asio::error::operation_aborted)
+    return; // paused: our cancel; draining: end_slow_drain already finished it
+  if (ec)
+    return finish_slow(true); // EOF, reset: closed by the server
+  tail_ += n;
+  if (slow_ != slow::draining)
+    return;
+  take_frames(now_ns());
+  if (slow_ == slow::draining)
+    read_more();
+}
+
+// At t1: parse what was kept, then read again until EOF, an error or end_slow_drain.
+void connection::start_slow_drain() {
+  if (slow_ != slow::paused)
+    return;
+  slow_ = slow::draining;
+  take_frames(now_ns());
+  if (slow_ != slow::draining)
+    return;
+  if (in_.size() < slow_drain_buffer)
+    in_.resize(slow_drain_buffer); // fewer reads for what may be megabytes
+  if (!reading_)
+    read_more();
+}
+
+void connection::end_slow_drain() {
+  if (slow_ == slow::draining)
+    finish_slow(false);
+}
+
+// The slow client's verdict. The socket stays open until close_all(); with state_ closed
+// nothing is read or written on it any more.
+void connection::finish_slow(bool closed_by_server) {
+  if (slow_ == slow::no || slow_ == slow::done)
+    return;
+  slow_ = slow::done;
+  state_ = state::closed;
+  error_code ignored;
+  socket_.cancel(ignored);
+  worker_.slow_client_finished(closed_by_server);
 }
 
 // -- connection: writing ---------------------------------------------------------
@@ -869,6 +981,12 @@ void worker::begin_sending(std::int64_t t0, std::int64_t t1) {
   asio::post(ctx_, [this, t0, t1] {
     window_start_ = t0;
     window_end_ = t1;
+    // --slow-clients: the last K clients (never senders) stop reading.
+    const std::size_t first_slow = opts.clients - opts.slow_clients;
+    for (auto& c : connections_) {
+      if (c->index() >= first_slow)
+        c->pause_reading();
+    }
     // The senders are clients 0..S-1: client i is in room i % R, so they spread over the rooms.
     const std::size_t senders = opts.senders;
     for (auto& c : connections_) {
@@ -888,9 +1006,32 @@ void worker::end_sending() {
   });
 }
 
+// At t1: the slow clients read again, for at most slow_drain_limit.
+void worker::begin_slow_drain() {
+  asio::post(ctx_, [this] {
+    for (auto& c : connections_)
+      c->start_slow_drain();
+    slow_drain_timer_.emplace(ctx_, slow_drain_limit);
+    slow_drain_timer_->async_wait([this](const error_code& ec) {
+      if (ec)
+        return;
+      for (auto& c : connections_)
+        c->end_slow_drain();
+    });
+  });
+}
+
+void worker::slow_client_finished(bool closed_by_server) {
+  if (closed_by_server)
+    bump(stats.slow_closed);
+  bump(stats.slow_done);
+}
+
 // Closes every socket; run() returns once the aborted operations have completed.
 void worker::close_all() {
   asio::post(ctx_, [this] {
+    if (slow_drain_timer_)
+      slow_drain_timer_->cancel();
     for (auto& c : connections_)
       c->close();
     guard_.reset();
@@ -985,6 +1126,8 @@ private:
   void wait_warmup();
   void measure();
   void drain();
+  void wait_slow_drain();
+  void sample_rss();
   void shut_down();
   json::object common_fields() const;
   int report_messages();
@@ -994,7 +1137,7 @@ private:
   std::vector<std::unique_ptr<worker>>& workers_;
   std::int64_t t0_ = 0, t1_ = 0;
   std::optional<double> cpu0_, cpu1_;
-  std::optional<long> rss1_;
+  std::optional<long> rss0_, rss1_, rss_max_; // at t0, at t1, the maximum sampled in between
   double gen0_ = 0, gen1_ = 0;
   histogram latencies_;
 };
@@ -1053,12 +1196,24 @@ void controller::measure() {
   t0_ = now_ns();
   t1_ = t0_ + static_cast<std::int64_t>(opts.duration * 1e9);
   cpu0_ = server_cpu_seconds();
+  rss0_ = server_rss_kb();
+  rss_max_ = rss0_;
   gen0_ = own_cpu_seconds();
   for_each_worker([this](worker& w) { w.begin_sending(t0_, t1_); });
   auto next_progress = from_ns(t0_) + progress_interval;
+  auto next_sample = from_ns(t0_) + rss_sample_interval;
   std::uint64_t delivered = 0;
-  while (next_progress < from_ns(t1_)) {
-    std::this_thread::sleep_until(next_progress);
+  for (;;) {
+    const auto wake = std::min(next_progress, next_sample);
+    if (wake >= from_ns(t1_))
+      break;
+    std::this_thread::sleep_until(wake);
+    if (wake == next_sample) {
+      sample_rss();
+      next_sample += rss_sample_interval;
+    }
+    if (wake != next_progress)
+      continue;
     const auto now_delivered = sum(&counters::delivered_in_window);
     std::fprintf(stderr, "measuring: %.0f s: %llu delivered/s, %llu sent, %llu dropped, %llu errors\n",
                  std::chrono::duration<double>(next_progress - from_ns(t0_)).count(),
@@ -1072,8 +1227,30 @@ void controller::measure() {
   std::this_thread::sleep_until(from_ns(t1_));
   cpu1_ = server_cpu_seconds();
   rss1_ = server_rss_kb();
+  if (rss1_ && (!rss_max_ || *rss1_ > *rss_max_))
+    rss_max_ = rss1_;
   gen1_ = own_cpu_seconds();
   for_each_worker([](worker& w) { w.end_sending(); });
+  if (opts.slow_clients > 0)
+    for_each_worker([](worker& w) { w.begin_slow_drain(); });
+}
+
+void controller::sample_rss() {
+  if (const auto rss = server_rss_kb(); rss && (!rss_max_ || *rss > *rss_max_))
+    rss_max_ = rss;
+}
+
+// --slow-clients: until every slow client is done draining (they stop by themselves after
+// slow_drain_limit; the margin is for a worker thread busy with the rest).
+void controller::wait_slow_drain() {
+  if (opts.slow_clients == 0)
+    return;
+  const auto limit = steady::now() + slow_drain_limit + 2s;
+  while (sum(&counters::slow_done) < sum(&counters::slow_paused) && steady::now() < limit)
+    std::this_thread::sleep_for(poll_interval);
+  std::fprintf(stderr, "slow clients: %llu stopped reading, %llu closed by the server\n",
+               static_cast<unsigned long long>(sum(&counters::slow_paused)),
+               static_cast<unsigned long long>(sum(&counters::slow_closed)));
 }
 
 // Waits for the messages still in flight: until nothing arrives for drain_quiet.
@@ -1143,6 +1320,7 @@ int controller::run() {
   wait_warmup();
   measure();
   drain();
+  wait_slow_drain();
   return report_messages();
 }
 
@@ -1173,7 +1351,14 @@ int controller::report_messages() {
   result["server_cpu_pct"] = optional_figure(cpu ? std::optional(*cpu / opts.duration * 100) : std::nullopt);
   result["server_cpu_us_per_msg"] =
       optional_figure(cpu && delivered ? std::optional(*cpu * 1e6 / delivered) : std::nullopt);
-  result["server_rss_kb"] = rss1_ ? json::value(*rss1_) : json::value(nullptr);
+  auto rss = [](const std::optional<long>& kb) { return kb ? json::value(*kb) : json::value(nullptr); };
+  result["server_rss_kb_t0"] = rss(rss0_);
+  result["server_rss_kb"] = rss(rss1_);
+  result["server_rss_kb_max"] = rss(rss_max_);
+  if (opts.kind == scenario::fanout || opts.kind == scenario::rooms) {
+    result["slow_clients"] = opts.slow_clients;
+    result["slow_closed_by_server"] = sum(&counters::slow_closed);
+  }
   result["gen_cpu_s"] = figure(gen1_ - gen0_);
   result["gen_cpu_pct"] = figure((gen1_ - gen0_) / opts.duration * 100);
   std::cout << json::serialize(result) << std::endl;
@@ -1282,7 +1467,7 @@ std::optional<int> parse_options(int argc, char** argv) {
                      "Engine.IO path")("nsp", po::value(&opts.nsp)->default_value(opts.nsp), "Socket.IO namespace")(
       "scenario", po::value(&opts.scenario_name)->default_value(opts.scenario_name), "fanout, rooms, connect or ack")(
       "clients", po::value(&opts.clients)->default_value(0), "connections (0: 1 for ack, else 100)")(
-      "senders", po::value(&opts.senders)->default_value(0), "sending clients (0: 4 for fanout, all otherwise)")(
+      "senders", po::value(&opts.senders)->default_value(0), "sending clients (0: 4 for fanout, all but the slow ones otherwise)")(
       "rooms", po::value(&opts.rooms)->default_value(opts.rooms),
       "rooms scenario: number of rooms")("rate", po::value(&opts.rate)->default_value(opts.rate),
                                          "messages/s per sender (0: as fast as the window allows)")(
@@ -1291,6 +1476,8 @@ std::optional<int> parse_options(int argc, char** argv) {
       "warmup", po::value(&opts.warmup)->default_value(opts.warmup), "idle seconds between connected and measuring")(
       "connect-window", po::value(&opts.connect_window)->default_value(opts.connect_window), "handshakes in flight")(
       "threads", po::value(&opts.threads)->default_value(opts.threads), "I/O threads (one io_context each)")(
+      "slow-clients", po::value(&opts.slow_clients)->default_value(opts.slow_clients),
+      "fanout, rooms: the last K clients stop reading during the window; report how many the server closed")(
       "server-pid", po::value(&opts.server_pid)->default_value(0), "server process: CPU and RSS from /proc")(
       "timeout", po::value(&opts.timeout)->default_value(opts.timeout), "hard bound on the whole run, seconds")(
       "verbose,v", po::bool_switch(&opts.verbose), "log the first frame of each ignored event");
@@ -1317,7 +1504,9 @@ std::optional<int> parse_options(int argc, char** argv) {
   opts.kind = named->second;
   if (opts.clients == 0)
     opts.clients = opts.kind == scenario::ack ? 1 : default_clients;
-  const std::size_t default_senders = opts.kind == scenario::fanout ? default_fanout_senders : opts.clients;
+  const std::size_t default_senders = opts.kind == scenario::fanout
+                                          ? default_fanout_senders
+                                          : opts.clients - std::min(opts.slow_clients, opts.clients);
   if (opts.senders == 0)
     opts.senders = default_senders;
   opts.senders = opts.kind == scenario::connect ? 0 : std::min(opts.senders, opts.clients);
@@ -1325,6 +1514,15 @@ std::optional<int> parse_options(int argc, char** argv) {
       || opts.timeout <= 0 || opts.nsp.empty() || opts.nsp[0] != '/') {
     std::cerr << "loadgen: --rooms, --threads, --window, --duration, --timeout must be positive, --rate and "
                  "--warmup not negative, --nsp must start with /\n";
+    return 1;
+  }
+  if (opts.slow_clients > 0 && opts.kind != scenario::fanout && opts.kind != scenario::rooms) {
+    std::cerr << "loadgen: --slow-clients is for the fanout and rooms scenarios\n";
+    return 1;
+  }
+  if (opts.slow_clients > opts.clients - opts.senders) {
+    std::cerr << "loadgen: --slow-clients " << opts.slow_clients << " must leave the " << opts.senders
+              << " senders out: at most " << opts.clients - opts.senders << '\n';
     return 1;
   }
   opts.nsp_prefix = opts.nsp == "/" ? "" : opts.nsp + ",";
@@ -1366,6 +1564,9 @@ int main(int argc, char** argv) {
   std::fprintf(stderr, "loadgen: %s, %zu clients, %zu senders, rate %g, window %zu, %zu thread(s), server %s:%u\n",
                opts.scenario_name.c_str(), opts.clients, opts.senders, opts.rate, opts.window, opts.threads,
                opts.host.c_str(), opts.port);
+  if (opts.slow_clients > 0)
+    std::fprintf(stderr, "loadgen: clients %zu..%zu stop reading during the measurement\n",
+                 opts.clients - opts.slow_clients, opts.clients - 1);
 
   std::vector<std::unique_ptr<worker>> workers;
   for (std::size_t t = 0; t < opts.threads; ++t) {

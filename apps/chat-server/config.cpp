@@ -41,11 +41,13 @@ std::optional<config> parse_config(int argc, char** argv, int& exit_code) {
     ("cors-credentials", po::value(&c.engine.cors.credentials)->default_value(false), "allow credentials (true/false)")
     ("io-threads", po::value(&io_threads)->default_value(0), "I/O threads (0: one per core)")
     ("actor-threads", po::value(&c.actor_threads)->default_value(0), "CAF scheduler threads (0: one per core)")
+    ("actor-scheduler", po::value(&c.actor_scheduler)->default_value("sharing"),
+     "CAF scheduling policy: sharing (idle workers block) or stealing (idle workers poll)")
     ("log-level", po::value(&c.log_level)->default_value("info"), "trace, debug, info, warn, error, off")
     ("allow-eio3", po::value(&c.engine.allow_eio3)->default_value(true),
      "serve Engine.IO v3 / Socket.IO v2 clients (ElephantIO Version2X, socket.io-client 2.x)")
     ("db", po::value(&c.db_path)->default_value("data/chat.db"), "SQLite database file (created, WAL)")
-    ("batch-size", po::value(&c.batch_size)->default_value(64), "store writes committed together at most")
+    ("batch-size", po::value(&c.batch_size)->default_value(512), "store writes committed together at most")
     ("batch-delay-ms", po::value(&c.batch_delay_ms)->default_value(2), "longest wait before a partial batch commits, ms")
     ("platform-namespace", po::value(&c.chat.platform_namespace)->default_value("/"), "namespace of the platform events")
     ("conversations-namespace", po::value(&c.chat.conversations_namespace)->default_value("/"),
@@ -98,6 +100,11 @@ std::optional<config> parse_config(int argc, char** argv, int& exit_code) {
   }
   if (c.batch_size < 1 || c.chat.rate_limit_per_minute < 1) {
     std::cerr << "chat-server: batch-size and rate-limit must be at least 1\n";
+    exit_code = 2;
+    return std::nullopt;
+  }
+  if (c.actor_scheduler != "sharing" && c.actor_scheduler != "stealing") {
+    std::cerr << "chat-server: actor-scheduler must be sharing or stealing\n";
     exit_code = 2;
     return std::nullopt;
   }

@@ -15,10 +15,11 @@ struct config {
   std::string app = "chat";
   chat_options chat;
   std::string db_path = "data/chat.db";
-  std::size_t batch_size = 64;
+  std::size_t batch_size = 512;
   unsigned batch_delay_ms = 2;
   std::string log_level = "info";
   std::size_t actor_threads = 0; // 0: one per core
+  std::string actor_scheduler = "sharing";
   sio::http::server_options http;
   sio::server_options engine;
 };

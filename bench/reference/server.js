@@ -92,6 +92,39 @@ io.on("connection", (socket) => {
   });
 });
 
+// Room chat (§3), quiet on connect: the connect scenario holds its idle sockets here. The
+// handlers are registered per socket as chat-server does, so that an idle socket costs
+// both servers the same bookkeeping.
+const users = new Map();
+io.of("/chat").on("connection", (socket) => {
+  const toRoom = (p) => (p && p.room ? socket.to(p.room) : socket.broadcast);
+  socket.on("join", (name, ack) => {
+    users.set(socket.id, { username: String(name), socketId: socket.id });
+    socket.emit("join-success", { socketId: socket.id, username: String(name) });
+    ackIf(ack, { status: "ok" });
+  });
+  socket.on("join-room", (room) => {
+    socket.join(String(room));
+    socket.emit("joined-room", { room, message: `You joined ${room}` });
+  });
+  socket.on("leave-room", (room) => {
+    socket.leave(String(room));
+    socket.emit("left-room", { room });
+  });
+  socket.on("send-message", (p) => {
+    const user = users.get(socket.id);
+    if (!user) return socket.emit("error", { message: "Join first" });
+    const out = { username: user.username, text: p && p.message, timestamp: iso(), socketId: socket.id };
+    (p && p.room ? io.of("/chat").to(p.room) : io.of("/chat")).emit("message", out);
+  });
+  socket.on("private-message", (p) => {
+    socket.to(String(p && p.to)).emit("private-message", { fromId: socket.id, text: p && p.message, private: true });
+  });
+  socket.on("typing", (p) => toRoom(p).emit("user-typing", { room: p && p.room }));
+  socket.on("stop-typing", (p) => toRoom(p).emit("user-stop-typing", { room: p && p.room }));
+  socket.on("disconnect", () => users.delete(socket.id));
+});
+
 httpServer.listen(port, host, () => {
   console.log(`listening on http://${host}:${httpServer.address().port}`);
 });

@@ -1,0 +1,213 @@
+#!/usr/bin/python3
+"""Runs every benchmark scenario against chat-server and the Node socket.io reference in
+the same run and prints both servers' figures with their ratios.
+
+Each server runs alone on core 0 (taskset), the load generator on core 1; the two servers
+take turns scenario by scenario, a fresh server process per run, three passes, and the
+table shows the median of the passes. Then chat-server on both cores against itself on
+one. Everything listens on 127.0.0.1 on ports the servers pick themselves.
+
+    bash bench/run.sh            # setup + build + this script
+    /usr/bin/python3 bench/run.py [--passes 3] [--only fanout-100,ack] [--json out.json]
+"""
+import argparse
+import json
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.environ.get("BUILD_DIR", os.path.join(ROOT, "build"))
+CHAT_SERVER = os.path.join(BUILD, "chat-server")
+LOADGEN = os.path.join(BUILD, "bench", "loadgen")
+REFERENCE = os.path.join(ROOT, "bench", "reference", "server.js")
+
+SERVER_CORE = "0"
+LOADGEN_CORE = "1"
+
+# name, loadgen arguments, figures shown (key, label, better: "low" | "high")
+THROUGHPUT = [("delivered_per_s", "delivered msg/s", "high"),
+              ("server_cpu_us_per_msg", "server CPU µs/msg", "low"),
+              ("p50_us", "p50 µs", "low"),
+              ("p99_us", "p99 µs", "low")]
+SCENARIOS = [
+    ("fanout-100", ["--scenario", "fanout", "--clients", "100", "--senders", "4", "--duration", "5"], THROUGHPUT),
+    ("fanout-1000", ["--scenario", "fanout", "--clients", "1000", "--senders", "4", "--duration", "5"], THROUGHPUT),
+    ("fanout-5000", ["--scenario", "fanout", "--clients", "5000", "--senders", "4", "--duration", "5",
+                     "--timeout", "400"], THROUGHPUT),
+    ("fanout-1000 @ 20 msg/s", ["--scenario", "fanout", "--clients", "1000", "--senders", "1", "--rate", "20",
+                                "--duration", "10"],
+     [("p50_us", "p50 µs", "low"), ("p99_us", "p99 µs", "low"), ("max_us", "max µs", "low"),
+      ("server_cpu_us_per_msg", "server CPU µs/msg", "low")]),
+    ("rooms-1000/100", ["--scenario", "rooms", "--clients", "1000", "--rooms", "100", "--duration", "5"],
+     THROUGHPUT),
+    ("connect-10000", ["--scenario", "connect", "--clients", "10000", "--nsp", "/chat", "--timeout", "400"],
+     [("connects_per_s", "connects/s", "high"), ("rss_per_conn_bytes", "RSS bytes/idle conn", "low"),
+      ("server_cpu_us_per_connect", "server CPU µs/connect", "low")]),
+    ("ack", ["--scenario", "ack", "--clients", "10", "--duration", "5"],
+     [("delivered_per_s", "round trips/s", "high"), ("p50_us", "p50 µs", "low"), ("p99_us", "p99 µs", "low"),
+      ("server_cpu_us_per_msg", "server CPU µs/ack", "low")]),
+    ("fanout-1000, 1 slow client", ["--scenario", "fanout", "--clients", "1000", "--senders", "4", "--duration", "8",
+                                    "--slow-clients", "1"],
+     [("p99_us", "healthy p99 µs", "low"), ("server_rss_kb_max", "server max RSS kB", "low"),
+      ("slow_closed_by_server", "slow client dropped", "high")]),
+]
+SCALING = [("fanout-1000", SCENARIOS[1][1]), ("rooms-1000/100", SCENARIOS[4][1])]
+
+
+def log(*args):
+    print(*args, file=sys.stderr, flush=True)
+
+
+class Server:
+    """A server process started on its own port; stop() ends it (SIGTERM, then SIGKILL)."""
+
+    def __init__(self, kind, cores, tmp, threads=1):
+        self.kind = kind
+        if kind == "ours":
+            db = os.path.join(tmp, "bench-%d.db" % time.monotonic_ns())
+            cmd = [CHAT_SERVER, "--host", "127.0.0.1", "--port", "0", "--db", db,
+                   "--rate-limit", "1000000000", "--io-threads", str(threads), "--actor-threads", str(threads),
+                   "--max-queue-bytes", "1048576"]
+        else:
+            cmd = ["node", REFERENCE, "--host", "127.0.0.1", "--port", "0"]
+        self.proc = subprocess.Popen(["taskset", "-c", cores] + cmd, stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL if kind == "node" else open(os.path.join(tmp, "ours.err"), "ab"),
+                                     text=True, start_new_session=True)
+        deadline = time.monotonic() + 20
+        line = ""
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            m = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
+            if m:
+                self.port = int(m.group(1))
+                return
+            if self.proc.poll() is not None:
+                break
+        self.stop()
+        raise RuntimeError("%s did not start: %r" % (kind, line))
+
+    def stop(self):
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+
+
+def run_loadgen(server, args, cores):
+    cmd = ["taskset", "-c", cores, LOADGEN, "--port", str(server.port), "--server-pid", str(server.proc.pid)] + args
+    out = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=600)
+    lines = [l for l in out.stdout.splitlines() if l.startswith("{")]
+    if not lines:
+        raise RuntimeError("loadgen printed no result (exit %d): %s" % (out.returncode, out.stderr[-2000:]))
+    result = json.loads(lines[-1])
+    result["exit"] = out.returncode
+    return result
+
+
+def one_run(kind, args, tmp, server_cores=SERVER_CORE, loadgen_cores=LOADGEN_CORE, threads=1):
+    server = Server(kind, server_cores, tmp, threads)
+    try:
+        return run_loadgen(server, args, loadgen_cores)
+    finally:
+        server.stop()
+
+
+def median(runs, key):
+    values = [r[key] for r in runs if isinstance(r.get(key), (int, float))]
+    return statistics.median(values) if values else None
+
+
+def fmt(v):
+    if v is None:
+        return "n/a"
+    if abs(v) >= 100:
+        return "{:,.0f}".format(v)
+    return "{:.2f}".format(v)
+
+
+def ratio(ours, node, better):
+    if not ours or not node:
+        return "n/a"
+    return "{:.1f}x".format(node / ours if better == "low" else ours / node)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--passes", type=int, default=3)
+    ap.add_argument("--only", help="comma-separated scenario names")
+    ap.add_argument("--json", help="also write every run's figures here")
+    ap.add_argument("--no-scaling", action="store_true", help="skip the 2-core against 1-core runs")
+    opts = ap.parse_args()
+    for path in (CHAT_SERVER, LOADGEN, REFERENCE):
+        if not os.path.exists(path):
+            sys.exit("missing %s: run bash bench/run.sh (it sets up and builds first)" % path)
+    if os.cpu_count() < 2:
+        sys.exit("needs two cores: one for the server, one for the load generator")
+    only = set(opts.only.split(",")) if opts.only else None
+    scenarios = [s for s in SCENARIOS if not only or s[0] in only]
+
+    results = {name: {"ours": [], "node": []} for name, _, _ in scenarios}
+    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    with tempfile.TemporaryDirectory(prefix="chat-bench-") as tmp:
+        for p in range(opts.passes):
+            for name, args, _ in scenarios:
+                # Interleaved: the order of the two servers alternates pass by pass.
+                for kind in (("ours", "node") if p % 2 == 0 else ("node", "ours")):
+                    log("pass %d/%d  %-28s %s" % (p + 1, opts.passes, name, kind))
+                    try:
+                        r = one_run(kind, args, tmp)
+                    except Exception as e:  # noqa: BLE001 - reported in the table as n/a
+                        log("  failed: %s" % e)
+                        r = {"error": str(e)}
+                    results[name][kind].append(r)
+                    log("  " + json.dumps({k: r.get(k) for k in ("delivered_per_s", "server_cpu_us_per_msg", "p50_us",
+                                                                 "p99_us", "connects_per_s", "rss_per_conn_bytes",
+                                                                 "error") if k in r}))
+        scaling = {}
+        if not opts.no_scaling and not only:
+            for name, args in SCALING:
+                runs = {"1 core": [], "2 cores": []}
+                for p in range(opts.passes):
+                    log("scaling pass %d/%d  %s" % (p + 1, opts.passes, name))
+                    runs["1 core"].append(one_run("ours", args, tmp, SERVER_CORE, LOADGEN_CORE, 1))
+                    # Both cores for the server; the load generator has to share them.
+                    runs["2 cores"].append(one_run("ours", args, tmp, "0,1", "0,1", 2))
+                scaling[name] = runs
+
+    print("Benchmark of %s: chat-server against Node socket.io 4.8.1 (bench/reference), median of %d passes."
+          % (started, opts.passes))
+    print("Each server alone on one core (taskset -c 0), the load generator on the other.\n")
+    print("| scenario | figure | chat-server | Node socket.io | ratio |")
+    print("|---|---|---:|---:|---:|")
+    for name, _, figures in scenarios:
+        for key, label, better in figures:
+            o, n = median(results[name]["ours"], key), median(results[name]["node"], key)
+            print("| %s | %s | %s | %s | %s |" % (name, label, fmt(o), fmt(n), ratio(o, n, better)))
+    if scaling:
+        print("\nchat-server on two cores against one (load generator sharing the two cores):\n")
+        print("| scenario | figure | 1 core | 2 cores | ratio |")
+        print("|---|---|---:|---:|---:|")
+        for name, runs in scaling.items():
+            for key, label, better in (("delivered_per_s", "delivered msg/s", "high"),
+                                       ("server_cpu_pct", "server CPU %", "high"),
+                                       ("server_cpu_us_per_msg", "server CPU µs/msg", "low")):
+                a, b = median(runs["1 core"], key), median(runs["2 cores"], key)
+                r = "{:.2f}x".format(b / a) if a and b and better == "high" else (
+                    "{:.2f}x".format(a / b) if a and b else "n/a")
+                print("| %s | %s | %s | %s | %s |" % (name, label, fmt(a), fmt(b), r))
+    if opts.json:
+        with open(opts.json, "w") as f:
+            json.dump({"started": started, "results": results, "scaling": scaling}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
