@@ -37,6 +37,17 @@ delivery_sink::outcome delivery_sink::deliver(const shared_frame& frame, bool is
   }
 }
 
+void finish_broadcast(caf::event_based_actor* self, deferred_writes& w) {
+  if (w.batch.empty())
+    return;
+  if (self->mailbox().empty())
+    return w.batch.flush();
+  if (!w.flush_pending) {
+    w.flush_pending = true;
+    self->send(self, wflush_atom::value);
+  }
+}
+
 void deliver_to(caf::event_based_actor* self, std::uint64_t key, const recipient& r, const shared_frame& frame,
                 bool is_volatile) {
   if (r.sink) {

@@ -28,6 +28,7 @@ using flush_atom = caf::atom_constant<caf::atom("flush")>;
 using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
 using count_atom = caf::atom_constant<caf::atom("count")>;
 using overcap_atom = caf::atom_constant<caf::atom("overcap")>; // the write queue passed its cap
+using wflush_atom = caf::atom_constant<caf::atom("wflush")>;   // flush the deferred writes now
 
 // -- wire packets ----------------------------------------------------------------------
 
@@ -98,6 +99,17 @@ struct recipient {
 /// Hands `frame` to socket `key` through its sink, else as a `deliver` message.
 void deliver_to(caf::event_based_actor* self, std::uint64_t key, const recipient& r, const shared_frame& frame,
                 bool is_volatile);
+
+/// The writes a broadcasting actor (namespace, room) keeps across broadcasts.
+struct deferred_writes {
+  http::write_batch batch;
+  bool flush_pending = false;
+};
+
+/// After a broadcast: flushes the collected writes now when nothing else waits in the
+/// mailbox, else once the waiting messages are handled (a wflush_atom to itself), so that
+/// a connection gets the frames of a burst of broadcasts in one write.
+void finish_broadcast(caf::event_based_actor* self, deferred_writes& w);
 
 // -- namespace and room traffic ------------------------------------------------------------
 

@@ -60,6 +60,7 @@ void sort_unique(std::vector<std::uint64_t>& v) {
 
 void broadcast(self_ptr self, broadcast_request& req) {
   auto& st = self->state;
+  http::write_batch::scope collect(st.writes.batch); // see finish_broadcast
   std::vector<std::uint64_t> exclude;
   for (auto& room : req.except)
     add_members(st, room, exclude);
@@ -118,7 +119,14 @@ caf::behavior namespace_actor(caf::stateful_actor<namespace_state>* self, std::s
       },
       [=](room_join& j) { join(self, j.key, j.room); },
       [=](room_leave& l) { leave(self, l.key, l.room); },
-      [=](broadcast_request& req) { broadcast(self, req); },
+      [=](broadcast_request& req) {
+        broadcast(self, req);
+        finish_broadcast(self, self->state.writes);
+      },
+      [=](wflush_atom) {
+        self->state.writes.flush_pending = false;
+        self->state.writes.batch.flush();
+      },
       [=](count_atom) { return self->state.sockets.size(); },
       [=](shutdown_atom) {
         for (auto& [name, entry] : self->state.rooms)

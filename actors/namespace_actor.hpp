@@ -32,6 +32,7 @@ struct namespace_state {
   std::unordered_map<std::uint64_t, recipient> sockets;
   std::unordered_map<std::string, room_entry> rooms;
   std::unordered_map<std::uint64_t, std::unordered_set<std::string>> socket_rooms;
+  deferred_writes writes;
   static inline const char* name_prefix = "namespace";
 };
 

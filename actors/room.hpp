@@ -14,6 +14,7 @@ namespace sio {
 struct room_state {
   std::string name;
   std::unordered_map<std::uint64_t, recipient> members;
+  deferred_writes writes;
   static inline const char* name_prefix = "room";
 };
 

@@ -17,6 +17,7 @@ std::optional<config> parse_config(int argc, char** argv, int& exit_code) {
   unsigned long ping_interval = 25000, ping_timeout = 20000, upgrade_timeout = 10000, connect_timeout = 45000;
   unsigned port = 3001;
   std::size_t io_threads = 0;
+  long write_delay_us = 250;
 
   // clang-format off
   po::options_description general("chat-server options");
@@ -40,6 +41,8 @@ std::optional<config> parse_config(int argc, char** argv, int& exit_code) {
     ("cors-origin", po::value(&cors_origins)->composing(), "allowed CORS origin (repeat; * for any)")
     ("cors-credentials", po::value(&c.engine.cors.credentials)->default_value(false), "allow credentials (true/false)")
     ("io-threads", po::value(&io_threads)->default_value(0), "I/O threads (0: one per core)")
+    ("write-delay-us", po::value(&write_delay_us)->default_value(250),
+     "how long a broadcast's WebSocket writes wait for more frames to the same clients, microseconds")
     ("actor-threads", po::value(&c.actor_threads)->default_value(0), "CAF scheduler threads (0: one per core)")
     ("actor-scheduler", po::value(&c.actor_scheduler)->default_value("sharing"),
      "CAF scheduling policy: sharing (idle workers block) or stealing (idle workers poll)")
@@ -118,6 +121,7 @@ std::optional<config> parse_config(int argc, char** argv, int& exit_code) {
   c.http.io_threads = io_threads ? io_threads : cores;
   c.http.max_body_bytes = c.engine.max_http_buffer_size;
   c.http.max_queue_bytes = c.engine.max_queue_bytes;
+  c.http.write_delay = std::chrono::microseconds(write_delay_us);
   c.engine.ping_interval = std::chrono::milliseconds(ping_interval);
   c.engine.ping_timeout = std::chrono::milliseconds(ping_timeout);
   c.engine.upgrade_timeout = std::chrono::milliseconds(upgrade_timeout);

@@ -90,10 +90,14 @@ namespace {
 // Reads: the session waits for readability, reads into a per-thread scratch buffer and
 // handles every complete frame in it; only an incomplete frame's bytes stay with the
 // session, so an idle connection holds no buffers.
+class ws_session;
+/// Adds `s` to the write_batch open on this thread; false when none is open.
+bool write_batch_collect(std::shared_ptr<ws_session> s);
+
 class ws_session final : public ws_channel, public std::enable_shared_from_this<ws_session> {
 public:
-  ws_session(tcp::socket&& socket, const server_options& opts)
-      : socket_(std::move(socket)), close_timer_(socket_.get_executor()), max_queue_bytes_(opts.max_queue_bytes),
+  ws_session(tcp::socket&& socket, const server_options& opts, asio::io_context& ioc)
+      : socket_(std::move(socket)), ioc_(ioc), write_delay_(opts.write_delay), close_timer_(socket_.get_executor()), max_queue_bytes_(opts.max_queue_bytes),
         max_inbound_bytes_(opts.max_inbound_bytes), max_message_bytes_(opts.max_body_bytes) {}
 
   /// Answers the upgrade with `response_101` (written before anything else), attaches the
@@ -212,8 +216,21 @@ private:
     if (scheduled_)
       return;
     scheduled_ = true;
+    if (write_batch_collect(shared_from_this()))
+      return; // flushed with the rest of the batch (see write_batch)
     asio::post(socket_.get_executor(), [self = shared_from_this()] { self->flush(); });
   }
+
+public:
+  /// Runs a flush scheduled through a write_batch: on this session's strand, inline when
+  /// the strand is free (the usual case on the I/O thread that runs the batch).
+  void flush_from_batch() {
+    asio::dispatch(socket_.get_executor(), [self = shared_from_this()] { self->flush(); });
+  }
+  asio::io_context& io_context() { return ioc_; }
+  std::chrono::microseconds write_delay() const { return write_delay_; }
+
+private:
 
   void flush() {
     {
@@ -452,6 +469,8 @@ private:
   }
 
   tcp::socket socket_;
+  asio::io_context& ioc_;
+  std::chrono::microseconds write_delay_;
   asio::steady_timer close_timer_;
   std::size_t max_queue_bytes_;
   std::size_t max_inbound_bytes_;
@@ -489,12 +508,33 @@ private:
   std::shared_ptr<ws_sink> sink_;
 };
 
+// -- write batches ------------------------------------------------------------------
+
+} // namespace
+
+struct write_batch::state {
+  std::vector<std::shared_ptr<ws_session>> sessions;
+};
+
+namespace {
+
+thread_local write_batch* current_batch = nullptr;
+thread_local write_batch::state* current_state = nullptr;
+
+bool write_batch_collect(std::shared_ptr<ws_session> s) {
+  if (!current_state)
+    return false;
+  current_state->sessions.push_back(std::move(s));
+  return true;
+}
+
 // -- HTTP session ----------------------------------------------------------------
 
 class http_session : public std::enable_shared_from_this<http_session> {
 public:
-  http_session(tcp::socket&& socket, const server_options& opts, std::shared_ptr<handler> h)
-      : stream_(std::move(socket)), opts_(opts), handler_(std::move(h)) {}
+  http_session(tcp::socket&& socket, const server_options& opts, std::shared_ptr<handler> h,
+               asio::io_context& ioc)
+      : stream_(std::move(socket)), opts_(opts), handler_(std::move(h)), ioc_(ioc) {}
 
   void run() {
     asio::dispatch(stream_.get_executor(), beast::bind_front_handler(&http_session::do_read, shared_from_this()));
@@ -572,7 +612,7 @@ private:
                            "Sec-WebSocket-Accept: "
                            + wsframe::accept_key(*key) + "\r\nServer: chat-server\r\n\r\n";
       std::string leftover = beast::buffers_to_string(buffer_.data());
-      auto ws = std::make_shared<ws_session>(stream_.release_socket(), opts_);
+      auto ws = std::make_shared<ws_session>(stream_.release_socket(), opts_, ioc_);
       ws->start(std::move(answer), std::move(leftover), std::move(decision.attach));
       return; // The WebSocket session owns the socket now.
     }
@@ -616,6 +656,7 @@ private:
   beast::flat_buffer buffer_;
   const server_options& opts_;
   std::shared_ptr<handler> handler_;
+  asio::io_context& ioc_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   bool keep_alive_ = true;
   unsigned version_ = 11;
@@ -669,7 +710,7 @@ struct server::impl {
         return;
       if (!ec) {
         socket.set_option(tcp::no_delay(true), ec);
-        std::make_shared<http_session>(std::move(socket), opts, h)->run();
+        std::make_shared<http_session>(std::move(socket), opts, h, ioc)->run();
       } else if (ec != asio::error::operation_aborted) {
         // Out of descriptors or similar: retry shortly instead of spinning.
         auto timer = std::make_shared<asio::steady_timer>(acceptor.get_executor(), std::chrono::milliseconds(100));
@@ -727,6 +768,45 @@ void server::stop() {
     if (t.joinable())
       t.join();
   impl_->threads.clear();
+}
+
+write_batch::write_batch() : state_(std::make_unique<state>()) {}
+
+write_batch::~write_batch() {
+  flush();
+}
+
+write_batch::scope::scope(write_batch& batch) : previous_(current_batch) {
+  current_batch = &batch;
+  current_state = batch.state_.get();
+}
+
+write_batch::scope::~scope() {
+  current_batch = previous_;
+  current_state = previous_ ? previous_->state_.get() : nullptr;
+}
+
+bool write_batch::empty() const {
+  return state_->sessions.empty();
+}
+
+void write_batch::flush() {
+  if (state_->sessions.empty())
+    return;
+  auto sessions = std::move(state_->sessions);
+  state_->sessions.clear();
+  // One job per I/O context (there is one per server) instead of one post per session.
+  auto& ioc = sessions.front()->io_context();
+  auto delay = sessions.front()->write_delay();
+  auto run = [sessions = std::move(sessions)] {
+    for (auto& s : sessions)
+      s->flush_from_batch();
+  };
+  if (delay.count() <= 0)
+    return asio::post(ioc, std::move(run));
+  // Frames that reach these connections meanwhile join the same write.
+  auto timer = std::make_shared<asio::steady_timer>(ioc, delay);
+  timer->async_wait([timer, run = std::move(run)](error_code) { run(); });
 }
 
 void server::on_signal(std::function<void(int)> fn) {

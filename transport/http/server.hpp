@@ -96,6 +96,43 @@ public:
 };
 using ws_channel_ptr = std::shared_ptr<ws_channel>;
 
+/// Flushes of WebSocket sessions collected instead of posted one by one. While a
+/// collector is active on a thread, a send made on that thread that would post a flush to
+/// its session's strand records the session here instead; flush() hands them all to the
+/// I/O thread as one job. A broadcast to a thousand connections then costs one wake-up of
+/// the I/O thread instead of a thousand, and an actor that keeps the collection across
+/// several broadcasts (while more are waiting in its mailbox) sends each connection their
+/// frames in one write.
+class write_batch {
+public:
+  write_batch();
+  /// Flushes what is left.
+  ~write_batch();
+  write_batch(const write_batch&) = delete;
+  write_batch& operator=(const write_batch&) = delete;
+
+  /// Makes `batch` the collector of this thread for its lifetime (they nest).
+  class scope {
+  public:
+    explicit scope(write_batch& batch);
+    ~scope();
+    scope(const scope&) = delete;
+    scope& operator=(const scope&) = delete;
+
+  private:
+    write_batch* previous_;
+  };
+
+  /// Posts one job that flushes every collected session.
+  void flush();
+  bool empty() const;
+
+  struct state;
+
+private:
+  std::unique_ptr<state> state_;
+};
+
 /// The application side of the front end, implemented by the actor layer.
 class handler {
 public:
@@ -123,6 +160,9 @@ struct server_options {
   /// Received WebSocket bytes not yet handled above which reading pauses.
   std::size_t max_inbound_bytes = 1024 * 1024;
   std::chrono::seconds idle_timeout{120};
+  /// How long a broadcast's writes wait for more frames to the same connections before
+  /// they go (see write_batch); zero writes at once.
+  std::chrono::microseconds write_delay{0};
 };
 
 /// Listener plus I/O threads. start() binds (port 0 picks one) and runs the threads.
