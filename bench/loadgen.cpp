@@ -80,7 +80,7 @@ constexpr std::size_t max_upgrade_response = 64 * 1024;
 constexpr std::uint64_t max_frame_payload = 64ull * 1024 * 1024;
 constexpr std::size_t default_clients = 100;
 constexpr std::size_t default_fanout_senders = 4;
-constexpr auto connect_deadline = 60s;   // every client connected within this
+constexpr double default_connect_deadline_s = 60; // every client connected within this (--connect-timeout)
 constexpr auto connect_hold_idle = 2s;   // connect scenario: idle before the RSS sample
 constexpr auto drain_limit = 1s;         // after the window: wait for messages in flight
 constexpr auto drain_quiet = 100ms;      // ... until nothing arrived for this long
@@ -121,6 +121,7 @@ struct options {
   std::size_t slow_clients = 0; // the last K clients stop reading during the window
   int server_pid = 0;
   double timeout = 120;
+  double connect_timeout = default_connect_deadline_s; // seconds for every client to connect
   bool verbose = false;
   // derived
   scenario kind = scenario::fanout;
@@ -1154,7 +1155,8 @@ std::string controller::first_error() const {
 // connect scenario waits for every attempt to finish instead).
 bool controller::connect_all() {
   for_each_worker([](worker& w) { w.begin_connecting(); });
-  const auto deadline = steady::now() + connect_deadline;
+  const auto deadline = steady::now() + std::chrono::duration_cast<steady::duration>(
+                                            std::chrono::duration<double>(opts.connect_timeout));
   auto next_progress = steady::now() + progress_interval;
   while (steady::now() < deadline) {
     const auto connected = sum(&counters::connected), failed = sum(&counters::failed);
@@ -1480,6 +1482,8 @@ std::optional<int> parse_options(int argc, char** argv) {
       "fanout, rooms: the last K clients stop reading during the window; report how many the server closed")(
       "server-pid", po::value(&opts.server_pid)->default_value(0), "server process: CPU and RSS from /proc")(
       "timeout", po::value(&opts.timeout)->default_value(opts.timeout), "hard bound on the whole run, seconds")(
+      "connect-timeout", po::value(&opts.connect_timeout)->default_value(opts.connect_timeout),
+      "seconds for every client to connect")(
       "verbose,v", po::bool_switch(&opts.verbose), "log the first frame of each ignored event");
   po::variables_map vm;
   try {

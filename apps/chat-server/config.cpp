@@ -17,7 +17,7 @@ std::optional<config> parse_config(int argc, char** argv, int& exit_code) {
   unsigned long ping_interval = 25000, ping_timeout = 20000, upgrade_timeout = 10000, connect_timeout = 45000;
   unsigned port = 3001;
   std::size_t io_threads = 0;
-  long write_delay_us = 250;
+  long write_delay_us = 1000;
 
   // clang-format off
   po::options_description general("chat-server options");
@@ -41,7 +41,7 @@ std::optional<config> parse_config(int argc, char** argv, int& exit_code) {
     ("cors-origin", po::value(&cors_origins)->composing(), "allowed CORS origin (repeat; * for any)")
     ("cors-credentials", po::value(&c.engine.cors.credentials)->default_value(false), "allow credentials (true/false)")
     ("io-threads", po::value(&io_threads)->default_value(0), "I/O threads (0: one per core)")
-    ("write-delay-us", po::value(&write_delay_us)->default_value(250),
+    ("write-delay-us", po::value(&write_delay_us)->default_value(1000),
      "how long a broadcast's WebSocket writes wait for more frames to the same clients, microseconds")
     ("actor-threads", po::value(&c.actor_threads)->default_value(0), "CAF scheduler threads (0: one per core)")
     ("actor-scheduler", po::value(&c.actor_scheduler)->default_value("sharing"),

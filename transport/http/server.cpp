@@ -802,7 +802,12 @@ void write_batch::flush() {
     for (auto& s : sessions)
       s->flush_from_batch();
   };
-  if (delay.count() <= 0)
+  // Only a busy server waits: after a quiet spell the first broadcast goes at once, so
+  // the delay costs latency only where it saves writes.
+  static std::atomic<std::int64_t> last_flush_ns{0};
+  auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  auto quiet = now - last_flush_ns.exchange(now, std::memory_order_relaxed) > 10'000'000; // 10 ms
+  if (delay.count() <= 0 || quiet)
     return asio::post(ioc, std::move(run));
   // Frames that reach these connections meanwhile join the same write.
   auto timer = std::make_shared<asio::steady_timer>(ioc, delay);
