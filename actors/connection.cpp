@@ -49,11 +49,11 @@ template <class F> void guarded(const char* what, F&& f) {
 // -- start ---------------------------------------------------------------------------
 
 caf::behavior connection_state::start(std::shared_ptr<server_core> core, std::shared_ptr<session_entry> entry,
-                                      std::string sid, handshake_info hs) {
+                                      std::string sid, std::shared_ptr<const handshake_info> hs) {
   core_ = std::move(core);
   entry_ = std::move(entry);
   sid_ = std::move(sid);
-  handshake_ = std::make_shared<const handshake_info>(std::move(hs));
+  handshake_ = hs ? std::move(hs) : std::make_shared<const handshake_info>();
   entry_->actor = caf::actor_cast<caf::actor>(self_);
   // Registered before anything reaches the client, so its next request finds the session.
   core_->add_session(sid_, entry_);

@@ -28,7 +28,7 @@ public:
   explicit connection_state(self_ptr self) : self_(self) {}
 
   caf::behavior start(std::shared_ptr<server_core> core, std::shared_ptr<session_entry> entry, std::string sid,
-                      handshake_info hs);
+                      std::shared_ptr<const handshake_info> hs);
 
   // -- used by the socket API (always from inside this actor) --
   struct socket_state {

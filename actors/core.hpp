@@ -90,10 +90,11 @@ struct server_core {
 
 /// Spawns the connection actor of a new session, answering the handshake over polling.
 caf::actor spawn_polling_connection(std::shared_ptr<server_core> core, std::shared_ptr<session_entry> entry,
-                                    std::string sid, handshake_info hs, http::reply_ptr handshake_reply);
+                                    std::string sid, std::shared_ptr<const handshake_info> hs,
+                                    http::reply_ptr handshake_reply);
 /// Spawns the connection actor of a new session that starts on WebSocket.
 caf::actor spawn_websocket_connection(std::shared_ptr<server_core> core, std::shared_ptr<session_entry> entry,
-                                      std::string sid, handshake_info hs, std::uint64_t channel,
+                                      std::string sid, std::shared_ptr<const handshake_info> hs, std::uint64_t channel,
                                       http::ws_channel_ptr ws);
 
 } // namespace sio

@@ -68,18 +68,24 @@ std::vector<caf::actor> server_core::all_sessions() {
 namespace {
 
 // Spawned with arguments rather than captures: CAF 0.17 dereferences a null argument
-// tuple for argument-less spawns, which UBSan reports.
+// tuple for argument-less spawns, which UBSan reports. CAF keeps the arguments for the
+// actor's lifetime, so they are small: the handshake is shared, and the polling reply
+// travels in a box the actor empties (else it would hold the HTTP session).
+using reply_box = std::shared_ptr<http::reply_ptr>;
+
 caf::behavior polling_connection(caf::stateful_actor<connection_state>* self, std::shared_ptr<server_core> core,
-                                 std::shared_ptr<session_entry> entry, std::string sid, handshake_info hs,
-                                 http::reply_ptr handshake_reply) {
+                                 std::shared_ptr<session_entry> entry, std::string sid,
+                                 std::shared_ptr<const handshake_info> hs, reply_box handshake_reply) {
   auto behavior = self->state.start(std::move(core), std::move(entry), std::move(sid), std::move(hs));
-  self->state.answer_handshake(std::move(handshake_reply));
+  self->state.answer_handshake(std::move(*handshake_reply));
+  handshake_reply->reset();
   return behavior;
 }
 
 caf::behavior websocket_connection(caf::stateful_actor<connection_state>* self, std::shared_ptr<server_core> core,
-                                   std::shared_ptr<session_entry> entry, std::string sid, handshake_info hs,
-                                   std::uint64_t channel, http::ws_channel_ptr ws) {
+                                   std::shared_ptr<session_entry> entry, std::string sid,
+                                   std::shared_ptr<const handshake_info> hs, std::uint64_t channel,
+                                   http::ws_channel_ptr ws) {
   auto behavior = self->state.start(std::move(core), std::move(entry), std::move(sid), std::move(hs));
   self->state.start_websocket(channel, std::move(ws));
   return behavior;
@@ -88,15 +94,16 @@ caf::behavior websocket_connection(caf::stateful_actor<connection_state>* self, 
 } // namespace
 
 caf::actor spawn_polling_connection(std::shared_ptr<server_core> core, std::shared_ptr<session_entry> entry,
-                                    std::string sid, handshake_info hs, http::reply_ptr handshake_reply) {
+                                    std::string sid, std::shared_ptr<const handshake_info> hs,
+                                    http::reply_ptr handshake_reply) {
   auto& sys = core->sys;
   return sys.spawn(polling_connection, std::move(core), std::move(entry), std::move(sid), std::move(hs),
-                   std::move(handshake_reply));
+                   std::make_shared<http::reply_ptr>(std::move(handshake_reply)));
 }
 
 caf::actor spawn_websocket_connection(std::shared_ptr<server_core> core, std::shared_ptr<session_entry> entry,
-                                      std::string sid, handshake_info hs, std::uint64_t channel,
-                                      http::ws_channel_ptr ws) {
+                                      std::string sid, std::shared_ptr<const handshake_info> hs,
+                                      std::uint64_t channel, http::ws_channel_ptr ws) {
   auto& sys = core->sys;
   return sys.spawn(websocket_connection, std::move(core), std::move(entry), std::move(sid), std::move(hs), channel,
                    std::move(ws));
@@ -226,7 +233,7 @@ public:
       };
       return d;
     }
-    auto hs = make_handshake(req);
+    auto hs = std::make_shared<const handshake_info>(make_handshake(req));
     int protocol = protocol_of(req);
     d.attach = [core = core_, hs, channel, raw, protocol](http::ws_channel_ptr ws) -> std::shared_ptr<http::ws_sink> {
       auto entry = std::make_shared<session_entry>();
@@ -297,7 +304,8 @@ private:
     entry->protocol = protocol_of(req);
     if (auto* b64 = req.param("b64"))
       entry->base64_only = !b64->empty() && *b64 != "0" && *b64 != "false";
-    spawn_polling_connection(core_, entry, make_id(), make_handshake(req), std::move(r));
+    spawn_polling_connection(core_, entry, make_id(), std::make_shared<const handshake_info>(make_handshake(req)),
+                             std::move(r));
   }
 
   std::shared_ptr<server_core> core_;

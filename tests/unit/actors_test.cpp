@@ -128,7 +128,8 @@ struct fixture : test_coordinator_fixture<config> {
     c.channel = sio::next_key();
     auto entry = std::make_shared<sio::session_entry>();
     entry->protocol = protocol;
-    c.actor = sio::spawn_websocket_connection(core, entry, sio::make_id(), sio::handshake_info{}, c.channel, c.ws);
+    c.actor = sio::spawn_websocket_connection(core, entry, sio::make_id(), std::make_shared<const sio::handshake_info>(),
+                                             c.channel, c.ws);
     clients.push_back(c);
     consume_messages();
     return clients.size() - 1;

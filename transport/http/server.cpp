@@ -303,12 +303,13 @@ private:
   }
 
   void release_write_buffers() {
-    // An idle connection keeps no write buffers (called under mutex_ with nothing pending).
-    if (out_.capacity() > copy_limit * 4) {
-      std::vector<unsigned char>().swap(out_);
-      std::vector<out_frame>().swap(inflight_);
-      std::vector<out_frame>().swap(pending_);
-    }
+    // An idle connection keeps no write buffers (called under mutex_ with nothing
+    // pending): one allocation per write costs less than memory held by every idle client.
+    std::vector<unsigned char>().swap(out_);
+    std::vector<out_frame>().swap(inflight_);
+    std::vector<out_frame>().swap(pending_);
+    pieces_ = {};
+    buffers_ = {};
   }
 
   // -- reading (on the strand) --
