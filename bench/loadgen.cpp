@@ -122,6 +122,7 @@ struct options {
   int server_pid = 0;
   double timeout = 120;
   double connect_timeout = default_connect_deadline_s; // seconds for every client to connect
+  std::size_t text_bytes = 0;                           // filler appended to each message's text
   bool verbose = false;
   // derived
   scenario kind = scenario::fanout;
@@ -849,6 +850,8 @@ void connection::send_benchmark_message() {
     append_number(m, static_cast<std::uint64_t>(now));
     m += ":s";
     append_number(m, index_);
+    m += ":";
+    m.append(opts.text_bytes, 'x'); // --text-bytes: a longer message
     m += "\",\"platform\":\"bench\"}]";
   } else {
     m += "[\"sendMessage\",{\"conversationId\":\"conv-";
@@ -859,6 +862,8 @@ void connection::send_benchmark_message() {
     append_number(m, static_cast<std::uint64_t>(now));
     m += ":s";
     append_number(m, index_);
+    m += ":";
+    m.append(opts.text_bytes, 'x');
     m += "\",\"type\":\"text\"}]";
   }
   send_frame(op_text, m);
@@ -1484,6 +1489,8 @@ std::optional<int> parse_options(int argc, char** argv) {
       "timeout", po::value(&opts.timeout)->default_value(opts.timeout), "hard bound on the whole run, seconds")(
       "connect-timeout", po::value(&opts.connect_timeout)->default_value(opts.connect_timeout),
       "seconds for every client to connect")(
+      "text-bytes", po::value(&opts.text_bytes)->default_value(opts.text_bytes),
+      "filler bytes appended to each message's text (fanout, rooms)")(
       "verbose,v", po::bool_switch(&opts.verbose), "log the first frame of each ignored event");
   po::variables_map vm;
   try {
