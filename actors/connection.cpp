@@ -16,16 +16,6 @@ std::shared_ptr<const std::string> shared_text(std::string s) {
   return std::make_shared<const std::string>(std::move(s));
 }
 
-// A wire packet as WebSocket messages; the strings alias the shared frame (no copy).
-std::vector<http::ws_message> to_ws(const shared_frame& f) {
-  std::vector<http::ws_message> out;
-  out.reserve(1 + f->attachments.size());
-  out.push_back({false, std::shared_ptr<const std::string>(f.ptr, &f->text)});
-  for (auto& a : f->attachments)
-    out.push_back({true, std::shared_ptr<const std::string>(f.ptr, &a)});
-  return out;
-}
-
 shared_frame make_frame(std::string text, std::vector<std::string> attachments) {
   return shared_frame{std::make_shared<const wire_packet>(wire_packet{std::move(text), std::move(attachments)})};
 }

@@ -2,6 +2,15 @@
 
 namespace sio {
 
+std::vector<http::ws_message> to_ws(const shared_frame& f) {
+  std::vector<http::ws_message> out;
+  out.reserve(1 + f->attachments.size());
+  out.push_back({false, std::shared_ptr<const std::string>(f.ptr, &f->text)});
+  for (auto& a : f->attachments)
+    out.push_back({true, std::shared_ptr<const std::string>(f.ptr, &a)});
+  return out;
+}
+
 void delivery_sink::publish(http::ws_channel_ptr channel) {
   std::call_once(once_, [&] {
     owned_ = std::move(channel);
@@ -16,17 +25,10 @@ delivery_sink::outcome delivery_sink::deliver(const shared_frame& frame, bool is
   // A volatile packet is dropped when the client is not keeping up.
   if (is_volatile && channel->queued_bytes() > 0)
     return outcome::dropped;
-  http::ws_channel::send_result result;
-  if (frame->attachments.empty()) {
-    result = channel->send(http::ws_message{false, std::shared_ptr<const std::string>(frame.ptr, &frame->text)});
-  } else {
-    std::vector<http::ws_message> messages;
-    messages.reserve(1 + frame->attachments.size());
-    messages.push_back({false, std::shared_ptr<const std::string>(frame.ptr, &frame->text)});
-    for (auto& a : frame->attachments)
-      messages.push_back({true, std::shared_ptr<const std::string>(frame.ptr, &a)});
-    result = channel->send(std::move(messages));
-  }
+  // The common case, a text packet without attachments, needs no vector.
+  auto result = frame->attachments.empty()
+                    ? channel->send(http::ws_message{false, std::shared_ptr<const std::string>(frame.ptr, &frame->text)})
+                    : channel->send(to_ws(frame));
   switch (result) {
   case http::ws_channel::send_result::queued:
     return outcome::sent;

@@ -58,6 +58,9 @@ template <class Inspector> typename Inspector::result_type inspect(Inspector& f,
            }));
 }
 
+/// A wire packet as WebSocket messages; the strings alias the shared frame (no copy).
+std::vector<http::ws_message> to_ws(const shared_frame& f);
+
 // -- the direct delivery path ------------------------------------------------------------------
 
 /// Where broadcasts reach a connection on this node without a message per recipient.
@@ -104,6 +107,12 @@ void deliver_to(caf::event_based_actor* self, std::uint64_t key, const recipient
 struct deferred_writes {
   http::write_batch batch;
   bool flush_pending = false;
+
+  /// The wflush_atom handler.
+  void flush_now() {
+    flush_pending = false;
+    batch.flush();
+  }
 };
 
 /// After a broadcast: flushes the collected writes now when nothing else waits in the

@@ -123,10 +123,7 @@ caf::behavior namespace_actor(caf::stateful_actor<namespace_state>* self, std::s
         broadcast(self, req);
         finish_broadcast(self, self->state.writes);
       },
-      [=](wflush_atom) {
-        self->state.writes.flush_pending = false;
-        self->state.writes.batch.flush();
-      },
+      [=](wflush_atom) { self->state.writes.flush_now(); },
       [=](count_atom) { return self->state.sockets.size(); },
       [=](shutdown_atom) {
         for (auto& [name, entry] : self->state.rooms)

@@ -20,10 +20,7 @@ caf::behavior room_actor(caf::stateful_actor<room_state>* self, std::string name
         }
         finish_broadcast(self, self->state.writes);
       },
-      [=](wflush_atom) {
-        self->state.writes.flush_pending = false;
-        self->state.writes.batch.flush();
-      },
+      [=](wflush_atom) { self->state.writes.flush_now(); },
       [=](shutdown_atom) { self->quit(); },
   };
 }

@@ -120,30 +120,9 @@ public:
       wait_readable();
   }
 
-  send_result send(std::vector<ws_message> messages) override {
-    std::size_t bytes = 0;
-    for (auto& m : messages)
-      bytes += m.data ? m.data->size() : 0;
-    std::lock_guard<std::mutex> guard(mutex_);
-    auto result = admit(bytes);
-    if (result != send_result::queued)
-      return result;
-    for (auto& m : messages)
-      pending_.push_back({m.binary ? wsframe::binary : wsframe::text, std::move(m.data)});
-    schedule_flush();
-    return result;
-  }
+  send_result send(std::vector<ws_message> messages) override { return queue(messages.data(), messages.size()); }
 
-  send_result send(ws_message message) override {
-    std::size_t bytes = message.data ? message.data->size() : 0;
-    std::lock_guard<std::mutex> guard(mutex_);
-    auto result = admit(bytes);
-    if (result != send_result::queued)
-      return result;
-    pending_.push_back({message.binary ? wsframe::binary : wsframe::text, std::move(message.data)});
-    schedule_flush();
-    return result;
-  }
+  send_result send(ws_message message) override { return queue(&message, 1); }
 
   std::size_t queued_bytes() const override { return queued_.load(std::memory_order_relaxed); }
 
@@ -200,6 +179,21 @@ private:
   };
 
   // -- writing (admit and schedule_flush under mutex_, the rest on the strand) --
+
+  /// Queues `n` messages as data frames, all or none.
+  send_result queue(ws_message* messages, std::size_t n) {
+    std::size_t bytes = 0;
+    for (std::size_t i = 0; i < n; ++i)
+      bytes += messages[i].data ? messages[i].data->size() : 0;
+    std::lock_guard<std::mutex> guard(mutex_);
+    auto result = admit(bytes);
+    if (result != send_result::queued)
+      return result;
+    for (std::size_t i = 0; i < n; ++i)
+      pending_.push_back({messages[i].binary ? wsframe::binary : wsframe::text, std::move(messages[i].data)});
+    schedule_flush();
+    return result;
+  }
 
   send_result admit(std::size_t bytes) {
     if (closing_ || closed_.load(std::memory_order_acquire))
@@ -519,8 +513,7 @@ struct write_batch::state {
 
 namespace {
 
-thread_local write_batch* current_batch = nullptr;
-thread_local write_batch::state* current_state = nullptr;
+thread_local write_batch::state* current_state = nullptr; // the active collector, if any
 
 bool write_batch_collect(std::shared_ptr<ws_session> s) {
   if (!current_state)
@@ -777,14 +770,12 @@ write_batch::~write_batch() {
   flush();
 }
 
-write_batch::scope::scope(write_batch& batch) : previous_(current_batch) {
-  current_batch = &batch;
+write_batch::scope::scope(write_batch& batch) : previous_(current_state) {
   current_state = batch.state_.get();
 }
 
 write_batch::scope::~scope() {
-  current_batch = previous_;
-  current_state = previous_ ? previous_->state_.get() : nullptr;
+  current_state = previous_;
 }
 
 bool write_batch::empty() const {

@@ -111,6 +111,8 @@ public:
   write_batch(const write_batch&) = delete;
   write_batch& operator=(const write_batch&) = delete;
 
+  struct state;
+
   /// Makes `batch` the collector of this thread for its lifetime (they nest).
   class scope {
   public:
@@ -120,14 +122,12 @@ public:
     scope& operator=(const scope&) = delete;
 
   private:
-    write_batch* previous_;
+    state* previous_;
   };
 
   /// Posts one job that flushes every collected session.
   void flush();
   bool empty() const;
-
-  struct state;
 
 private:
   std::unique_ptr<state> state_;
