@@ -43,9 +43,11 @@ std::optional<config> parse_config(int argc, char** argv, int& exit_code) {
     ("io-threads", po::value(&io_threads)->default_value(0), "I/O threads (0: one per core)")
     ("write-delay-us", po::value(&write_delay_us)->default_value(1000),
      "how long a broadcast's WebSocket writes wait for more frames to the same clients, microseconds")
-    ("actor-threads", po::value(&c.actor_threads)->default_value(0), "CAF scheduler threads (0: one per core)")
-    ("actor-scheduler", po::value(&c.actor_scheduler)->default_value("sharing"),
-     "CAF scheduling policy: sharing (idle workers block) or stealing (idle workers poll)")
+    ("actor-threads", po::value(&c.actor_threads)->default_value(0),
+     "CAF worker threads for --actor-scheduler sharing/stealing (0: one per core)")
+    ("actor-scheduler", po::value(&c.actor_scheduler)->default_value("io"),
+     "where actors run: io (on the I/O threads), sharing (CAF workers that block when idle) or stealing "
+     "(CAF workers that poll)")
     ("log-level", po::value(&c.log_level)->default_value("info"), "trace, debug, info, warn, error, off")
     ("allow-eio3", po::value(&c.engine.allow_eio3)->default_value(true),
      "serve Engine.IO v3 / Socket.IO v2 clients (ElephantIO Version2X, socket.io-client 2.x)")
@@ -106,8 +108,8 @@ std::optional<config> parse_config(int argc, char** argv, int& exit_code) {
     exit_code = 2;
     return std::nullopt;
   }
-  if (c.actor_scheduler != "sharing" && c.actor_scheduler != "stealing") {
-    std::cerr << "chat-server: actor-scheduler must be sharing or stealing\n";
+  if (c.actor_scheduler != "io" && c.actor_scheduler != "sharing" && c.actor_scheduler != "stealing") {
+    std::cerr << "chat-server: actor-scheduler must be io, sharing or stealing\n";
     exit_code = 2;
     return std::nullopt;
   }

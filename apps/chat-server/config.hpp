@@ -19,7 +19,7 @@ struct config {
   unsigned batch_delay_ms = 2;
   std::string log_level = "info";
   std::size_t actor_threads = 0; // 0: one per core
-  std::string actor_scheduler = "sharing";
+  std::string actor_scheduler = "io";
   sio::http::server_options http;
   sio::server_options engine;
 };

@@ -2,6 +2,7 @@
 // actor system and the HTTP front end, mounts the application, and stops cleanly on
 // SIGINT/SIGTERM: stop accepting, close every session with "server shutting down",
 // stop the I/O threads, then the actor system.
+#include "actors/io_scheduler.hpp"
 #include "actors/messages.hpp"
 #include "actors/server.hpp"
 #include "apps/chat-server/config.hpp"
@@ -44,10 +45,16 @@ int main(int argc, char** argv) {
   sio::announce_message_types(caf_cfg);
   chat::announce_persistence_types(caf_cfg);
   caf_cfg.set("scheduler.max-threads", cfg->actor_threads);
-  // CAF's work-stealing workers poll (sleeping 50 us, then 10 ms) while idle: CPU spent on
-  // nothing and up to 10 ms before a quiet server notices a message. Sharing workers block
-  // on a condition variable and wake at once.
-  caf_cfg.set("scheduler.policy", cfg->actor_scheduler == "stealing" ? caf::atom("stealing") : caf::atom("sharing"));
+  if (cfg->actor_scheduler == "io") {
+    // Actors run on the I/O threads: no thread hand-off between a socket and its actor
+    // (see actors/io_scheduler.hpp).
+    caf_cfg.load<sio::io_scheduler>();
+  } else {
+    // CAF's work-stealing workers poll (sleeping 50 us, then 10 ms) while idle: CPU spent
+    // on nothing and up to 10 ms before a quiet server notices a message. Sharing workers
+    // block on a condition variable and wake at once.
+    caf_cfg.set("scheduler.policy", cfg->actor_scheduler == "stealing" ? caf::atom("stealing") : caf::atom("sharing"));
+  }
   caf::actor_system system{caf_cfg};
 
   auto started = std::chrono::steady_clock::now();
@@ -103,9 +110,13 @@ int main(int argc, char** argv) {
               << "\n";
     return 1;
   }
+  if (auto* sched = sio::io_scheduler::of(system))
+    sched->attach(front.io_context());
   std::cout << "listening on http://" << cfg->http.host << ":" << port << std::endl;
-  spdlog::info("chat-server ({} app) on {}:{}, {} I/O threads, {} actor threads", cfg->app, cfg->http.host, port,
-               cfg->http.io_threads, cfg->actor_threads);
+  spdlog::info("chat-server ({} app) on {}:{}, {} I/O threads, actors on {}", cfg->app, cfg->http.host, port,
+               cfg->http.io_threads,
+               cfg->actor_scheduler == "io" ? "the I/O threads"
+                                            : std::to_string(cfg->actor_threads) + " " + cfg->actor_scheduler + " workers");
 
   {
     std::unique_lock<std::mutex> lock(m);
@@ -129,6 +140,9 @@ int main(int argc, char** argv) {
   }
   // Give the last writes (close frames, the final polling answers) a moment on the wire.
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  // Actors move back to the scheduler's own thread before the I/O threads stop.
+  if (auto* sched = sio::io_scheduler::of(system))
+    sched->detach(std::chrono::seconds(2));
   front.stop();
   spdlog::info("stopped");
   return 0;

@@ -687,7 +687,8 @@ reply_ptr http_session::make_reply() {
 struct server::impl {
   server_options opts;
   std::shared_ptr<handler> h;
-  asio::io_context ioc;
+  // With one I/O thread, Asio queues what that thread posts to itself without locking.
+  asio::io_context ioc{static_cast<int>(std::max<std::size_t>(1, opts.io_threads))};
   tcp::acceptor acceptor{asio::make_strand(ioc)};
   asio::signal_set signals{ioc, SIGINT, SIGTERM};
   std::vector<std::thread> threads;
@@ -808,6 +809,10 @@ void write_batch::flush() {
 
 void server::on_signal(std::function<void(int)> fn) {
   impl_->signal_fn = std::move(fn);
+}
+
+asio::io_context& server::io_context() {
+  return impl_->ioc;
 }
 
 } // namespace sio::http

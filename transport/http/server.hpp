@@ -14,6 +14,10 @@
 #include <utility>
 #include <vector>
 
+namespace boost::asio {
+class io_context;
+}
+
 namespace sio::http {
 
 using header_list = std::vector<std::pair<std::string, std::string>>;
@@ -181,6 +185,8 @@ public:
   void stop();
   /// Runs `fn` once SIGINT or SIGTERM arrives (on an I/O thread).
   void on_signal(std::function<void(int)> fn);
+  /// The io_context the I/O threads run (sio::io_scheduler runs actors on it too).
+  boost::asio::io_context& io_context();
 
 private:
   struct impl;

@@ -1,0 +1,315 @@
+#include "actors/io_scheduler.hpp"
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <caf/detail/set_thread_name.hpp>
+#include <caf/detail/simple_actor_clock.hpp>
+#include <caf/execution_unit.hpp>
+#include <caf/resumable.hpp>
+
+#include <atomic>
+#include <future>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+namespace sio {
+
+namespace asio = boost::asio;
+using error_code = boost::system::error_code;
+
+namespace {
+
+// CAF's simple_actor_clock keeps the schedule; this one guards it with a mutex and
+// fires it from one Asio timer on the scheduler's own thread. Setting a timer later than
+// the earliest one (the usual case: a heartbeat 25 s out) touches no other thread; CAF's
+// thread_safe_actor_clock wakes its clock thread for every timer set or cancelled.
+class io_clock final : public caf::detail::simple_actor_clock {
+public:
+  using super = caf::detail::simple_actor_clock;
+
+  explicit io_clock(asio::io_context& ioc) : ioc_(ioc), timer_(ioc) {}
+
+  void set_ordinary_timeout(time_point t, caf::abstract_actor* self, caf::atom_value type,
+                            std::uint64_t id) override {
+    locked([&] { super::set_ordinary_timeout(t, self, type, id); });
+  }
+  void set_request_timeout(time_point t, caf::abstract_actor* self, caf::message_id id) override {
+    locked([&] { super::set_request_timeout(t, self, id); });
+  }
+  void set_multi_timeout(time_point t, caf::abstract_actor* self, caf::atom_value type,
+                         std::uint64_t id) override {
+    locked([&] { super::set_multi_timeout(t, self, type, id); });
+  }
+  void cancel_ordinary_timeout(caf::abstract_actor* self, caf::atom_value type) override {
+    locked([&] { super::cancel_ordinary_timeout(self, type); });
+  }
+  void cancel_request_timeout(caf::abstract_actor* self, caf::message_id id) override {
+    locked([&] { super::cancel_request_timeout(self, id); });
+  }
+  void cancel_timeouts(caf::abstract_actor* self) override {
+    locked([&] { super::cancel_timeouts(self); });
+  }
+  void schedule_message(time_point t, caf::strong_actor_ptr receiver, caf::mailbox_element_ptr content) override {
+    locked([&] { super::schedule_message(t, std::move(receiver), std::move(content)); });
+  }
+  void schedule_message(time_point t, caf::group target, caf::strong_actor_ptr sender,
+                        caf::message content) override {
+    locked([&] { super::schedule_message(t, std::move(target), std::move(sender), std::move(content)); });
+  }
+  void cancel_all() override {
+    locked([&] { super::cancel_all(); });
+  }
+
+  /// Stops firing (the scheduler is stopping); runs on the timer's thread.
+  void halt() {
+    std::lock_guard<std::mutex> guard(mutex_);
+    halted_ = true;
+    ++generation_;
+    timer_.cancel();
+  }
+
+private:
+  template <class F> void locked(F&& f) {
+    std::lock_guard<std::mutex> guard(mutex_);
+    f();
+    // A new earliest deadline re-arms the timer (on its thread); a later one waits.
+    if (!halted_ && !schedule_.empty() && schedule_.begin()->first < armed_) {
+      armed_ = schedule_.begin()->first;
+      asio::post(ioc_, [this] {
+        std::lock_guard<std::mutex> g(mutex_);
+        arm();
+      });
+    }
+  }
+
+  // On the timer's thread, mutex held.
+  void arm() {
+    ++generation_;
+    if (halted_ || schedule_.empty()) {
+      armed_ = time_point::max();
+      timer_.cancel();
+      return;
+    }
+    armed_ = schedule_.begin()->first;
+    timer_.expires_at(armed_);
+    timer_.async_wait([this, g = generation_](error_code ec) {
+      if (ec)
+        return;
+      std::lock_guard<std::mutex> guard(mutex_);
+      if (g != generation_)
+        return;
+      trigger_expired_timeouts(); // enqueues into mailboxes; never re-enters the clock
+      arm();
+    });
+  }
+
+  asio::io_context& ioc_;
+  asio::steady_timer timer_;
+  std::mutex mutex_;
+  time_point armed_ = time_point::max();
+  std::uint64_t generation_ = 0;
+  bool halted_ = false;
+};
+
+} // namespace
+
+namespace {
+
+// The batch of the innermost batch_scope on this thread (see io_scheduler::batch_scope).
+struct pending_batch {
+  io_scheduler* owner = nullptr;
+  std::vector<caf::resumable*> jobs;
+  int depth = 0;
+};
+thread_local pending_batch this_thread_batch;
+
+} // namespace
+
+struct io_scheduler::impl : caf::execution_unit {
+  io_scheduler& owner;
+  asio::io_context own{1};
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> keep_running;
+  std::thread thread;
+  std::promise<void> thread_done;
+  std::atomic<asio::io_context*> target{nullptr};
+  std::atomic<std::int64_t> posted_to_target{0};
+  io_clock clock{own};
+
+  impl(io_scheduler& o, caf::actor_system& sys) : caf::execution_unit(&sys), owner(o) {}
+
+  // An actor resumed from inside an actor (a send to an idle actor): the same queue.
+  void exec_later(caf::resumable* job) override { owner.enqueue(job); }
+
+  void run(caf::resumable* job) {
+    switch (job->resume(this, owner.max_throughput())) {
+    case caf::resumable::resume_later:
+      owner.enqueue(job); // more mail: behind what the I/O threads have queued meanwhile
+      break;
+    case caf::resumable::done:
+    case caf::resumable::awaiting_message:
+    case caf::resumable::shutdown_execution_unit:
+      intrusive_ptr_release(job);
+      break;
+    }
+  }
+
+  // The posted handler. One that is destroyed without running (its io_context went away)
+  // releases the actor the way CAF's coordinators do at shutdown.
+  struct job_handler {
+    impl* self;
+    caf::resumable* job;
+    bool counted; // posted to the attached io_context (detach() waits for those)
+
+    job_handler(impl* s, caf::resumable* j, bool c) : self(s), job(j), counted(c) {}
+    job_handler(job_handler&& other) noexcept
+        : self(other.self), job(std::exchange(other.job, nullptr)), counted(std::exchange(other.counted, false)) {}
+    job_handler(const job_handler&) = delete;
+    job_handler& operator=(const job_handler&) = delete;
+    job_handler& operator=(job_handler&&) = delete;
+    ~job_handler() {
+      if (job)
+        caf::scheduler::abstract_coordinator::cleanup_and_release(job);
+      if (counted)
+        self->posted_to_target.fetch_sub(1);
+    }
+    void operator()() { self->run(std::exchange(job, nullptr)); }
+  };
+
+  // Several actors in one posted job (batch_scope); the same release rules.
+  struct batch_handler {
+    impl* self;
+    std::vector<caf::resumable*> jobs;
+    bool counted;
+
+    batch_handler(impl* s, std::vector<caf::resumable*> j, bool c) : self(s), jobs(std::move(j)), counted(c) {}
+    batch_handler(batch_handler&& other) noexcept
+        : self(other.self), jobs(std::move(other.jobs)), counted(std::exchange(other.counted, false)) {
+      other.jobs.clear();
+    }
+    batch_handler(const batch_handler&) = delete;
+    batch_handler& operator=(const batch_handler&) = delete;
+    batch_handler& operator=(batch_handler&&) = delete;
+    ~batch_handler() {
+      for (auto* job : jobs)
+        caf::scheduler::abstract_coordinator::cleanup_and_release(job);
+      if (counted)
+        self->posted_to_target.fetch_sub(1);
+    }
+    void operator()() {
+      auto run = std::move(jobs);
+      jobs.clear();
+      for (auto* job : run)
+        self->run(job);
+    }
+  };
+};
+
+caf::actor_system::module* io_scheduler::make(caf::actor_system& sys, caf::detail::type_list<>) {
+  return new io_scheduler(sys);
+}
+
+io_scheduler::io_scheduler(caf::actor_system& sys)
+    : caf::scheduler::abstract_coordinator(sys), impl_(std::make_unique<impl>(*this, sys)) {}
+
+io_scheduler::~io_scheduler() = default;
+
+io_scheduler* io_scheduler::of(caf::actor_system& sys) {
+  return dynamic_cast<io_scheduler*>(&sys.scheduler());
+}
+
+void io_scheduler::attach(asio::io_context& ioc) {
+  impl_->target.store(&ioc);
+}
+
+void io_scheduler::detach(std::chrono::milliseconds bound) {
+  auto& i = *impl_;
+  i.target.store(nullptr);
+  // enqueue() counts before it reads `target` (both sequentially consistent), so once
+  // the count is zero nothing more can reach the old io_context.
+  auto deadline = std::chrono::steady_clock::now() + bound;
+  while (i.posted_to_target.load() > 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+}
+
+io_scheduler::batch_scope::batch_scope() {
+  ++this_thread_batch.depth;
+}
+
+io_scheduler::batch_scope::~batch_scope() {
+  auto& b = this_thread_batch;
+  if (--b.depth > 0 || b.jobs.empty())
+    return;
+  auto jobs = std::move(b.jobs);
+  b.jobs.clear();
+  auto* owner = std::exchange(b.owner, nullptr);
+  if (jobs.size() == 1)
+    owner->enqueue(jobs.front());
+  else
+    owner->post_all(std::move(jobs));
+}
+
+void io_scheduler::post_all(std::vector<caf::resumable*> jobs) {
+  auto& i = *impl_;
+  i.posted_to_target.fetch_add(1);
+  auto* ioc = i.target.load();
+  if (!ioc)
+    i.posted_to_target.fetch_sub(1);
+  impl::batch_handler batch{&i, std::move(jobs), ioc != nullptr};
+  if (ioc)
+    asio::post(*ioc, std::move(batch));
+  else
+    asio::post(i.own, std::move(batch));
+}
+
+void io_scheduler::enqueue(caf::resumable* job) {
+  auto& i = *impl_;
+  if (this_thread_batch.depth > 0 && (!this_thread_batch.owner || this_thread_batch.owner == this)) {
+    this_thread_batch.owner = this;
+    this_thread_batch.jobs.push_back(job);
+    return;
+  }
+  i.posted_to_target.fetch_add(1);
+  if (auto* ioc = i.target.load()) {
+    asio::post(*ioc, impl::job_handler{&i, job, true});
+    return;
+  }
+  i.posted_to_target.fetch_sub(1);
+  asio::post(i.own, impl::job_handler{&i, job, false});
+}
+
+caf::actor_clock& io_scheduler::clock() noexcept {
+  return impl_->clock;
+}
+
+void io_scheduler::start() {
+  auto& i = *impl_;
+  i.keep_running.emplace(i.own.get_executor());
+  i.thread = std::thread([this] {
+    auto& i = *impl_;
+    caf::detail::set_thread_name("caf.io-sched");
+    system().thread_started();
+    i.own.run();
+    system().thread_terminates();
+    i.thread_done.set_value();
+  });
+  abstract_coordinator::start(); // spawns CAF's (detached) printer actor
+}
+
+void io_scheduler::stop() {
+  auto& i = *impl_;
+  stop_actors();
+  i.target.store(nullptr);
+  i.clock.cancel_all();
+  asio::post(i.own, [&i] { i.clock.halt(); });
+  // Whatever is still queued runs; then the thread runs out of work and ends.
+  i.keep_running.reset();
+  if (i.thread_done.get_future().wait_for(std::chrono::seconds(5)) != std::future_status::ready)
+    i.own.stop(); // actors still mailing each other after the system stopped: drop them
+  i.thread.join();
+}
+
+} // namespace sio
