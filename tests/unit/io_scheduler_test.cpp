@@ -1,0 +1,154 @@
+// io_scheduler with a real actor system: where actors run before, while and after an
+// io_context is attached, its clock (delayed messages, request timeouts, a later timer
+// set before an earlier one), and batch_scope.
+#define CAF_SUITE io_scheduler
+#include <caf/test/unit_test_impl.hpp>
+
+#include "actors/io_scheduler.hpp"
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include <caf/all.hpp>
+
+#include <atomic>
+#include <sstream>
+#include <thread>
+
+using namespace std::chrono_literals;
+namespace asio = boost::asio;
+
+namespace {
+
+using where_atom = caf::atom_constant<caf::atom("where")>;
+using later_atom = caf::atom_constant<caf::atom("later")>;
+using fired_atom = caf::atom_constant<caf::atom("fired")>;
+
+std::string id_of(std::thread::id id) {
+  std::ostringstream out;
+  out << id;
+  return out.str();
+}
+
+// Answers `where` with the id of the thread it runs on.
+caf::behavior locator() {
+  return {[](where_atom) { return id_of(std::this_thread::get_id()); }};
+}
+
+// An I/O thread of our own, then an actor system whose scheduler is io_scheduler; torn
+// down in the order main() uses: detach, actor system, I/O thread.
+struct fixture {
+  asio::io_context ioc{1};
+  asio::executor_work_guard<asio::io_context::executor_type> work{ioc.get_executor()};
+  std::thread io_thread{[this] { ioc.run(); }};
+  std::string io_thread_id = id_of(io_thread.get_id());
+  std::unique_ptr<caf::actor_system_config> cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  sio::io_scheduler* sched = nullptr;
+
+  fixture() {
+    cfg = std::make_unique<caf::actor_system_config>();
+    cfg->load<sio::io_scheduler>();
+    sys = std::make_unique<caf::actor_system>(*cfg);
+    sched = sio::io_scheduler::of(*sys);
+  }
+
+  ~fixture() {
+    sched->detach(std::chrono::seconds(2));
+    sys.reset();
+    work.reset();
+    ioc.stop();
+    io_thread.join();
+  }
+
+  std::string where(const caf::actor& a) {
+    caf::scoped_actor self{*sys};
+    std::string result;
+    self->request(a, std::chrono::seconds(5), where_atom::value)
+        .receive([&](const std::string& id) { result = id; },
+                 [&](caf::error& err) { CAF_FAIL("no answer: " << sys->render(err)); });
+    return result;
+  }
+};
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(io_scheduler_tests, fixture)
+
+CAF_TEST(the_system_uses_the_io_scheduler) {
+  CAF_REQUIRE(sched != nullptr);
+}
+
+CAF_TEST(actors_run_on_the_attached_io_context_and_leave_it_on_detach) {
+  auto a = sys->spawn(locator);
+  auto own = where(a);
+  CAF_CHECK_NOT_EQUAL(own, io_thread_id);
+  CAF_CHECK_NOT_EQUAL(own, id_of(std::this_thread::get_id()));
+  sched->attach(ioc);
+  CAF_CHECK_EQUAL(where(a), io_thread_id);
+  auto b = sys->spawn(locator); // spawned while attached
+  CAF_CHECK_EQUAL(where(b), io_thread_id);
+  sched->detach(std::chrono::seconds(2));
+  CAF_CHECK_EQUAL(where(a), own);
+  CAF_CHECK_EQUAL(where(b), own);
+  caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(b, caf::exit_reason::user_shutdown);
+}
+
+CAF_TEST(delayed_messages_fire_after_their_delay_earliest_first) {
+  sched->attach(ioc);
+  caf::scoped_actor self{*sys};
+  auto start = std::chrono::steady_clock::now();
+  // The later timer is set first: the earlier one must re-arm the Asio timer.
+  self->delayed_send(self, 3s, later_atom::value);
+  self->delayed_send(self, 50ms, fired_atom::value);
+  bool fired = false;
+  self->receive([&](fired_atom) { fired = true; }, [&](later_atom) { CAF_FAIL("the 3 s timer came first"); },
+                caf::after(std::chrono::seconds(2)) >> [] { CAF_FAIL("the 50 ms timer did not fire within 2 s"); });
+  CAF_CHECK(fired);
+  CAF_CHECK_GREATER_OR_EQUAL(std::chrono::steady_clock::now() - start, 50ms);
+}
+
+CAF_TEST(request_timeouts_come_from_the_clock) {
+  sched->attach(ioc);
+  auto silent = sys->spawn([]() -> caf::behavior {
+    return {[](where_atom) -> caf::result<std::string> { return caf::delegated<std::string>(); }};
+  });
+  caf::scoped_actor self{*sys};
+  bool timed_out = false;
+  auto start = std::chrono::steady_clock::now();
+  self->request(silent, 100ms, where_atom::value)
+      .receive([&](const std::string&) { CAF_FAIL("the silent actor answered"); },
+               [&](caf::error& err) { timed_out = err == caf::sec::request_timeout; });
+  CAF_CHECK(timed_out);
+  CAF_CHECK_GREATER_OR_EQUAL(std::chrono::steady_clock::now() - start, 100ms);
+  caf::anon_send_exit(silent, caf::exit_reason::user_shutdown);
+}
+
+CAF_TEST(a_batch_scope_hands_its_actors_over_when_it_ends) {
+  sched->attach(ioc);
+  std::atomic<int> handled{0};
+  auto counter = [&handled]() -> caf::behavior {
+    return {[&handled](fired_atom) { ++handled; }, [](where_atom) { return id_of(std::this_thread::get_id()); }};
+  };
+  std::vector<caf::actor> actors;
+  for (int i = 0; i < 3; ++i) {
+    actors.push_back(sys->spawn(counter));
+    where(actors.back()); // started and idle: the next message schedules it again
+  }
+  {
+    sio::io_scheduler::batch_scope scope;
+    for (auto& a : actors)
+      caf::anon_send(a, fired_atom::value);
+    std::this_thread::sleep_for(100ms);
+    CAF_CHECK_EQUAL(handled.load(), 0); // collected, not yet posted
+  }
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (handled.load() < 3 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(1ms);
+  CAF_CHECK_EQUAL(handled.load(), 3);
+  for (auto& a : actors)
+    caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
