@@ -184,6 +184,14 @@ void connection_state::on_poll_get(http::reply_ptr reply) {
     return close_session("transport error");
   }
   pending_get_ = std::move(reply);
+  // During an upgrade the client waits for its GET to return before it switches: a GET
+  // that arrives after the probe's noop went out (the client polled again before it saw
+  // "3probe") gets a noop too, or it would hang until the next ping. The reference writes
+  // a noop to a waiting GET every 100 ms for the same reason.
+  if (probe_ && probe_answered_ && outbox_.empty()) {
+    outbox_.push_back({false, shared_text("6")});
+    outbox_bytes_ += 1;
+  }
   if (!outbox_.empty())
     flush();
 }

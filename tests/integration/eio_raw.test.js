@@ -95,6 +95,31 @@ describe("raw Engine.IO echo, health and CORS", () => {
     assert.strictEqual(await ws.next(), "4");
   });
 
+  it("upgrade: a GET sent after the probe's noop, before the client saw 3probe, is answered with a noop at once", TEST_TIMEOUT, async () => {
+    // engine.io-client polls again as soon as a GET returns; if the probe's noop came
+    // back before "3probe", the next GET is in flight when the client pauses polling to
+    // switch, and it waits for that GET. The server must not hold it (until a ping).
+    const open = await h.pollingHandshake(url, "/engine.io/");
+    const sid = encodeURIComponent(open.sid);
+    const q = `${eio}?EIO=4&transport=polling&sid=${sid}`;
+    const firstGet = h.request(q);
+    const ws = h.rawWs(url, "/engine.io/", `EIO=4&transport=websocket&sid=${sid}`);
+    await ws.opened;
+    ws.send("2probe");
+    assert.strictEqual(await ws.next(), "3probe");
+    assert.strictEqual((await firstGet).body, "6");
+    const started = Date.now();
+    const secondGet = await h.request(q, { timeoutMs: 3000 });
+    assert.strictEqual(secondGet.status, 200);
+    assert.strictEqual(secondGet.body, "6");
+    assert.ok(Date.now() - started < 2000, `the second GET took ${Date.now() - started} ms`);
+    // The switch completes, and the WebSocket carries the echo.
+    ws.send("5");
+    ws.send("4after upgrade");
+    assert.strictEqual(await ws.next(), "4after upgrade");
+    ws.close();
+  });
+
   for (const transports of [["websocket"], ["polling"], ["polling", "websocket"]]) {
     it(`engine.io-client (${transports.join("+")}): text and binary echo`, TEST_TIMEOUT, async () => {
       const socket = new EioSocket(url, { path: "/engine.io/", transports });
