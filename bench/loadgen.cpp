@@ -123,7 +123,6 @@ struct options {
   double timeout = 120;
   double connect_timeout = default_connect_deadline_s; // seconds for every client to connect
   std::size_t text_bytes = 0;                           // filler appended to each message's text
-  bool busy_poll = false; // spin on the io_context instead of sleeping in epoll_wait
   bool verbose = false;
   // derived
   scenario kind = scenario::fanout;
@@ -260,7 +259,9 @@ public:
   ~worker();
 
   void add_client(std::size_t index);
-  void start();
+  void start() {
+    thread_ = std::thread([this] { ctx_.run(); });
+  }
   void join() {
     if (thread_.joinable())
       thread_.join();
@@ -909,21 +910,6 @@ worker::~worker() {
   join();
 }
 
-void worker::start() {
-  if (!opts.busy_poll) {
-    thread_ = std::thread([this] { ctx_.run(); });
-    return;
-  }
-  // --busy-poll: never sleep in epoll_wait. On loopback the server's write performs the
-  // receiver's TCP processing and, if the receiving thread sleeps, its wake-up (an IPI to
-  // the other core) in the server's own syscall; a client on another machine costs the
-  // server nothing of the sort. Spinning keeps that loopback artefact out of latency runs.
-  thread_ = std::thread([this] {
-    while (!ctx_.stopped())
-      ctx_.poll();
-  });
-}
-
 void worker::add_client(std::size_t index) {
   connections_.push_back(std::make_unique<connection>(*this, index));
 }
@@ -1301,7 +1287,6 @@ json::object controller::common_fields() const {
   o["scenario"] = opts.scenario_name;
   o["clients"] = opts.clients;
   o["threads"] = opts.threads;
-  o["busy_poll"] = opts.busy_poll;
   o["connected"] = sum(&counters::connected);
   o["connect_failures"] = sum(&counters::failed);
   o["dropped_connections"] = sum(&counters::dropped);
@@ -1506,9 +1491,6 @@ std::optional<int> parse_options(int argc, char** argv) {
       "seconds for every client to connect")(
       "text-bytes", po::value(&opts.text_bytes)->default_value(opts.text_bytes),
       "filler bytes appended to each message's text (fanout, rooms)")(
-      "busy-poll", po::bool_switch(&opts.busy_poll),
-      "spin instead of sleeping between reads (one core per --threads; keeps the wake-up of a sleeping "
-      "reader out of the server's write cost on loopback)")(
       "verbose,v", po::bool_switch(&opts.verbose), "log the first frame of each ignored event");
   po::variables_map vm;
   try {
