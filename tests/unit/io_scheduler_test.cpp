@@ -136,8 +136,11 @@ CAF_TEST(a_batch_scope_hands_its_actors_over_when_it_ends) {
   std::vector<caf::actor> actors;
   for (int i = 0; i < 3; ++i) {
     actors.push_back(sys->spawn(counter, 0));
-    where(actors.back()); // started and idle: the next message schedules it again
+    where(actors.back()); // started
   }
+  // The answer reaches us while the actor's resume is still returning; a message sent
+  // before it returned would be picked up by that same resume, without the scheduler.
+  std::this_thread::sleep_for(100ms);
   {
     sio::io_scheduler::batch_scope scope;
     for (auto& a : actors)
