@@ -86,6 +86,9 @@ CAF_TEST(actors_run_on_the_attached_io_context_and_leave_it_on_detach) {
   auto own = where(a);
   CAF_CHECK_NOT_EQUAL(own, io_thread_id);
   CAF_CHECK_NOT_EQUAL(own, id_of(std::this_thread::get_id()));
+  // The answer reaches us while the actor's resume is still returning; a request sent
+  // before it returned is handled by that same resume, on the old thread.
+  std::this_thread::sleep_for(100ms);
   sched->attach(ioc);
   CAF_CHECK_EQUAL(where(a), io_thread_id);
   auto b = sys->spawn(locator, 0); // spawned while attached
