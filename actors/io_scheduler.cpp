@@ -115,10 +115,6 @@ private:
   bool halted_ = false;
 };
 
-} // namespace
-
-namespace {
-
 // The batch of the innermost batch_scope on this thread (see io_scheduler::batch_scope).
 struct pending_batch {
   io_scheduler* owner = nullptr;
@@ -157,55 +153,52 @@ struct io_scheduler::impl : caf::execution_unit {
     }
   }
 
-  // The posted handler. One that is destroyed without running (its io_context went away)
-  // releases the actor the way CAF's coordinators do at shutdown.
-  struct job_handler {
+  // The posted handler: one actor, or the actors of a batch_scope. One that is destroyed
+  // without running (its io_context went away) releases its actors the way CAF's
+  // coordinators do at shutdown.
+  struct posted_jobs {
     impl* self;
-    caf::resumable* job;
-    bool counted; // posted to the attached io_context (detach() waits for those)
+    caf::resumable* first;
+    std::vector<caf::resumable*> rest; // empty (no allocation) for a single actor
+    bool counted = false;              // posted to the attached io_context (detach() waits)
 
-    job_handler(impl* s, caf::resumable* j, bool c) : self(s), job(j), counted(c) {}
-    job_handler(job_handler&& other) noexcept
-        : self(other.self), job(std::exchange(other.job, nullptr)), counted(std::exchange(other.counted, false)) {}
-    job_handler(const job_handler&) = delete;
-    job_handler& operator=(const job_handler&) = delete;
-    job_handler& operator=(job_handler&&) = delete;
-    ~job_handler() {
-      if (job)
-        caf::scheduler::abstract_coordinator::cleanup_and_release(job);
-      if (counted)
-        self->posted_to_target.fetch_sub(1);
-    }
-    void operator()() { self->run(std::exchange(job, nullptr)); }
-  };
-
-  // Several actors in one posted job (batch_scope); the same release rules.
-  struct batch_handler {
-    impl* self;
-    std::vector<caf::resumable*> jobs;
-    bool counted;
-
-    batch_handler(impl* s, std::vector<caf::resumable*> j, bool c) : self(s), jobs(std::move(j)), counted(c) {}
-    batch_handler(batch_handler&& other) noexcept
-        : self(other.self), jobs(std::move(other.jobs)), counted(std::exchange(other.counted, false)) {
-      other.jobs.clear();
-    }
-    batch_handler(const batch_handler&) = delete;
-    batch_handler& operator=(const batch_handler&) = delete;
-    batch_handler& operator=(batch_handler&&) = delete;
-    ~batch_handler() {
-      for (auto* job : jobs)
+    posted_jobs(impl* s, caf::resumable* f, std::vector<caf::resumable*> r = {})
+        : self(s), first(f), rest(std::move(r)) {}
+    posted_jobs(posted_jobs&& other) noexcept
+        : self(other.self), first(std::exchange(other.first, nullptr)), rest(std::exchange(other.rest, {})),
+          counted(std::exchange(other.counted, false)) {}
+    posted_jobs(const posted_jobs&) = delete;
+    posted_jobs& operator=(const posted_jobs&) = delete;
+    posted_jobs& operator=(posted_jobs&&) = delete;
+    ~posted_jobs() {
+      if (first)
+        caf::scheduler::abstract_coordinator::cleanup_and_release(first);
+      for (auto* job : rest)
         caf::scheduler::abstract_coordinator::cleanup_and_release(job);
       if (counted)
         self->posted_to_target.fetch_sub(1);
     }
     void operator()() {
-      auto run = std::move(jobs);
-      jobs.clear();
-      for (auto* job : run)
+      self->run(std::exchange(first, nullptr));
+      auto more = std::exchange(rest, {});
+      for (auto* job : more)
         self->run(job);
     }
   };
+
+  // To the attached io_context, else to the own one. Counted before `target` is read
+  // (both sequentially consistent): once detach() sees zero, nothing more reaches the
+  // old io_context.
+  void post(posted_jobs jobs) {
+    posted_to_target.fetch_add(1);
+    if (auto* ioc = target.load()) {
+      jobs.counted = true;
+      asio::post(*ioc, std::move(jobs));
+      return;
+    }
+    posted_to_target.fetch_sub(1);
+    asio::post(own, std::move(jobs));
+  }
 };
 
 caf::actor_system::module* io_scheduler::make(caf::actor_system& sys, caf::detail::type_list<>) {
@@ -228,8 +221,6 @@ void io_scheduler::attach(asio::io_context& ioc) {
 void io_scheduler::detach(std::chrono::milliseconds bound) {
   auto& i = *impl_;
   i.target.store(nullptr);
-  // enqueue() counts before it reads `target` (both sequentially consistent), so once
-  // the count is zero nothing more can reach the old io_context.
   auto deadline = std::chrono::steady_clock::now() + bound;
   while (i.posted_to_target.load() > 0 && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -246,23 +237,9 @@ io_scheduler::batch_scope::~batch_scope() {
   auto jobs = std::move(b.jobs);
   b.jobs.clear();
   auto* owner = std::exchange(b.owner, nullptr);
-  if (jobs.size() == 1)
-    owner->enqueue(jobs.front());
-  else
-    owner->post_all(std::move(jobs));
-}
-
-void io_scheduler::post_all(std::vector<caf::resumable*> jobs) {
-  auto& i = *impl_;
-  i.posted_to_target.fetch_add(1);
-  auto* ioc = i.target.load();
-  if (!ioc)
-    i.posted_to_target.fetch_sub(1);
-  impl::batch_handler batch{&i, std::move(jobs), ioc != nullptr};
-  if (ioc)
-    asio::post(*ioc, std::move(batch));
-  else
-    asio::post(i.own, std::move(batch));
+  auto* first = jobs.front();
+  jobs.erase(jobs.begin());
+  owner->impl_->post(impl::posted_jobs{owner->impl_.get(), first, std::move(jobs)});
 }
 
 void io_scheduler::enqueue(caf::resumable* job) {
@@ -272,13 +249,7 @@ void io_scheduler::enqueue(caf::resumable* job) {
     this_thread_batch.jobs.push_back(job);
     return;
   }
-  i.posted_to_target.fetch_add(1);
-  if (auto* ioc = i.target.load()) {
-    asio::post(*ioc, impl::job_handler{&i, job, true});
-    return;
-  }
-  i.posted_to_target.fetch_sub(1);
-  asio::post(i.own, impl::job_handler{&i, job, false});
+  i.post(impl::posted_jobs{&i, job});
 }
 
 caf::actor_clock& io_scheduler::clock() noexcept {

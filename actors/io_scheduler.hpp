@@ -22,7 +22,6 @@
 
 #include <chrono>
 #include <memory>
-#include <vector>
 
 namespace boost::asio {
 class io_context;
@@ -66,8 +65,6 @@ protected:
   void stop() override;
 
 private:
-  void post_all(std::vector<caf::resumable*> jobs);
-
   struct impl;
   std::unique_ptr<impl> impl_;
 };

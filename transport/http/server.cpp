@@ -537,10 +537,6 @@ struct chunked_flush : std::enable_shared_from_this<chunked_flush> {
   }
 };
 
-} // namespace
-
-namespace {
-
 thread_local write_batch::state* current_state = nullptr; // the active collector, if any
 
 bool write_batch_collect(std::shared_ptr<ws_session> s) {
