@@ -151,16 +151,22 @@ void socket::emit_with_ack(std::string_view event, message m, std::chrono::milli
     conn_->emit_with_ack(*s, event, m, timeout, std::move(cb));
 }
 
-void socket::join(const std::string& room) {
+socket::join_result socket::join(const std::string& room) {
   auto* s = conn_->find_socket(key_);
-  if (s && s->connected)
-    conn_->join(*s, room);
+  if (!s || !s->connected)
+    return join_result::not_connected;
+  return conn_->join(*s, room);
 }
 
 void socket::leave(const std::string& room) {
   auto* s = conn_->find_socket(key_);
   if (s && s->connected)
     conn_->leave(*s, room);
+}
+
+bool socket::in_room(const std::string& room) const {
+  auto* s = conn_->find_socket(key_);
+  return s && s->rooms.count(room) > 0;
 }
 
 std::set<std::string> socket::rooms() const {

@@ -132,9 +132,13 @@ public:
   void emit(std::string_view event, message m = {});
   void emit_with_ack(std::string_view event, message m, std::chrono::milliseconds timeout, ack_callback cb);
 
-  void join(const std::string& room);
+  /// What join() did: a socket may be in at most `max-rooms-per-socket` rooms.
+  enum class join_result { joined, already_in, limit_reached, not_connected };
+  join_result join(const std::string& room);
   void leave(const std::string& room);
-  /// The rooms this socket is in, its own id room included.
+  /// Whether this socket is in `room` (O(log n), no copy).
+  bool in_room(const std::string& room) const;
+  /// The rooms this socket is in, its own id room included (a copy: not for hot paths).
   std::set<std::string> rooms() const;
 
   /// Broadcasts that exclude this socket.

@@ -631,9 +631,15 @@ void connection_state::emit_with_ack(socket_state& s, std::string_view event, co
   self_->delayed_send(self_, timeout, ack_timeout_atom::value, s.key, id);
 }
 
-void connection_state::join(socket_state& s, const std::string& room) {
-  if (s.rooms.insert(room).second)
-    self_->send(s.nsp_actor, room_join{s.key, room});
+socket::join_result connection_state::join(socket_state& s, const std::string& room) {
+  if (s.rooms.count(room))
+    return socket::join_result::already_in;
+  // The own-id room counts too, as in socket.io's `socket.rooms`.
+  if (s.rooms.size() >= core_->opts.max_rooms_per_socket)
+    return socket::join_result::limit_reached;
+  s.rooms.insert(room);
+  self_->send(s.nsp_actor, room_join{s.key, room});
+  return socket::join_result::joined;
 }
 
 void connection_state::leave(socket_state& s, const std::string& room) {

@@ -50,7 +50,7 @@ public:
   void emit(socket_state& s, std::string_view event, const message& m);
   void emit_with_ack(socket_state& s, std::string_view event, const message& m, std::chrono::milliseconds timeout,
                      ack_callback cb);
-  void join(socket_state& s, const std::string& room);
+  socket::join_result join(socket_state& s, const std::string& room);
   void leave(socket_state& s, const std::string& room);
   void server_disconnect(socket_state& s, bool close_connection);
   void close_session(const std::string& reason);

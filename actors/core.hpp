@@ -34,6 +34,8 @@ struct server_options {
   std::string raw_engine_path;
   /// Serve Engine.IO v3 / Socket.IO v2 clients (ElephantIO Version2X, socket.io-client 2.x).
   bool allow_eio3 = true;
+  /// Rooms one socket may be in (its own id room included); join() refuses past it.
+  std::size_t max_rooms_per_socket = 1000;
 };
 
 struct namespace_def {

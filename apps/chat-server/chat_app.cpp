@@ -382,8 +382,17 @@ void join_room(chat_app& app, sio::socket& s, const std::string& room, const sio
       s.emit("error", {json::object{{"message", "Forbidden: " + room}}});
     return;
   }
-  bool already = s.rooms().count(room) > 0;
-  s.join(room);
+  auto joined = s.join(room);
+  if (joined == sio::socket::join_result::not_connected)
+    return;
+  if (joined == sio::socket::join_result::limit_reached) {
+    if (ack.wanted())
+      ack({error_status("Too many rooms")});
+    else
+      s.emit("error", {json::object{{"message", "Too many rooms: " + room}}});
+    return;
+  }
+  bool already = joined == sio::socket::join_result::already_in;
   if (!is_presence_room(room) || already) {
     if (is_presence_room(room)) {
       json::array members;
@@ -444,7 +453,7 @@ void presence_leave(chat_app& app, sio::socket& s, const std::string& room) {
 }
 
 void leave_room(chat_app& app, sio::socket& s, const std::string& room, const sio::ack_responder& ack) {
-  bool was_in = s.rooms().count(room) > 0;
+  bool was_in = s.in_room(room);
   s.leave(room);
   if (was_in)
     presence_leave(app, s, room);

@@ -49,6 +49,8 @@ std::optional<config> parse_config(int argc, char** argv, int& exit_code) {
      "where actors run: io (on the I/O threads), sharing (CAF workers that block when idle) or stealing "
      "(CAF workers that poll)")
     ("log-level", po::value(&c.log_level)->default_value("info"), "trace, debug, info, warn, error, off")
+    ("max-rooms-per-socket", po::value(&c.engine.max_rooms_per_socket)->default_value(1000),
+     "rooms one socket may be in, its own id room included; a join past it is refused")
     ("allow-eio3", po::value(&c.engine.allow_eio3)->default_value(true),
      "serve Engine.IO v3 / Socket.IO v2 clients (ElephantIO Version2X, socket.io-client 2.x)")
     ("db", po::value(&c.db_path)->default_value("data/chat.db"), "SQLite database file (created, WAL)")

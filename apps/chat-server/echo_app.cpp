@@ -29,17 +29,29 @@ void echo_handlers(sio::socket& s) {
 
   s.on("message-with-ack", [](sio::socket&, sio::message& m, const sio::ack_responder& ack) { ack(std::move(m)); });
 
-  // join / leave: the room name, acked back.
-  auto room_handler = [](void (sio::socket::*op)(const std::string&)) {
-    return [op](sio::socket& s, sio::message& m, const sio::ack_responder& ack) {
-      if (m.args.empty() || !m.args[0].is_string())
-        return ack({json::object{{"error", "room must be a string"}}});
-      (s.*op)(std::string(m.args[0].as_string()));
-      ack({m.args[0]});
-    };
+  // join / leave: the room name, acked back (a join past max-rooms-per-socket: an error).
+  auto room_name = [](sio::message& m, const sio::ack_responder& ack) -> std::optional<std::string> {
+    if (m.args.empty() || !m.args[0].is_string()) {
+      ack({json::object{{"error", "room must be a string"}}});
+      return std::nullopt;
+    }
+    return std::string(m.args[0].as_string());
   };
-  s.on("join", room_handler(&sio::socket::join));
-  s.on("leave", room_handler(&sio::socket::leave));
+  s.on("join", [room_name](sio::socket& s, sio::message& m, const sio::ack_responder& ack) {
+    auto room = room_name(m, ack);
+    if (!room)
+      return;
+    if (s.join(*room) == sio::socket::join_result::limit_reached)
+      return ack({json::object{{"error", "too many rooms"}}});
+    ack({m.args[0]});
+  });
+  s.on("leave", [room_name](sio::socket& s, sio::message& m, const sio::ack_responder& ack) {
+    auto room = room_name(m, ack);
+    if (!room)
+      return;
+    s.leave(*room);
+    ack({m.args[0]});
+  });
 
   s.on("broadcast", [](sio::socket& s, sio::message& m, const sio::ack_responder& ack) {
     if (m.args.empty() || !m.args[0].is_object()) {

@@ -77,7 +77,8 @@ void mount_room_chat(chat_app& app) {
         return;
       if (!room)
         return fail(s, ack, "room is required");
-      s.join(*room);
+      if (s.join(*room) == sio::socket::join_result::limit_reached)
+        return fail(s, ack, "too many rooms");
       json::array members;
       {
         std::lock_guard<std::mutex> guard(app.users_mutex);

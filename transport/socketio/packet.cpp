@@ -7,6 +7,7 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/string.hpp>
 
+#include <cmath>
 #include <limits>
 #include <utility>
 
@@ -62,11 +63,7 @@ bool payload_valid(packet_type type, bool has_data, const boost::json::value& da
     if (arr.empty() || !arr[0].is_string())
       return false;
     const auto& name = arr[0].get_string();
-    std::string_view sv{name.data(), name.size()};
-    for (auto r : reserved_events)
-      if (sv == r)
-        return false;
-    return true;
+    return !is_reserved_event({name.data(), name.size()});
   }
   case packet_type::ack:
   case packet_type::binary_ack:
@@ -103,7 +100,46 @@ bool placeholders_valid(const boost::json::value& v, std::size_t count) {
   return true;
 }
 
+/// JSON has no infinities or NaN; Boost.JSON parses 1e999 to an infinity and would write
+/// it back as a bare `Infinity`, which no client parses.
+void replace_non_finite(boost::json::value& v) {
+  switch (v.kind()) {
+  case boost::json::kind::double_:
+    if (!std::isfinite(v.get_double()))
+      v = nullptr;
+    return;
+  case boost::json::kind::array:
+    for (auto& e : v.get_array())
+      replace_non_finite(e);
+    return;
+  case boost::json::kind::object:
+    for (auto& kv : v.get_object())
+      replace_non_finite(kv.value());
+    return;
+  default:
+    return;
+  }
+}
+
 } // namespace
+
+bool is_reserved_event(std::string_view name) {
+  for (auto r : reserved_events)
+    if (name == r)
+      return true;
+  return false;
+}
+
+std::optional<boost::json::value> parse_json(std::string_view text) {
+  boost::json::parse_options opts;
+  opts.max_depth = max_json_depth;
+  boost::json::error_code ec;
+  auto v = boost::json::parse(text, ec, {}, opts);
+  if (ec)
+    return std::nullopt;
+  replace_non_finite(v);
+  return v;
+}
 
 std::string encode(const packet& p) {
   auto type = p.type;
@@ -261,13 +297,10 @@ decoder::result decoder::feed_text(std::string_view text) {
 
   // <json>
   if (i < text.size()) {
-    boost::json::parse_options opts;
-    opts.max_depth = max_json_depth;
-    boost::json::error_code ec;
-    auto v = boost::json::parse(text.substr(i), ec, {}, opts);
-    if (ec)
+    auto v = parse_json(text.substr(i));
+    if (!v)
       return make_error("invalid json");
-    p.data = std::move(v);
+    p.data = std::move(*v);
     p.has_data = true;
   }
 

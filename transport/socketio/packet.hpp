@@ -55,6 +55,16 @@ boost::json::value add_attachment(std::vector<std::string>& attachments, std::st
 /// True when `v` is a well-formed placeholder object; sets `num`.
 bool is_placeholder(const boost::json::value& v, std::uint64_t& num);
 
+/// Event names an application may not emit or handle ("connect", "disconnect", ...):
+/// socket.io's emit throws on them, and a client that receives one drops the connection.
+bool is_reserved_event(std::string_view name);
+
+/// Parses JSON that will be re-emitted to clients: nesting bounded, and numbers that
+/// JSON cannot carry (1e999 parses to an infinity) replaced by null, as JSON.stringify
+/// does in the reference, so nothing re-serialized is unreadable to a client. Nothing on
+/// malformed JSON, invalid UTF-8 or lone surrogates.
+std::optional<boost::json::value> parse_json(std::string_view text);
+
 struct parse_error {
   std::string reason;
 };
