@@ -70,7 +70,7 @@ caf::behavior connection_state::start(std::shared_ptr<server_core> core, std::sh
           return;
         spdlog::warn("session {}: write queue over {} bytes, disconnecting", sid_, core_->opts.max_queue_bytes);
         abort_transport_ = true;
-        close_session("transport error");
+        end_session("transport error");
       },
       [=](flush_atom) {
         flush_scheduled_ = false;
@@ -85,7 +85,7 @@ caf::behavior connection_state::start(std::shared_ptr<server_core> core, std::sh
       },
       [=](ping_timeout_atom, std::uint64_t generation) {
         if (generation == ping_generation_ && awaiting_pong_)
-          close_session("ping timeout");
+          end_session("ping timeout");
       },
       [=](connect_timeout_atom) {
         if (!ever_connected_ && !closed_) {
@@ -109,7 +109,6 @@ caf::behavior connection_state::start(std::shared_ptr<server_core> core, std::sh
         if (probe_ && probe_channel_ == channel) {
           probe_->close(1000, "upgrade timeout");
           probe_.reset();
-          entry_->upgrading = false;
         }
       },
       [=](close_timeout_atom) {
@@ -181,7 +180,7 @@ void connection_state::on_poll_get(http::reply_ptr reply) {
   if (pending_get_) {
     // A second concurrent GET: the reference closes the session ("overlap from client").
     reply->send(http::response::json(400, eio::error_body(eio::error_code::bad_request)));
-    return close_session("transport error");
+    return end_session("transport error");
   }
   pending_get_ = std::move(reply);
   // During an upgrade the client waits for its GET to return before it switches: a GET
@@ -204,7 +203,7 @@ void connection_state::on_poll_post(std::string body, bool binary_body, http::re
   auto packets = v3() ? eio::decode_payload_v3(body, binary_body) : eio::decode_payload(body);
   if (!packets) {
     reply->send(http::response::json(400, eio::error_body(eio::error_code::bad_request)));
-    return close_session("parse error");
+    return end_session("parse error");
   }
   reply->send(http::response::text(200, "ok", "text/html"));
   for (auto& p : *packets) {
@@ -242,7 +241,7 @@ void connection_state::on_ws_in(ws_in& in) {
     packet = eio::decode_frame(in.binary, in.data);
   if (in.channel == ws_channel_ && transport_ == transport_kind::websocket) {
     if (!packet)
-      return close_session("parse error");
+      return end_session("parse error");
     return on_engine_packet(*packet);
   }
   if (!probe_ || in.channel != probe_channel_)
@@ -257,10 +256,11 @@ void connection_state::on_ws_in(ws_in& in) {
       flush();
     return;
   }
-  if (packet && packet->type == eio::packet_type::upgrade && probe_answered_) {
+  // The reference takes an upgrade without a probe too: ElephantIO (Version2X) sends "5"
+  // at once.
+  if (packet && packet->type == eio::packet_type::upgrade) {
     transport_ = transport_kind::websocket;
     entry_->transport = static_cast<int>(transport_kind::websocket);
-    entry_->upgrading = false;
     ws_ = std::move(probe_);
     ws_channel_ = probe_channel_;
     probe_channel_ = 0;
@@ -286,17 +286,15 @@ void connection_state::on_ws_in(ws_in& in) {
   }
   probe_->close(1000, "bad upgrade");
   probe_.reset();
-  entry_->upgrading = false;
 }
 
 void connection_state::on_ws_gone(const ws_gone& gone) {
   if (gone.channel == ws_channel_ && transport_ == transport_kind::websocket) {
     ws_.reset();
-    return close_session(gone.reason);
+    return end_session(gone.reason);
   }
   if (gone.channel == probe_channel_ && probe_) {
     probe_.reset();
-    entry_->upgrading = false;
   }
 }
 
@@ -309,7 +307,7 @@ void connection_state::on_engine_packet(eio::packet& p) {
   case eio::packet_type::message:
     return on_message(p);
   case eio::packet_type::close:
-    return close_session("transport close");
+    return close("transport close", close_kind::by_client);
   case eio::packet_type::ping: // the v3 heartbeat (v4 clients do not ping)
     send_control({eio::packet_type::pong, false, p.data});
     if (v3())
@@ -363,7 +361,7 @@ bool connection_state::enqueue(std::vector<http::ws_message> msgs, bool is_volat
     if (result == http::ws_channel::send_result::over_cap) {
       spdlog::warn("session {}: write queue over {} bytes, disconnecting", sid_, core_->opts.max_queue_bytes);
       abort_transport_ = true;
-      close_session("transport error");
+      end_session("transport error");
       return false;
     }
     return result == http::ws_channel::send_result::queued;
@@ -376,7 +374,7 @@ bool connection_state::enqueue(std::vector<http::ws_message> msgs, bool is_volat
   }
   if (outbox_bytes_ > core_->opts.max_queue_bytes) {
     spdlog::warn("session {}: polling buffer over {} bytes, disconnecting", sid_, core_->opts.max_queue_bytes);
-    close_session("transport error");
+    end_session("transport error");
     return false;
   }
   if (pending_get_)
@@ -674,6 +672,14 @@ void connection_state::remove_socket(std::uint64_t key, const std::string& reaso
 }
 
 void connection_state::close_session(const std::string& reason) {
+  close(reason, close_kind::goodbye);
+}
+
+void connection_state::end_session(const std::string& reason) {
+  close(reason, close_kind::at_once);
+}
+
+void connection_state::close(const std::string& reason, close_kind kind) {
   if (closed_ || closing_)
     return;
   closing_ = true; // disconnect handlers below may try to close again
@@ -682,7 +688,6 @@ void connection_state::close_session(const std::string& reason) {
     keys.push_back(key);
   for (auto key : keys)
     remove_socket(key, reason);
-  bool client_initiated = reason == "transport close" || reason == "transport error";
   closed_ = true;
   ++ping_generation_; // cancels pending heartbeat timers
   if (probe_) {
@@ -697,22 +702,27 @@ void connection_state::close_session(const std::string& reason) {
     ws_.reset();
     return finish();
   }
-  // Polling: the close packet goes out with the pending GET, or waits for the next one.
-  if (client_initiated) {
-    if (pending_get_)
-      pending_get_->send(payload_response(eio::encode_payload({{eio::packet_type::noop, false, {}}})));
-    pending_get_.reset();
-    return finish();
-  }
-  outbox_.push_back({false, shared_text("1")});
+  // Polling: a waiting GET gets the close packet (the client's own close: a noop, as the
+  // reference answers it). Without one, a goodbye waits for the next GET, and a session
+  // ended at once is gone: that GET finds no session (400). After the client's close the
+  // next GET still gets its noop for a moment: sent before the close, it may reach the
+  // session after it, through another I/O thread.
+  if (kind != close_kind::goodbye)
+    outbox_.clear();
+  auto last = kind == close_kind::by_client ? eio::packet_type::noop : eio::packet_type::close;
+  outbox_.push_back({false, shared_text(eio::encode_text({last, false, {}}))});
   if (pending_get_) {
     flush();
     return finish();
   }
+  if (kind == close_kind::at_once)
+    return finish();
   awaiting_close_get_ = true;
-  // The client polls again at once; a stopping server waits only briefly for it.
-  auto wait = core_->shutting_down ? std::min<std::chrono::milliseconds>(core_->opts.ping_interval, 1000ms)
-                                   : core_->opts.ping_interval;
+  // The client polls again at once; a stopping server, or a client that closed, is waited
+  // for only briefly.
+  auto wait = core_->shutting_down || kind == close_kind::by_client
+                  ? std::min<std::chrono::milliseconds>(core_->opts.ping_interval, 1000ms)
+                  : core_->opts.ping_interval;
   self_->delayed_send(self_, wait, close_timeout_atom::value);
 }
 

@@ -53,7 +53,10 @@ public:
   socket::join_result join(socket_state& s, const std::string& room);
   void leave(socket_state& s, const std::string& room);
   void server_disconnect(socket_state& s, bool close_connection);
+  /// engine.io's Socket#close: a goodbye (over polling the close packet waits for the next GET).
   void close_session(const std::string& reason);
+  /// engine.io's Socket#onClose: the session ends now (errors, timeouts, the client's close).
+  void end_session(const std::string& reason);
 
   // -- transport --
   void on_poll_get(http::reply_ptr reply);
@@ -83,6 +86,9 @@ private:
   void flush();
   void schedule_ping();
   void on_pong();
+  /// goodbye: engine.io's close(); at_once: its onClose(); by_client: the client's close packet.
+  enum class close_kind { goodbye, at_once, by_client };
+  void close(const std::string& reason, close_kind kind);
   void finish();
 
   self_ptr self_;

@@ -50,7 +50,6 @@ enum class transport_kind : int { polling = 0, websocket = 1 };
 struct session_entry {
   caf::actor actor;
   std::atomic<int> transport{0};
-  std::atomic<bool> upgrading{false};
   bool raw = false;
   /// Engine.IO protocol revision: 4, or 3 for Socket.IO v2 clients.
   int protocol = 4;

@@ -217,6 +217,11 @@ public:
       d.refuse = refusal(*err);
       return d;
     }
+    // Browsers do not apply CORS to WebSockets: a listed origin is checked here instead.
+    if (!http::origin_allowed(opts.cors, req)) {
+      d.refuse = refusal(eio::error_code::forbidden);
+      return d;
+    }
     auto channel = next_key();
     if (auto* sid = req.param("sid")) {
       auto entry = core_->find_session(*sid);
@@ -224,10 +229,9 @@ public:
         d.refuse = refusal(eio::error_code::unknown_sid);
         return d;
       }
+      // Accepted even when the session is upgrading or upgraded already: its actor closes
+      // the extra WebSocket, as the reference does (a client takes an HTTP 400 for an error).
       d.attach = [entry, channel](http::ws_channel_ptr ws) -> std::shared_ptr<http::ws_sink> {
-        // Marked only once the WebSocket handshake succeeded, so a failed one leaves the
-        // session free to try again.
-        entry->upgrading = true;
         caf::anon_send(entry->actor, ws_attach{channel, ws});
         return std::make_shared<actor_sink>(entry->actor, channel);
       };
@@ -259,7 +263,7 @@ private:
         return eio::error_code::unknown_sid;
       int current = entry->transport.load();
       if (upgrade) {
-        if (*transport != "websocket" || current != static_cast<int>(transport_kind::polling) || entry->upgrading)
+        if (*transport != "websocket")
           return eio::error_code::bad_request;
       } else if (current != (*transport == "websocket" ? 1 : 0)) {
         return eio::error_code::bad_request; // transport mismatch

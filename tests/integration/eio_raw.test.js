@@ -61,6 +61,9 @@ describe("raw Engine.IO echo, health and CORS", () => {
 
     await h.request(q, { method: "POST", body: "1" });
     await h.delay(50);
+    // A GET right after the client's close still ends cleanly (it may have been sent
+    // before the close); then the session is gone.
+    assert.strictEqual((await h.request(q)).body, "6");
     const gone = await h.request(q);
     assert.strictEqual(gone.status, 400);
     assert.deepStrictEqual(JSON.parse(gone.body), { code: 1, message: "Session ID unknown" });

@@ -68,7 +68,8 @@ function isReference() {
 
 /**
  * Starts the server. extraArgs e.g. ['--ping-interval', '300'];
- * opts {app: 'echo' | 'chat', db: path of the chat store to use}.
+ * opts {app: 'echo' | 'chat', db: path of the chat store to use, corsOrigins: the
+ * --cors-origin list (default ['*'])}.
  */
 async function start(extraArgs = [], opts = {}) {
   const app = opts.app || "echo";
@@ -83,7 +84,8 @@ async function start(extraArgs = [], opts = {}) {
   const appArgs = db ? ["--app", app, "--db", db] : ["--app", app];
   // The echo fixture mirrors the reference's defaults, which refuse Engine.IO v3.
   if (app === "echo" && !isReference() && !extraArgs.includes("--allow-eio3")) appArgs.push("--allow-eio3", "false");
-  let fullArgs = [...args, ...appArgs, "--host", "127.0.0.1", "--port", "0", "--cors-origin", "*", ...extraArgs];
+  const cors = (opts.corsOrigins || ["*"]).flatMap((o) => ["--cors-origin", o]);
+  let fullArgs = [...args, ...appArgs, "--host", "127.0.0.1", "--port", "0", ...cors, ...extraArgs];
   let exe = cmd;
   // setpriv (util-linux) execs the server with "kill me when my parent dies", so a
   // server cannot outlive a test process that was itself killed.

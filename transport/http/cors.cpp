@@ -36,6 +36,14 @@ void apply_cors(const cors_options& opts, const request& req, response& res) {
     res.headers.emplace_back("Access-Control-Allow-Credentials", "true");
 }
 
+bool origin_allowed(const cors_options& opts, const request& req) {
+  const std::string* origin = req.header("origin");
+  if (opts.origins.empty() || !origin)
+    return true;
+  return std::find(opts.origins.begin(), opts.origins.end(), "*") != opts.origins.end()
+         || std::find(opts.origins.begin(), opts.origins.end(), *origin) != opts.origins.end();
+}
+
 std::optional<response> preflight(const cors_options& opts, const request& req) {
   if (req.method != "OPTIONS")
     return std::nullopt;
