@@ -689,3 +689,42 @@ CAF_TEST(non_binary_types_do_not_parse_attachments) {
   CAF_CHECK_EQUAL(*p->id, 1u);
   CAF_CHECK(p->attachments.empty());
 }
+
+CAF_TEST(numbers_json_cannot_carry_become_null) {
+  // Boost.JSON parses 1e999 to an infinity and would write it back as a bare Infinity,
+  // which no client parses: the decoder replaces it with null, as JSON.stringify does.
+  auto p = decode_one("2[\"e\",1e999,-1e999,{\"a\":[1e999,1.5]},1e308]");
+  CAF_REQUIRE(p.has_value());
+  CAF_CHECK_EQUAL(json::serialize(p->data), "[\"e\",null,null,{\"a\":[null,1.5E0]},1E308]");
+  auto v = parse_json("{\"x\":-1e400,\"y\":[[1e999]]}");
+  CAF_REQUIRE(v.has_value());
+  CAF_CHECK_EQUAL(json::serialize(*v), "{\"x\":null,\"y\":[[null]]}");
+  // Whatever parse_json returns serializes to JSON that parses again.
+  for (auto text : {"[1e999]", "-1e999", "[0.1,2e-400,-0.0]", "{\"\\u00e9\":\"\\ud83d\\ude00\"}"}) {
+    auto parsed = parse_json(text);
+    CAF_REQUIRE(parsed.has_value());
+    json::error_code ec;
+    json::parse(json::serialize(*parsed), ec);
+    CAF_CHECK(!ec);
+  }
+}
+
+CAF_TEST(text_json_cannot_carry_is_refused) {
+  // Lone surrogates and invalid UTF-8 would be re-emitted as text no client decodes.
+  CAF_CHECK(rejects("2[\"e\",\"\\ud800\"]"));
+  CAF_CHECK(rejects("2[\"e\",\"\\udc00x\"]"));
+  CAF_CHECK(rejects("2[\"e\",\"\xff\xfe\"]"));
+  CAF_CHECK(rejects("2[\"e\",\"\xc3\"]"));
+  CAF_CHECK(!parse_json("[\"\\ud800\"]").has_value());
+  CAF_CHECK(!parse_json("NaN").has_value());
+  CAF_CHECK(!parse_json("[Infinity]").has_value());
+}
+
+CAF_TEST(reserved_event_names) {
+  for (auto name : {"connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"}) {
+    CAF_CHECK(is_reserved_event(name));
+    CAF_CHECK(rejects(std::string("2[\"") + name + "\"]"));
+  }
+  CAF_CHECK(!is_reserved_event("message"));
+  CAF_CHECK(!is_reserved_event("Connect"));
+}

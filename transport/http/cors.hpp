@@ -19,8 +19,9 @@ struct cors_options {
 /// Adds Access-Control-Allow-* headers to a response for an allowed Origin.
 void apply_cors(const cors_options& opts, const request& req, response& res);
 
-/// Whether a request may open a WebSocket: always without an origin list, a `*`, or an
-/// Origin header (non-browser clients send none); else its Origin must be listed.
+/// Whether a request may open a WebSocket: always without an origin list, a `*` in it, or
+/// a browser's Origin header (non-browser clients send none, or ElephantIO's `*`); else
+/// its Origin must be listed.
 bool origin_allowed(const cors_options& opts, const request& req);
 
 /// The answer to an OPTIONS preflight (204 with the allowed methods and headers), or
