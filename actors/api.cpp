@@ -2,7 +2,7 @@
 // broadcasts encode once and go to the namespace actor.
 #include "actors/api.hpp"
 
-#include "actors/connection.hpp"
+#include "actors/socketio_client.hpp"
 #include "actors/messages.hpp"
 #include "transport/http/server.hpp"
 #include "transport/socketio/packet.hpp"

@@ -81,7 +81,7 @@ private:
 };
 
 class socket;
-class connection_state;
+class socketio_client;
 
 using event_handler = std::function<void(socket&, message&, const ack_responder&)>;
 /// The client's ack arguments, or nothing on timeout.
@@ -117,7 +117,7 @@ private:
 /// A Socket.IO socket: one client in one namespace.
 class socket {
 public:
-  socket(connection_state* conn, std::uint64_t key) : conn_(conn), key_(key) {}
+  socket(socketio_client* conn, std::uint64_t key) : conn_(conn), key_(key) {}
 
   const std::string& id() const;
   const std::string& nsp() const;
@@ -190,7 +190,7 @@ public:
   caf::event_based_actor* actor_self() const;
 
 private:
-  connection_state* conn_;
+  socketio_client* conn_;
   std::uint64_t key_;
 };
 

@@ -77,7 +77,7 @@ caf::behavior polling_connection(caf::stateful_actor<connection_state>* self, st
                                  std::shared_ptr<session_entry> entry, std::string sid,
                                  std::shared_ptr<const handshake_info> hs, reply_box handshake_reply) {
   auto behavior = self->state.start(std::move(core), std::move(entry), std::move(sid), std::move(hs));
-  self->state.answer_handshake(std::move(*handshake_reply));
+  self->state.session().answer_handshake(std::move(*handshake_reply));
   handshake_reply->reset();
   return behavior;
 }
@@ -87,7 +87,7 @@ caf::behavior websocket_connection(caf::stateful_actor<connection_state>* self, 
                                    std::shared_ptr<const handshake_info> hs, std::uint64_t channel,
                                    http::ws_channel_ptr ws) {
   auto behavior = self->state.start(std::move(core), std::move(entry), std::move(sid), std::move(hs));
-  self->state.start_websocket(channel, std::move(ws));
+  self->state.session().start_websocket(channel, std::move(ws));
   return behavior;
 }
 

@@ -44,10 +44,14 @@ constexpr auto base64_table = make_base64_table();
 } // namespace
 
 std::string encode_text(const packet& p) {
+  return encode_text(p.type, p.data);
+}
+
+std::string encode_text(packet_type type, std::string_view data) {
   std::string out;
-  out.reserve(1 + p.data.size());
-  out.push_back(type_char(p.type));
-  out += p.data;
+  out.reserve(1 + data.size());
+  out.push_back(type_char(type));
+  out += data;
   return out;
 }
 
@@ -231,6 +235,12 @@ std::string encode_binary_frame_v3(std::string_view data) {
   out += '\x04';
   out += data;
   return out;
+}
+
+std::optional<packet> decode_binary_frame_v3(std::string_view frame) {
+  if (frame.empty() || frame[0] != '\x04')
+    return std::nullopt;
+  return packet{packet_type::message, true, std::string(frame.substr(1))};
 }
 
 std::string encode_payload_v3_text(const std::vector<packet>& packets) {

@@ -35,6 +35,12 @@ struct packet {
 /// Text form of a packet: the type digit followed by the data. Not for binary packets.
 std::string encode_text(const packet& p);
 
+/// Shorthands for the text of packets without data ("1", "6") and of messages ("4" + text).
+std::string encode_text(packet_type type, std::string_view data = {});
+inline std::string encode_message(std::string_view text) {
+  return encode_text(packet_type::message, text);
+}
+
 /// Decodes one WebSocket frame. A binary frame is a binary `message`; a text frame is a
 /// type digit plus data. Returns nothing for an empty frame or an unknown type.
 std::optional<packet> decode_frame(bool binary_frame, std::string_view frame);
@@ -76,6 +82,9 @@ std::string encode_payload_v3_text(const std::vector<packet>& packets);
 /// v3 polling payload as bytes (clients that take binary): per packet a 0 (text) or 1
 /// (binary) byte, the length's decimal digits as byte values, 255, then the packet.
 std::string encode_payload_v3_binary(const std::vector<packet>& packets);
+/// A v3 WebSocket binary frame: the message's bytes after its type byte; nothing when the
+/// first byte is not a message's (4).
+std::optional<packet> decode_binary_frame_v3(std::string_view frame);
 /// Decodes a v3 polling body: the binary form when `binary_body`, else the text form.
 std::optional<std::vector<packet>> decode_payload_v3(std::string_view body, bool binary_body);
 

@@ -195,6 +195,21 @@ std::string encode_disconnect(std::string_view nsp) {
   return out;
 }
 
+std::string encode_connect_ok_v2(std::string_view nsp) {
+  std::string out = "0";
+  if (nsp != "/")
+    out += nsp;
+  return out;
+}
+
+std::string encode_connect_error_v2(std::string_view nsp, std::string_view message, const boost::json::value* data) {
+  std::string out = "4";
+  append_nsp(out, nsp);
+  out += data ? boost::json::serialize(*data)
+              : boost::json::serialize(boost::json::string(message.data(), message.size()));
+  return out;
+}
+
 bool valid_namespace(std::string_view nsp) {
   if (nsp.empty() || nsp.size() > max_namespace_length || nsp[0] != '/')
     return false;

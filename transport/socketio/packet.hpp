@@ -47,6 +47,13 @@ std::string encode_connect_error(std::string_view nsp, std::string_view message,
                                  const boost::json::value* data = nullptr);
 std::string encode_disconnect(std::string_view nsp);
 
+// -- Socket.IO v2 (Engine.IO v3 clients: ElephantIO Version2X, socket.io-client 2.x) ------
+/// The v2 CONNECT answer: "0" or "0/nsp", without a payload.
+std::string encode_connect_ok_v2(std::string_view nsp);
+/// The v2 ERROR packet: "4[/nsp,]<json>", the error's data, else its message.
+std::string encode_connect_error_v2(std::string_view nsp, std::string_view message,
+                                    const boost::json::value* data = nullptr);
+
 /// Namespaces are "/" followed by printable, non-space characters other than ','.
 bool valid_namespace(std::string_view nsp);
 

@@ -1,0 +1,309 @@
+#include "actors/socketio_client.hpp"
+
+#include "actors/ids.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace sio {
+
+namespace sp = socketio;
+
+namespace {
+
+shared_frame make_frame(std::string text, std::vector<std::string> attachments) {
+  return shared_frame{std::make_shared<const wire_packet>(wire_packet{std::move(text), std::move(attachments)})};
+}
+
+shared_frame frame_of(const sp::packet& p) {
+  return make_frame(engineio::encode_message(sp::encode(p)), p.attachments);
+}
+
+template <class F> void guarded(const char* what, F&& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    spdlog::error("{} handler threw: {}", what, e.what());
+  } catch (...) {
+    spdlog::error("{} handler threw", what);
+  }
+}
+
+} // namespace
+
+void socketio_client::start(std::shared_ptr<server_core> core, std::shared_ptr<const handshake_info> hs, bool raw) {
+  core_ = std::move(core);
+  handshake_ = hs ? std::move(hs) : std::make_shared<const handshake_info>();
+  raw_ = raw;
+  if (!raw_)
+    self_->delayed_send(self_, core_->opts.connect_timeout, connect_timeout_atom::value);
+}
+
+// -- from the session ---------------------------------------------------------------------------
+
+void socketio_client::on_open() {
+  if (!revision().connects_main_namespace || raw_)
+    return;
+  sp::packet p;
+  p.type = sp::packet_type::connect;
+  p.nsp = "/";
+  on_connect(p);
+}
+
+void socketio_client::on_message(engineio::packet& p) {
+  auto result = p.binary ? decoder_.feed_binary(std::move(p.data)) : decoder_.feed_text(p.data);
+  if (auto* err = std::get_if<sp::parse_error>(&result)) {
+    spdlog::debug("session {}: parse error: {}", session_.sid(), err->reason);
+    return close_session("parse error");
+  }
+  if (auto* packet = std::get_if<sp::packet>(&result))
+    on_packet(*packet);
+}
+
+void socketio_client::on_closing(const std::string& reason) {
+  std::vector<std::uint64_t> keys;
+  keys.reserve(sockets_.size());
+  for (auto& [key, s] : sockets_)
+    keys.push_back(key);
+  for (auto key : keys)
+    remove_socket(key, reason);
+}
+
+void socketio_client::on_deliver(const deliver& d) {
+  auto* s = find_socket(d.key);
+  if (s && s->connected)
+    send_frame(d.frame, d.is_volatile);
+}
+
+void socketio_client::on_connect_timeout() {
+  if (!ever_connected_ && !session_.closed()) {
+    spdlog::debug("session {}: no CONNECT within connectTimeout", session_.sid());
+    close_session("connect timeout");
+  }
+}
+
+void socketio_client::on_ack_timeout(std::uint64_t key, std::uint64_t id) {
+  auto* s = find_socket(key);
+  if (!s)
+    return;
+  auto it = s->acks.find(id);
+  if (it == s->acks.end())
+    return;
+  auto cb = std::move(it->second);
+  s->acks.erase(it);
+  socket handle(this, key);
+  guarded("ack timeout", [&] { cb(handle, std::nullopt); });
+}
+
+// -- packets ------------------------------------------------------------------------------------
+
+void socketio_client::on_packet(sp::packet& p) {
+  if (p.type == sp::packet_type::connect)
+    return on_connect(p);
+  auto it = by_nsp_.find(p.nsp);
+  if (it == by_nsp_.end()) {
+    // As the reference ("invalid state"): a packet for a namespace the client is not
+    // connected to closes the connection.
+    spdlog::debug("session {}: packet for namespace {} without a socket", session_.sid(), p.nsp);
+    return close_session("parse error");
+  }
+  auto* s = find_socket(it->second);
+  switch (p.type) {
+  case sp::packet_type::disconnect:
+    return remove_socket(s->key, "client namespace disconnect");
+  case sp::packet_type::event:
+  case sp::packet_type::binary_event:
+    return on_event(*s, p);
+  case sp::packet_type::ack:
+  case sp::packet_type::binary_ack:
+    return on_ack(*s, p);
+  default:
+    return close_session("parse error"); // a client never sends CONNECT_ERROR
+  }
+}
+
+void socketio_client::on_connect(sp::packet& p) {
+  const auto& rev = revision();
+  // Socket.IO v2 puts the namespace's query in its name ("/admin?token=x") and has no
+  // auth payload: the query (the connection's and the namespace's) stands in for auth.
+  json::object query_auth;
+  if (rev.auth_from_query) {
+    for (auto& [k, v] : handshake_->query)
+      query_auth[k] = v;
+    if (auto q = p.nsp.find('?'); q != std::string::npos) {
+      for (auto& [k, v] : http::parse_query(std::string_view(p.nsp).substr(q + 1)))
+        query_auth[k] = v;
+      p.nsp.resize(q);
+    }
+  }
+  auto refuse = [&](std::string_view message, const json::value* data) {
+    session_.send_message(rev.connect_error(p.nsp, message, data));
+  };
+  if (by_nsp_.count(p.nsp)) {
+    // Already connected: v2 answers again (ElephantIO sends "40" after its upgrade), v5
+    // ignores it, as their references do.
+    if (rev.answers_repeated_connect)
+      session_.send_message(rev.connect_ok(p.nsp, {}));
+    return;
+  }
+  auto ns = core_->find_namespace(p.nsp);
+  if (!ns)
+    return refuse("Invalid namespace", nullptr);
+
+  auto st = std::make_unique<socket_state>();
+  st->key = next_key();
+  st->id = make_id();
+  st->nsp = p.nsp;
+  st->nsp_actor = ns->actor;
+  // Sockets share the client's handshake; one with its own auth gets its own copy.
+  st->handshake = handshake_;
+  if ((p.has_data && p.data.is_object() && !p.data.as_object().empty()) || !query_auth.empty()) {
+    auto own = std::make_shared<handshake_info>(*handshake_);
+    own->auth = p.has_data && p.data.is_object() ? p.data.as_object() : std::move(query_auth);
+    st->handshake = std::move(own);
+  }
+  auto key = st->key;
+  sockets_.emplace(key, std::move(st));
+  socket handle(this, key);
+
+  for (auto& mw : ns->def->middlewares) {
+    std::optional<connect_error> err;
+    try {
+      err = mw(handle);
+    } catch (const std::exception& e) {
+      err = connect_error{e.what(), nullptr};
+    } catch (...) {
+      err = connect_error{"middleware failed", nullptr};
+    }
+    if (err) {
+      sockets_.erase(key);
+      const json::value* data = err->data.is_null() ? nullptr : &err->data;
+      return refuse(err->message, data);
+    }
+  }
+  auto* s = find_socket(key);
+  s->connected = true;
+  ever_connected_ = true;
+  by_nsp_[s->nsp] = key;
+  s->rooms.insert(s->id);
+  self_->send(s->nsp_actor, socket_add{key, s->id, caf::actor_cast<caf::actor>(self_), session_.sink()});
+  session_.send_message(rev.connect_ok(s->nsp, s->id));
+  for (auto& on_connection : ns->def->on_connection)
+    if (handle.connected())
+      guarded("connection", [&] { on_connection(handle); });
+}
+
+void socketio_client::on_event(socket_state& s, sp::packet& p) {
+  auto& arr = p.data.as_array();
+  std::string name(arr[0].as_string());
+  auto handler = s.handlers.find(name);
+  if (handler == s.handlers.end())
+    return;
+  message m;
+  m.args.reserve(arr.size() - 1);
+  for (std::size_t i = 1; i < arr.size(); ++i)
+    m.args.push_back(std::move(arr[i]));
+  m.attachments = std::move(p.attachments);
+  ack_responder ack;
+  if (p.id) {
+    auto key = s.key;
+    auto id = *p.id;
+    ack = ack_responder([this, key, id](message reply) {
+      auto* sock = find_socket(key);
+      if (!sock || !sock->connected)
+        return;
+      sp::packet out;
+      out.type = sp::packet_type::ack;
+      out.nsp = sock->nsp;
+      out.id = id;
+      out.data = std::move(reply.args);
+      out.has_data = true;
+      out.attachments = std::move(reply.attachments);
+      send_frame(frame_of(out));
+    });
+  }
+  socket handle(this, s.key);
+  auto fn = handler->second; // a handler may replace itself while running
+  guarded(name.c_str(), [&] { fn(handle, m, ack); });
+}
+
+void socketio_client::on_ack(socket_state& s, sp::packet& p) {
+  if (!p.id)
+    return;
+  auto it = s.acks.find(*p.id);
+  if (it == s.acks.end())
+    return;
+  auto cb = std::move(it->second);
+  s.acks.erase(it);
+  message m;
+  m.args = std::move(p.data.as_array());
+  m.attachments = std::move(p.attachments);
+  socket handle(this, s.key);
+  guarded("ack", [&] { cb(handle, std::move(m)); });
+}
+
+void socketio_client::send_frame(const shared_frame& frame, bool is_volatile) {
+  session_.send(to_ws(frame), is_volatile);
+}
+
+// -- the socket API --------------------------------------------------------------------------------
+
+socketio_client::socket_state* socketio_client::find_socket(std::uint64_t key) {
+  auto it = sockets_.find(key);
+  return it == sockets_.end() ? nullptr : it->second.get();
+}
+
+void socketio_client::emit(socket_state& s, std::string_view event, const message& m) {
+  send_frame(make_frame(engineio::encode_message(encode_event(s.nsp, event, m)), m.attachments));
+}
+
+void socketio_client::emit_with_ack(socket_state& s, std::string_view event, const message& m,
+                                    std::chrono::milliseconds timeout, ack_callback cb) {
+  auto id = s.next_ack_id++;
+  s.acks.emplace(id, std::move(cb));
+  send_frame(make_frame(engineio::encode_message(encode_event(s.nsp, event, m, id)), m.attachments));
+  self_->delayed_send(self_, timeout, ack_timeout_atom::value, s.key, id);
+}
+
+socket::join_result socketio_client::join(socket_state& s, const std::string& room) {
+  if (s.rooms.count(room))
+    return socket::join_result::already_in;
+  // The own-id room counts too, as in socket.io's `socket.rooms`.
+  if (s.rooms.size() >= core_->opts.max_rooms_per_socket)
+    return socket::join_result::limit_reached;
+  s.rooms.insert(room);
+  self_->send(s.nsp_actor, room_join{s.key, room});
+  return socket::join_result::joined;
+}
+
+void socketio_client::leave(socket_state& s, const std::string& room) {
+  if (s.rooms.erase(room))
+    self_->send(s.nsp_actor, room_leave{s.key, room});
+}
+
+void socketio_client::server_disconnect(socket_state& s, bool close_connection) {
+  if (s.connected)
+    session_.send_message(sp::encode_disconnect(s.nsp));
+  remove_socket(s.key, "server namespace disconnect");
+  if (close_connection)
+    close_session("server namespace disconnect");
+}
+
+void socketio_client::remove_socket(std::uint64_t key, const std::string& reason) {
+  auto it = sockets_.find(key);
+  if (it == sockets_.end())
+    return;
+  auto& s = *it->second;
+  bool was_connected = s.connected;
+  s.connected = false;
+  if (was_connected) {
+    by_nsp_.erase(s.nsp);
+    self_->send(s.nsp_actor, socket_remove{key});
+    socket handle(this, key);
+    auto handlers = s.disconnect_handlers;
+    for (auto& h : handlers)
+      guarded("disconnect", [&] { h(handle, reason); });
+  }
+  sockets_.erase(key);
+}
+
+} // namespace sio

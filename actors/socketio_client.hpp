@@ -1,0 +1,85 @@
+// The Socket.IO client of one connection actor (socket.io's `client.ts` and `socket.ts`):
+// the sockets of that client, one per namespace, with their middlewares, CONNECT /
+// CONNECT_ERROR, event handlers, acks in both directions and rooms. It reads and writes
+// through its Engine.IO session and knows nothing of transports.
+//
+// Runs inside the connection actor; its timers are the actor's messages
+// connect_timeout_atom and ack_timeout_atom, handed to the on_* members below.
+#pragma once
+
+#include "actors/api.hpp"
+#include "actors/engineio_session.hpp"
+#include "transport/socketio/packet.hpp"
+
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace sio {
+
+class socketio_client final : public engineio_session::owner {
+public:
+  socketio_client(caf::event_based_actor* self, engineio_session& session) : self_(self), session_(session) {}
+
+  void start(std::shared_ptr<server_core> core, std::shared_ptr<const handshake_info> hs, bool raw);
+
+  // -- from the session --
+  void on_open() override;
+  void on_message(engineio::packet& p) override;
+  void on_closing(const std::string& reason) override;
+
+  // -- from namespaces and rooms, and timers --
+  void on_deliver(const deliver& d);
+  void on_connect_timeout();
+  void on_ack_timeout(std::uint64_t key, std::uint64_t id);
+
+  // -- the socket API (sio::socket, always from inside this actor) --
+  struct socket_state {
+    std::uint64_t key = 0;
+    std::string id;
+    std::string nsp;
+    caf::actor nsp_actor;
+    std::shared_ptr<const handshake_info> handshake; // shared with the client unless auth differs
+    json::object data;
+    std::unordered_map<std::string, event_handler> handlers;
+    std::vector<disconnect_handler> disconnect_handlers;
+    std::set<std::string> rooms;
+    std::uint64_t next_ack_id = 0;
+    std::unordered_map<std::uint64_t, ack_callback> acks;
+    bool connected = false;
+  };
+  socket_state* find_socket(std::uint64_t key);
+  caf::event_based_actor* self() const { return self_; }
+  void emit(socket_state& s, std::string_view event, const message& m);
+  void emit_with_ack(socket_state& s, std::string_view event, const message& m, std::chrono::milliseconds timeout,
+                     ack_callback cb);
+  socket::join_result join(socket_state& s, const std::string& room);
+  void leave(socket_state& s, const std::string& room);
+  void server_disconnect(socket_state& s, bool close_connection);
+  void close_session(const std::string& reason) { session_.close_session(reason); }
+
+private:
+  const protocol_revision& revision() const { return session_.revision(); }
+  void on_packet(socketio::packet& p);
+  void on_connect(socketio::packet& p);
+  void on_event(socket_state& s, socketio::packet& p);
+  void on_ack(socket_state& s, socketio::packet& p);
+  void remove_socket(std::uint64_t key, const std::string& reason);
+  void send_frame(const shared_frame& frame, bool is_volatile = false);
+
+  caf::event_based_actor* self_;
+  engineio_session& session_;
+  std::shared_ptr<server_core> core_;
+  std::shared_ptr<const handshake_info> handshake_;
+  bool raw_ = false;
+
+  socketio::decoder decoder_;
+  std::map<std::string, std::uint64_t> by_nsp_;
+  std::unordered_map<std::uint64_t, std::unique_ptr<socket_state>> sockets_;
+  bool ever_connected_ = false;
+};
+
+} // namespace sio
