@@ -32,6 +32,16 @@ std::vector<unsigned char> client_frame(std::uint8_t first_byte, const std::stri
   return out;
 }
 
+std::string hex(const std::string& bytes) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : bytes) {
+    out += digits[c >> 4];
+    out += digits[c & 15];
+  }
+  return out;
+}
+
 } // namespace
 
 CAF_TEST(server_headers_use_the_shortest_length_form) {
@@ -119,4 +129,94 @@ CAF_TEST(close_payload_and_accept_key) {
   CAF_CHECK_EQUAL(close_payload(1000, std::string(200, 'r')).size(), 125u);
   // RFC 6455 §1.3's example.
   CAF_CHECK_EQUAL(accept_key("dGhlIHNhbXBsZSBub25jZQ=="), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+}
+
+CAF_TEST(close_reasons_are_cut_between_code_points) {
+  // 122 ASCII bytes then a 3-byte code point: 125 bytes would cut it after its first byte.
+  auto p = close_payload(1000, std::string(122, 'r') + "\xE2\x9C\x93" + "tail");
+  CAF_CHECK_EQUAL(p.size(), 2u + 122u);
+  CAF_CHECK(is_utf8(p.substr(2)));
+  CAF_CHECK_EQUAL(close_payload(1000, std::string(121, 'r') + "\xE2\x9C\x93").size(), 2u + 121u);
+  CAF_CHECK_EQUAL(close_payload(1000, std::string(120, 'r') + "\xE2\x9C\x93").size(), 2u + 123u);
+}
+
+CAF_TEST(close_codes_follow_rfc6455) {
+  std::vector<int> wrong;
+  for (std::uint16_t code : {1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 3000, 4000, 4999})
+    if (!valid_close_code(code))
+      wrong.push_back(code);
+  for (std::uint16_t code : {0, 1, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 65535})
+    if (valid_close_code(code))
+      wrong.push_back(code);
+  CAF_CHECK_EQUAL(wrong, std::vector<int>{});
+}
+
+CAF_TEST(a_close_frame_is_answered_with_its_code_or_1002_or_1007) {
+  auto payload = [](std::uint16_t code, std::string reason = {}) { return close_payload(code, reason); };
+  CAF_CHECK_EQUAL(close_answer(""), 1000);
+  CAF_CHECK_EQUAL(close_answer(std::string(1, '\x03')), 1002); // half a code
+  CAF_CHECK_EQUAL(close_answer(payload(1000)), 1000);
+  CAF_CHECK_EQUAL(close_answer(payload(1001, "bye")), 1001);
+  CAF_CHECK_EQUAL(close_answer(payload(1011, "caf\xC3\xA9")), 1011);
+  CAF_CHECK_EQUAL(close_answer(payload(4321)), 4321);
+  for (std::uint16_t code : {0, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000, 65535})
+    CAF_CHECK_EQUAL(close_answer(payload(code)), 1002);
+  CAF_CHECK_EQUAL(close_answer(payload(1000, "\xFF")), 1007);
+  CAF_CHECK_EQUAL(close_answer(payload(1000, "cut \xE2\x9C")), 1007);
+  // The code is checked before the reason.
+  CAF_CHECK_EQUAL(close_answer(payload(1005, "\xFF")), 1002);
+}
+
+CAF_TEST(utf8_is_checked_as_rfc3629_says) {
+  std::vector<std::string> wrong; // the texts judged wrongly, in hex
+  for (std::string ok :
+       {std::string{}, std::string("plain ascii, longer than one word of eight"), std::string("\x7F"),
+        std::string("caf\xC3\xA9"), std::string("\xE2\x9C\x93 check"), std::string("\xF0\x9F\x98\x80 emoji"),
+        std::string("\xEF\xBF\xBF"), std::string("\xF4\x8F\xBF\xBF"), std::string("\xED\x9F\xBF"),
+        std::string("\xEE\x80\x80"), std::string("a\0b", 3)})
+    if (!is_utf8(ok))
+      wrong.push_back(hex(ok));
+  for (std::string bad : {
+           std::string("\x80"),                 // a lone continuation byte
+           std::string("\xC0\xAF"),             // overlong '/'
+           std::string("\xE0\x80\xAF"),         // overlong, 3 bytes
+           std::string("\xF0\x80\x80\xAF"),     // overlong, 4 bytes
+           std::string("\xED\xA0\x80"),         // a surrogate (U+D800)
+           std::string("\xED\xBF\xBF"),         // a surrogate (U+DFFF)
+           std::string("\xF4\x90\x80\x80"),     // above U+10FFFF
+           std::string("\xF5\x80\x80\x80"),     // no such lead byte
+           std::string("\xFF"),                 // never in UTF-8
+           std::string("\xC3\x28"),             // a lead without its continuation
+           std::string("12345678\xE2\x9C"),     // cut at the end, after an ASCII word
+           std::string("\xE2\x9C\x93\xE2\x9C"), // cut at the end
+       })
+    if (is_utf8(bad))
+      wrong.push_back(hex(bad));
+  CAF_CHECK_EQUAL(wrong, std::vector<std::string>{});
+}
+
+CAF_TEST(utf8_checks_in_pieces_wait_for_a_cut_code_point) {
+  auto r = check_utf8("abc\xF0\x9F");
+  CAF_CHECK(r.valid);
+  CAF_CHECK_EQUAL(r.complete, 3u);
+  r = check_utf8("\xF0\x9F\x98\x80 ok");
+  CAF_CHECK(r.valid);
+  CAF_CHECK_EQUAL(r.complete, 7u);
+  // An invalid byte is found where it is, even with a cut code point after it.
+  r = check_utf8("abcdefghij\xC0\xAF\xE2");
+  CAF_CHECK(!r.valid);
+  CAF_CHECK_EQUAL(r.complete, 10u);
+  r = check_utf8("ab\xE2(");
+  CAF_CHECK(!r.valid);
+  CAF_CHECK_EQUAL(r.complete, 2u);
+  // Every split of a valid text checks whole in two pieces.
+  std::string text = "a\xC3\xA9\xE2\x9C\x93\xF0\x9F\x98\x80z";
+  for (std::size_t cut = 0; cut <= text.size(); ++cut) {
+    auto first = check_utf8(std::string_view(text).substr(0, cut));
+    CAF_REQUIRE(first.valid);
+    CAF_CHECK_LESS_OR_EQUAL(cut - first.complete, 3u);
+    auto rest = std::string_view(text).substr(first.complete);
+    if (!is_utf8(rest))
+      CAF_FAIL("a split at " << cut << " did not check whole");
+  }
 }

@@ -97,8 +97,9 @@ bool write_batch_collect(std::shared_ptr<ws_session> s);
 class ws_session final : public ws_channel, public std::enable_shared_from_this<ws_session> {
 public:
   ws_session(tcp::socket&& socket, const server_options& opts, asio::io_context& ioc)
-      : socket_(std::move(socket)), ioc_(ioc), write_delay_(opts.write_delay), close_timer_(socket_.get_executor()), max_queue_bytes_(opts.max_queue_bytes),
-        max_inbound_bytes_(opts.max_inbound_bytes), max_message_bytes_(opts.max_body_bytes) {}
+      : socket_(std::move(socket)), ioc_(ioc), write_delay_(opts.write_delay), close_timer_(socket_.get_executor()),
+        max_queue_bytes_(opts.max_queue_bytes), max_inbound_bytes_(opts.max_inbound_bytes),
+        max_message_bytes_(opts.max_body_bytes) {}
 
   /// Answers the upgrade with `response_101` (written before anything else), attaches the
   /// application and starts reading; `leftover` are bytes read past the HTTP request.
@@ -127,14 +128,9 @@ public:
   std::size_t queued_bytes() const override { return queued_.load(std::memory_order_relaxed); }
 
   void close(std::uint16_t code, std::string reason) override {
-    {
-      std::lock_guard<std::mutex> guard(mutex_);
-      if (closing_)
-        return;
-      closing_ = true; // nothing more is accepted: the goodbye goes after what is queued
-      pending_.push_back({wsframe::close, std::make_shared<const std::string>(wsframe::close_payload(code, reason))});
-      schedule_flush();
-    }
+    // Nothing more is accepted after it: the goodbye goes after what is queued.
+    if (control(wsframe::close, wsframe::close_payload(code, reason)) == send_result::closed)
+      return;
     asio::post(socket_.get_executor(), [self = shared_from_this()] {
       // A peer that stops reading would hold the session forever: bound the goodbye.
       self->close_timer_.expires_after(std::chrono::seconds(5));
@@ -177,6 +173,19 @@ private:
     std::uint8_t op;
     std::shared_ptr<const std::string> data;
   };
+
+  /// What a queued control frame holds beside its payload (its queue entry, the shared
+  /// string and its copy in the write buffer): counted so that empty pings add up too.
+  static constexpr std::size_t control_overhead = 128;
+
+  /// What a frame counts against max_queue_bytes from when it is queued until it is
+  /// written: a data frame its payload; a control frame (pong, close) its payload plus its
+  /// bookkeeping; the 101 answer nothing (nothing can be queued before it).
+  static std::size_t queue_cost(std::uint8_t op, std::size_t size) {
+    if (op == raw_bytes)
+      return 0;
+    return (op & 0x08) != 0 ? size + control_overhead : size;
+  }
 
   // -- writing (admit and schedule_flush under mutex_, the rest on the strand) --
 
@@ -225,7 +234,6 @@ public:
   std::chrono::microseconds write_delay() const { return write_delay_; }
 
 private:
-
   void flush() {
     {
       std::lock_guard<std::mutex> guard(mutex_);
@@ -264,14 +272,13 @@ private:
         pieces_.push_back({false, 0, d.size(), &d});
       if (f.op == wsframe::close)
         close_sent_ = true;
-      inflight_bytes_ += f.op == raw_bytes || f.op == wsframe::close ? 0 : d.size();
+      inflight_bytes_ += queue_cost(f.op, d.size());
     }
     buffers_.clear();
     for (auto& p : pieces_)
       buffers_.emplace_back(p.in_out ? static_cast<const void*>(out_.data() + p.offset) : p.data->data(), p.size);
-    asio::async_write(socket_, buffers_, [self = shared_from_this()](error_code ec, std::size_t) {
-      self->on_write(ec);
-    });
+    asio::async_write(socket_, buffers_,
+                      [self = shared_from_this()](error_code ec, std::size_t) { self->on_write(ec); });
   }
 
   void on_write(error_code ec) {
@@ -279,26 +286,29 @@ private:
     inflight_bytes_ = 0;
     inflight_.clear();
     if (ec) {
-      {
-        std::lock_guard<std::mutex> guard(mutex_);
-        scheduled_ = false;
-      }
-      return fail(ec);
+      fail(ec);
+      std::lock_guard<std::mutex> guard(mutex_);
+      scheduled_ = false;
+      release_write_buffers(); // the write is over: nothing refers to them any more
+      return;
     }
     if (close_sent_ && !shutdown_sent_) {
       shutdown_sent_ = true;
-      if (notified_)
-        return drop(); // both goodbyes are done
-      // Ours is out: the peer answers with its own, or just closes.
-      error_code ignored;
-      socket_.shutdown(tcp::socket::shutdown_send, ignored);
+      if (notified_) {
+        drop(); // both goodbyes are done
+      } else {
+        // Ours is out: the peer answers with its own, or just closes.
+        error_code ignored;
+        socket_.shutdown(tcp::socket::shutdown_send, ignored);
+      }
     }
-    flush();
+    flush(); // writes what came meanwhile, or frees the buffers
   }
 
   void release_write_buffers() {
-    // An idle connection keeps no write buffers (called under mutex_ with nothing
-    // pending): one allocation per write costs less than memory held by every idle client.
+    // An idle or dropped connection keeps no write buffers (called under mutex_ with
+    // nothing pending and no write under way): one allocation per write costs less than
+    // memory held by every idle client.
     std::vector<unsigned char>().swap(out_);
     std::vector<out_frame>().swap(inflight_);
     std::vector<out_frame>().swap(pending_);
@@ -363,41 +373,58 @@ private:
 
   void on_frame(const wsframe::header& h, const char* payload, std::size_t len) {
     switch (h.op) {
-      case wsframe::ping:
-        return control(wsframe::pong, std::string(payload, len));
-      case wsframe::pong:
-        return;
-      case wsframe::close: {
-        // The peer says goodbye: answer with its code (unless ours went already) and end.
-        std::uint16_t code = len >= 2 ? static_cast<std::uint16_t>((static_cast<unsigned char>(payload[0]) << 8)
-                                                                  | static_cast<unsigned char>(payload[1]))
-                                      : std::uint16_t{wsframe::normal};
-        control(wsframe::close, wsframe::close_payload(code, {}));
-        return notify("transport close");
+    case wsframe::ping:
+      if (control(wsframe::pong, std::string(payload, len)) == send_result::over_cap)
+        return overrun();
+      return;
+    case wsframe::pong:
+      return;
+    case wsframe::close:
+      // The peer says goodbye: answer (unless ours went already) and end. A valid code
+      // is echoed; an invalid one, or a reason that is not UTF-8, is answered 1002/1007.
+      control(wsframe::close, wsframe::close_payload(wsframe::close_answer({payload, len}), {}));
+      return notify("transport close");
+    case wsframe::continuation:
+      if (!fragmented_)
+        return protocol_failure(wsframe::protocol_error);
+      if (fragments_.size() + len > max_message_bytes_)
+        return protocol_failure(wsframe::too_big);
+      fragments_.append(payload, len);
+      if (!fragments_binary_ && !text_valid_so_far(h.fin))
+        return protocol_failure(wsframe::invalid_payload);
+      if (h.fin) {
+        fragmented_ = false;
+        deliver(fragments_binary_, std::move(fragments_));
+        fragments_.clear();
       }
-      case wsframe::continuation:
-        if (!fragmented_)
-          return protocol_failure(wsframe::protocol_error);
-        if (fragments_.size() + len > max_message_bytes_)
-          return protocol_failure(wsframe::too_big);
-        fragments_.append(payload, len);
-        if (h.fin) {
-          fragmented_ = false;
-          deliver(fragments_binary_, std::move(fragments_));
-          fragments_.clear();
-        }
+      return;
+    default: // text or binary
+      if (fragmented_)
+        return protocol_failure(wsframe::protocol_error);
+      if (!h.fin) {
+        fragmented_ = true;
+        fragments_binary_ = h.op == wsframe::binary;
+        fragments_.assign(payload, len);
+        utf8_checked_ = 0;
+        if (!fragments_binary_ && !text_valid_so_far(false))
+          return protocol_failure(wsframe::invalid_payload);
         return;
-      default: // text or binary
-        if (fragmented_)
-          return protocol_failure(wsframe::protocol_error);
-        if (!h.fin) {
-          fragmented_ = true;
-          fragments_binary_ = h.op == wsframe::binary;
-          fragments_.assign(payload, len);
-          return;
-        }
-        deliver(h.op == wsframe::binary, std::string(payload, len));
+      }
+      if (h.op == wsframe::text && !wsframe::is_utf8({payload, len}))
+        return protocol_failure(wsframe::invalid_payload);
+      deliver(h.op == wsframe::binary, std::string(payload, len));
     }
+  }
+
+  /// Checks the text fragments received since the last check, so a fragmented message is
+  /// read once and refused at its first bad byte; a code point cut between two fragments
+  /// waits for the next one, and must be whole by the last (`fin`).
+  bool text_valid_so_far(bool fin) {
+    auto r = wsframe::check_utf8(std::string_view(fragments_).substr(utf8_checked_));
+    if (!r.valid)
+      return false;
+    utf8_checked_ += r.complete;
+    return !fin || utf8_checked_ == fragments_.size();
   }
 
   void deliver(bool binary, std::string data) {
@@ -408,15 +435,23 @@ private:
       paused_ = true; // consumed() resumes; the receiver holds this session meanwhile
   }
 
-  /// Queues a control frame unless the session is already saying goodbye.
-  void control(std::uint8_t op, std::string payload) {
+  /// Queues a pong, or our close frame, unless the session is already saying goodbye.
+  /// Both count against the cap: a pong over it is refused (over_cap: the client sends
+  /// but does not read), a close always goes (one per session, bounded by the close timer).
+  send_result control(std::uint8_t op, std::string payload) {
     std::lock_guard<std::mutex> guard(mutex_);
     if (closing_)
-      return;
-    if (op == wsframe::close)
+      return send_result::closed;
+    auto cost = queue_cost(op, payload.size());
+    if (op == wsframe::close) {
       closing_ = true;
+      queued_.fetch_add(cost, std::memory_order_relaxed);
+    } else if (auto admitted = admit(cost); admitted != send_result::queued) {
+      return admitted;
+    }
     pending_.push_back({op, std::make_shared<const std::string>(std::move(payload))});
     schedule_flush();
+    return send_result::queued;
   }
 
   void protocol_failure(wsframe::close_code code) {
@@ -424,12 +459,23 @@ private:
     notify("transport error");
   }
 
+  /// Pongs passed the cap: the client sends pings but does not read. It is dropped at
+  /// once, with what is queued for it.
+  void overrun() {
+    notify("transport error");
+    drop();
+  }
+
   void drop() {
     closed_.store(true, std::memory_order_release);
+    std::vector<out_frame> unsent; // freed outside the lock
     {
       std::lock_guard<std::mutex> guard(mutex_);
       closing_ = true;
       dropped_ = true;
+      unsent.swap(pending_);
+      for (auto& f : unsent)
+        queued_.fetch_sub(queue_cost(f.op, f.data->size()), std::memory_order_relaxed);
     }
     close_timer_.cancel();
     error_code ignored;
@@ -496,6 +542,7 @@ private:
   bool shutdown_sent_ = false;
   std::string rx_;
   std::string fragments_;
+  std::size_t utf8_checked_ = 0; // bytes of a fragmented text message found UTF-8
   bool fragmented_ = false;
   bool fragments_binary_ = false;
   bool paused_ = false;
@@ -550,8 +597,7 @@ bool write_batch_collect(std::shared_ptr<ws_session> s) {
 
 class http_session : public std::enable_shared_from_this<http_session> {
 public:
-  http_session(tcp::socket&& socket, const server_options& opts, std::shared_ptr<handler> h,
-               asio::io_context& ioc)
+  http_session(tcp::socket&& socket, const server_options& opts, std::shared_ptr<handler> h, asio::io_context& ioc)
       : stream_(std::move(socket)), opts_(opts), handler_(std::move(h)), ioc_(ioc) {}
 
   void run() {
@@ -819,7 +865,8 @@ void write_batch::flush() {
   // Only a busy server waits: after a quiet spell the first broadcast goes at once, so
   // the delay costs latency only where it saves writes.
   static std::atomic<std::int64_t> last_flush_ns{0};
-  auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  auto now =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
   auto quiet = now - last_flush_ns.exchange(now, std::memory_order_relaxed) > 10'000'000; // 10 ms
   if (delay.count() <= 0 || quiet)
     return asio::post(ioc, std::move(run));

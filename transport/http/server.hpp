@@ -86,7 +86,8 @@ public:
   virtual send_result send(std::vector<ws_message> messages) = 0;
   /// The same for one message (no vector on the broadcast path).
   virtual send_result send(ws_message message) = 0;
-  /// Bytes queued and not yet written.
+  /// Bytes queued and not yet written, the session's own pongs and close frames included
+  /// (each counted with its bookkeeping).
   virtual std::size_t queued_bytes() const = 0;
   /// Sends a close frame after the queued messages and ends the session.
   virtual void close(std::uint16_t code = 1000, std::string reason = {}) = 0;
@@ -159,7 +160,9 @@ struct server_options {
   std::size_t io_threads = 1;
   /// Largest request body and WebSocket message accepted.
   std::size_t max_body_bytes = 1000000;
-  /// A WebSocket's queued outgoing bytes above which send() refuses.
+  /// A WebSocket's queued outgoing bytes above which send() refuses. The session's own
+  /// control frames count too: past it, a pong or close drops the client (it does not
+  /// read), with `transport error`.
   std::size_t max_queue_bytes = 8 * 1024 * 1024;
   /// Received WebSocket bytes not yet handled above which reading pauses.
   std::size_t max_inbound_bytes = 1024 * 1024;

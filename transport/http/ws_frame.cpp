@@ -1,7 +1,11 @@
 #include "transport/http/ws_frame.hpp"
 
+#include <boost/locale/utf.hpp>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
+
+#include <algorithm>
+#include <cstring>
 
 namespace sio::http::wsframe {
 
@@ -33,10 +37,15 @@ parse_result parse_header(const unsigned char* data, std::size_t size, std::uint
     return parse_result::protocol_error;
   bool control = (out.op & 0x08) != 0;
   switch (out.op) {
-    case continuation: case text: case binary: case close: case ping: case pong:
-      break;
-    default:
-      return parse_result::protocol_error;
+  case continuation:
+  case text:
+  case binary:
+  case close:
+  case ping:
+  case pong:
+    break;
+  default:
+    return parse_result::protocol_error;
   }
   out.masked = (data[1] & 0x80) != 0;
   if (!out.masked) // RFC 6455 §5.1: a server must close on an unmasked client frame
@@ -80,8 +89,63 @@ std::string close_payload(std::uint16_t code, std::string_view reason) {
   std::string out;
   out += static_cast<char>(code >> 8);
   out += static_cast<char>(code & 0xFF);
-  out += reason.substr(0, 123);
+  // The reason must stay UTF-8 (RFC 6455 §5.5.1): cut before a continuation byte's lead.
+  auto n = std::min<std::size_t>(reason.size(), 123);
+  if (n < reason.size())
+    while (n > 0 && (static_cast<unsigned char>(reason[n]) & 0xC0) == 0x80)
+      --n;
+  out += reason.substr(0, n);
   return out;
+}
+
+bool valid_close_code(std::uint16_t code) {
+  return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999);
+}
+
+std::uint16_t close_answer(std::string_view payload) {
+  if (payload.empty())
+    return normal;
+  if (payload.size() == 1)
+    return protocol_error;
+  auto code = static_cast<std::uint16_t>((static_cast<unsigned char>(payload[0]) << 8)
+                                         | static_cast<unsigned char>(payload[1]));
+  if (!valid_close_code(code))
+    return protocol_error;
+  if (!is_utf8(payload.substr(2)))
+    return invalid_payload;
+  return code;
+}
+
+utf8_check check_utf8(std::string_view text) {
+  // Boost.Locale's decoder applies RFC 3629's rules (Beast's own checker is in a detail
+  // namespace); runs of ASCII, the common case, are skipped a word at a time.
+  using utf = boost::locale::utf::utf_traits<char>;
+  const char* begin = text.data();
+  const char* p = begin;
+  const char* end = begin + text.size();
+  while (p != end) {
+    std::uint64_t word;
+    while (end - p >= 8 && (std::memcpy(&word, p, 8), (word & 0x8080808080808080ull) == 0))
+      p += 8;
+    if (p == end)
+      break;
+    if (static_cast<unsigned char>(*p) < 0x80) {
+      ++p;
+      continue;
+    }
+    const char* start = p;
+    auto c = utf::decode(p, end);
+    if (c == boost::locale::utf::illegal)
+      return {false, static_cast<std::size_t>(start - begin)};
+    if (c == boost::locale::utf::incomplete)
+      return {true, static_cast<std::size_t>(start - begin)};
+  }
+  return {true, text.size()};
+}
+
+bool is_utf8(std::string_view text) {
+  auto r = check_utf8(text);
+  return r.valid && r.complete == text.size();
 }
 
 std::string accept_key(std::string_view client_key) {

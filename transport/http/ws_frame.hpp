@@ -23,6 +23,7 @@ enum close_code : std::uint16_t {
   normal = 1000,
   going_away = 1001,
   protocol_error = 1002,
+  invalid_payload = 1007, // text that is not UTF-8
   too_big = 1009,
 };
 
@@ -59,8 +60,31 @@ parse_result parse_header(const unsigned char* data, std::size_t size, std::uint
 void unmask(unsigned char* payload, std::size_t n, const std::array<unsigned char, 4>& mask, std::size_t offset = 0);
 
 /// The payload of a close frame: the status code, big-endian, then the reason (cut to fit
-/// a control frame).
+/// a control frame, between code points).
 std::string close_payload(std::uint16_t code, std::string_view reason);
+
+/// Whether a peer may send `code` in a close frame (RFC 6455 §7.4): 1000-1003 and
+/// 1007-1014 (the IANA registry), 3000-4999 (libraries, applications). 1004 and 1015 are
+/// reserved; 1005 and 1006 mean "no code" and must never be on the wire.
+bool valid_close_code(std::uint16_t code);
+
+/// The code to answer a client's close frame with: its own code when valid (or 1000 for an
+/// empty payload), protocol_error for an invalid code or a 1-byte payload, invalid_payload
+/// for a reason that is not UTF-8.
+std::uint16_t close_answer(std::string_view payload);
+
+/// How far `text` is UTF-8 (RFC 3629: no overlong forms, surrogates or code points above
+/// U+10FFFF). `complete` bytes are whole code points; when `valid`, what follows them (at
+/// most 3 bytes) begins a code point that more bytes may complete, so a message received
+/// in fragments is checked once, a fragment at a time.
+struct utf8_check {
+  bool valid = true;
+  std::size_t complete = 0;
+};
+utf8_check check_utf8(std::string_view text);
+
+/// Whether `text` is UTF-8 throughout (a cut code point at its end is not).
+bool is_utf8(std::string_view text);
 
 /// Sec-WebSocket-Accept for a client's Sec-WebSocket-Key (base64 of SHA-1 of the key and
 /// the RFC's GUID).
