@@ -48,13 +48,9 @@ void engineio_session::start(std::shared_ptr<server_core> core, std::shared_ptr<
 void engineio_session::answer_handshake(http::reply_ptr reply) {
   transport_ = transport_kind::polling;
   entry_->transport = static_cast<int>(transport_kind::polling);
-  auto open = handshake_text(*core_, sid_, true, revision_->engineio == 3);
-  if (!revision_->connects_main_namespace || entry_->raw) {
-    reply->send(payload_response(std::move(open)));
-    return owner_.on_open();
-  }
-  // v3: the open packet and the "/" CONNECT that Socket.IO v2 sends by itself, in one payload.
-  outbox_.push_back(text_message(std::move(open)));
+  // The open packet, and what the owner queues in on_open (v3: the "/" CONNECT that
+  // Socket.IO v2 sends by itself), in one payload.
+  outbox_.push_back(text_message(handshake_text(*core_, sid_, true, revision_->engineio == 3)));
   outbox_bytes_ += outbox_.back().data->size();
   owner_.on_open();
   pending_get_ = std::move(reply);

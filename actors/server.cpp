@@ -223,6 +223,9 @@ public:
       return d;
     }
     auto channel = next_key();
+    // Engine.IO v3 clients (the official v3 suite's among them) listen for the open packet
+    // only once the WebSocket is open, as engine.io's separate writes let them.
+    d.answer_alone = protocol_of(req) == 3;
     if (auto* sid = req.param("sid")) {
       auto entry = core_->find_session(*sid);
       if (!entry) { // ended since verify()

@@ -104,15 +104,24 @@ public:
   /// Answers the upgrade with `response_101` (written before anything else), attaches the
   /// application and starts reading; `leftover` are bytes read past the HTTP request.
   void start(std::string response_101, std::string leftover,
-             std::function<std::shared_ptr<ws_sink>(ws_channel_ptr)> attach) {
+             std::function<std::shared_ptr<ws_sink>(ws_channel_ptr)> attach, bool answer_alone) {
     error_code ec;
     socket_.non_blocking(true, ec);
-    {
-      std::lock_guard<std::mutex> guard(mutex_);
-      pending_.push_back({raw_bytes, std::make_shared<const std::string>(std::move(response_101))});
-      scheduled_ = true;
+    if (answer_alone) {
+      // The 101 in a write of its own, before anything is queued: a client that starts
+      // listening for messages only after its `open` event misses a first frame that came
+      // in the same read (a fresh socket's send buffer always takes these bytes).
+      auto written = socket_.write_some(asio::buffer(response_101), ec);
+      response_101.erase(0, ec ? 0 : written);
     }
-    asio::post(socket_.get_executor(), [self = shared_from_this()] { self->flush(); });
+    if (!response_101.empty()) {
+      {
+        std::lock_guard<std::mutex> guard(mutex_);
+        pending_.push_back({raw_bytes, std::make_shared<const std::string>(std::move(response_101))});
+        scheduled_ = true;
+      }
+      asio::post(socket_.get_executor(), [self = shared_from_this()] { self->flush(); });
+    }
     rx_ = std::move(leftover);
     sink_ = attach(shared_from_this());
     if (!rx_.empty())
@@ -677,7 +686,7 @@ private:
                            + wsframe::accept_key(*key) + "\r\nServer: chat-server\r\n\r\n";
       std::string leftover = beast::buffers_to_string(buffer_.data());
       auto ws = std::make_shared<ws_session>(stream_.release_socket(), opts_, ioc_);
-      ws->start(std::move(answer), std::move(leftover), std::move(decision.attach));
+      ws->start(std::move(answer), std::move(leftover), std::move(decision.attach), decision.answer_alone);
       return; // The WebSocket session owns the socket now.
     }
     req.body = std::move(msg.body());

@@ -150,6 +150,8 @@ public:
     std::optional<response> refuse;
     /// Called once the handshake is done; returns where incoming messages go.
     std::function<std::shared_ptr<ws_sink>(ws_channel_ptr)> attach;
+    /// Write the 101 on its own rather than with the first frames (a syscall more).
+    bool answer_alone = false;
   };
   virtual upgrade_decision on_upgrade(const request& req) = 0;
 };
