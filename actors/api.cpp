@@ -4,6 +4,7 @@
 
 #include "actors/socketio_client.hpp"
 #include "actors/messages.hpp"
+#include "transport/engineio/packet.hpp"
 #include "transport/http/server.hpp"
 #include "transport/socketio/packet.hpp"
 
@@ -25,14 +26,11 @@ const std::string* handshake_info::param(std::string_view name) const {
   return http::find_value(query, name);
 }
 
-void run_guarded(const char* what, const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const std::exception& e) {
-    spdlog::error("{} handler threw: {}", what, e.what());
-  } catch (...) {
+void log_handler_error(const char* what, const char* error) {
+  if (error)
+    spdlog::error("{} handler threw: {}", what, error);
+  else
     spdlog::error("{} handler threw", what);
-  }
 }
 
 json::value message::add_binary(std::string bytes) {
@@ -92,8 +90,8 @@ broadcast broadcast::volatile_() const {
 void broadcast::emit(std::string_view event, message m) const {
   if (!nsp_actor_)
     return;
-  auto frame = shared_frame{
-      std::make_shared<const wire_packet>(wire_packet{"4" + encode_event(nsp_, event, m), std::move(m.attachments)})};
+  auto frame = shared_frame{std::make_shared<const wire_packet>(
+      wire_packet{engineio::encode_message(encode_event(nsp_, event, m)), std::move(m.attachments)})};
   caf::anon_send(nsp_actor_, broadcast_request{rooms_, except_, std::move(frame), is_volatile_});
 }
 

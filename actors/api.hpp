@@ -114,6 +114,21 @@ private:
   bool is_volatile_ = false;
 };
 
+/// Logs what a handler threw (`error` is null for a non-exception).
+void log_handler_error(const char* what, const char* error);
+
+/// Runs application code, logging instead of letting an exception end the actor. A
+/// template, so the handler call on every event allocates nothing.
+template <class F> void run_guarded(const char* what, F&& fn) {
+  try {
+    fn();
+  } catch (const std::exception& e) {
+    log_handler_error(what, e.what());
+  } catch (...) {
+    log_handler_error(what, nullptr);
+  }
+}
+
 /// A Socket.IO socket: one client in one namespace.
 class socket {
 public:
@@ -193,9 +208,6 @@ private:
   socketio_client* conn_;
   std::uint64_t key_;
 };
-
-/// Runs application code, logging instead of letting an exception end the actor.
-void run_guarded(const char* what, const std::function<void()>& fn);
 
 /// Builds the packet text for an event; shared by socket::emit and broadcasts.
 std::string encode_event(std::string_view nsp, std::string_view event, const message& m,

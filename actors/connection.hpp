@@ -22,7 +22,7 @@ public:
   using self_ptr = caf::stateful_actor<connection_state>*;
   static inline const char* name = "connection";
 
-  explicit connection_state(self_ptr self) : session_(self, client_), client_(self, session_) {}
+  explicit connection_state(self_ptr self) : client_(self, session_), session_(self, client_) {}
 
   caf::behavior start(std::shared_ptr<server_core> core, std::shared_ptr<session_entry> entry, std::string sid,
                       std::shared_ptr<const handshake_info> hs);
@@ -31,9 +31,10 @@ public:
 
 private:
   // The session reports to the client and the client writes through the session; each
-  // holds a reference to the other, set up here before either runs.
-  engineio_session session_;
+  // holds a reference to the other, set up here before either runs. The client comes
+  // first: the session binds it as its `owner` base, which needs a constructed object.
   socketio_client client_;
+  engineio_session session_;
 };
 
 } // namespace sio

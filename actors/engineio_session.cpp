@@ -53,8 +53,12 @@ void engineio_session::answer_handshake(http::reply_ptr reply) {
   outbox_.push_back(text_message(handshake_text(*core_, sid_, true, revision_->engineio == 3)));
   outbox_bytes_ += outbox_.back().data->size();
   owner_.on_open();
+  if (closed_ && !awaiting_close_get_)
+    return reply->send(bad_request()); // ended at once while opening
   pending_get_ = std::move(reply);
   flush();
+  if (awaiting_close_get_) // closed while opening: the close packet went with the handshake
+    finish();
 }
 
 void engineio_session::start_websocket(std::uint64_t channel, http::ws_channel_ptr ws) {
@@ -72,8 +76,12 @@ void engineio_session::start_websocket(std::uint64_t channel, http::ws_channel_p
 
 void engineio_session::on_poll_get(http::reply_ptr reply) {
   if (awaiting_close_get_) {
-    pending_get_ = std::move(reply);
-    flush();
+    if (outbox_.empty()) { // the close packet went out already
+      reply->send(bad_request());
+    } else {
+      pending_get_ = std::move(reply);
+      flush();
+    }
     return finish();
   }
   if (closed() || transport_ != transport_kind::polling)
@@ -263,7 +271,12 @@ void engineio_session::schedule_ping() {
     return;
   }
   awaiting_pong_ = false;
+  // Both timers are set now: a ping handled late (a busy thread) does not push the
+  // deadline back, so a silent client is gone pingInterval + pingTimeout after the last
+  // pong, as the client computes it.
   self_->delayed_send(self_, core_->opts.ping_interval, ping_atom::value, ping_generation_);
+  self_->delayed_send(self_, core_->opts.ping_interval + core_->opts.ping_timeout, ping_timeout_atom::value,
+                      ping_generation_);
 }
 
 void engineio_session::on_ping(std::uint64_t generation) {
@@ -271,7 +284,6 @@ void engineio_session::on_ping(std::uint64_t generation) {
     return;
   send({text_message(eio::encode_text(eio::packet_type::ping))});
   awaiting_pong_ = true;
-  self_->delayed_send(self_, core_->opts.ping_timeout, ping_timeout_atom::value, generation);
 }
 
 void engineio_session::on_ping_timeout(std::uint64_t generation) {
@@ -321,10 +333,10 @@ bool engineio_session::send(std::vector<http::ws_message> msgs, bool is_volatile
 }
 
 void engineio_session::on_overcap() {
+  abort_transport_ = true; // also when already closing: the full queue is not waited for
   if (closed())
     return;
   spdlog::warn("session {}: write queue over {} bytes, disconnecting", sid_, core_->opts.max_queue_bytes);
-  abort_transport_ = true;
   end_session("transport error");
 }
 

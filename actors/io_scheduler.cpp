@@ -33,15 +33,13 @@ public:
 
   explicit io_clock(asio::io_context& ioc) : ioc_(ioc), timer_(ioc) {}
 
-  void set_ordinary_timeout(time_point t, caf::abstract_actor* self, caf::atom_value type,
-                            std::uint64_t id) override {
+  void set_ordinary_timeout(time_point t, caf::abstract_actor* self, caf::atom_value type, std::uint64_t id) override {
     locked([&] { super::set_ordinary_timeout(t, self, type, id); });
   }
   void set_request_timeout(time_point t, caf::abstract_actor* self, caf::message_id id) override {
     locked([&] { super::set_request_timeout(t, self, id); });
   }
-  void set_multi_timeout(time_point t, caf::abstract_actor* self, caf::atom_value type,
-                         std::uint64_t id) override {
+  void set_multi_timeout(time_point t, caf::abstract_actor* self, caf::atom_value type, std::uint64_t id) override {
     locked([&] { super::set_multi_timeout(t, self, type, id); });
   }
   void cancel_ordinary_timeout(caf::abstract_actor* self, caf::atom_value type) override {
@@ -56,8 +54,7 @@ public:
   void schedule_message(time_point t, caf::strong_actor_ptr receiver, caf::mailbox_element_ptr content) override {
     locked([&] { super::schedule_message(t, std::move(receiver), std::move(content)); });
   }
-  void schedule_message(time_point t, caf::group target, caf::strong_actor_ptr sender,
-                        caf::message content) override {
+  void schedule_message(time_point t, caf::group target, caf::strong_actor_ptr sender, caf::message content) override {
     locked([&] { super::schedule_message(t, std::move(target), std::move(sender), std::move(content)); });
   }
   void cancel_all() override {

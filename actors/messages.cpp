@@ -26,9 +26,10 @@ delivery_sink::outcome delivery_sink::deliver(const shared_frame& frame, bool is
   if (is_volatile && channel->queued_bytes() > 0)
     return outcome::dropped;
   // The common case, a text packet without attachments, needs no vector.
-  auto result = frame->attachments.empty()
-                    ? channel->send(http::ws_message{false, std::shared_ptr<const std::string>(frame.ptr, &frame->text)})
-                    : channel->send(to_ws(frame));
+  auto result =
+      frame->attachments.empty()
+          ? channel->send(http::ws_message{false, std::shared_ptr<const std::string>(frame.ptr, &frame->text)})
+          : channel->send(to_ws(frame));
   switch (result) {
   case http::ws_channel::send_result::queued:
     return outcome::sent;

@@ -24,21 +24,13 @@ std::string binary_frame_v4(std::string_view data) {
 }
 
 http::response payload_v4(const std::vector<http::ws_message>& outbox, bool) {
-  std::size_t size = outbox.size() * 2;
+  std::size_t size = outbox.size();
   for (auto& m : outbox)
-    size += m.data->size();
+    size += m.binary ? 1 + (m.data->size() + 2) / 3 * 4 : m.data->size();
   std::string body;
   body.reserve(size);
-  for (auto& m : outbox) {
-    if (!body.empty())
-      body += eio::record_separator;
-    if (m.binary) {
-      body += 'b';
-      body += eio::base64_encode(*m.data);
-    } else {
-      body += *m.data;
-    }
-  }
+  for (auto& m : outbox)
+    eio::append_frame_to_payload(body, m.binary, *m.data);
   return payload_response(std::move(body));
 }
 

@@ -102,8 +102,8 @@ caf::actor spawn_polling_connection(std::shared_ptr<server_core> core, std::shar
 }
 
 caf::actor spawn_websocket_connection(std::shared_ptr<server_core> core, std::shared_ptr<session_entry> entry,
-                                      std::string sid, std::shared_ptr<const handshake_info> hs,
-                                      std::uint64_t channel, http::ws_channel_ptr ws) {
+                                      std::string sid, std::shared_ptr<const handshake_info> hs, std::uint64_t channel,
+                                      http::ws_channel_ptr ws) {
   auto& sys = core->sys;
   return sys.spawn(websocket_connection, std::move(core), std::move(entry), std::move(sid), std::move(hs), channel,
                    std::move(ws));

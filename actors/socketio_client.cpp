@@ -18,16 +18,6 @@ shared_frame frame_of(const sp::packet& p) {
   return make_frame(engineio::encode_message(sp::encode(p)), p.attachments);
 }
 
-template <class F> void guarded(const char* what, F&& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    spdlog::error("{} handler threw: {}", what, e.what());
-  } catch (...) {
-    spdlog::error("{} handler threw", what);
-  }
-}
-
 } // namespace
 
 void socketio_client::start(std::shared_ptr<server_core> core, std::shared_ptr<const handshake_info> hs, bool raw) {
@@ -91,7 +81,7 @@ void socketio_client::on_ack_timeout(std::uint64_t key, std::uint64_t id) {
   auto cb = std::move(it->second);
   s->acks.erase(it);
   socket handle(this, key);
-  guarded("ack timeout", [&] { cb(handle, std::nullopt); });
+  run_guarded("ack timeout", [&] { cb(handle, std::nullopt); });
 }
 
 // -- packets ------------------------------------------------------------------------------------
@@ -181,6 +171,8 @@ void socketio_client::on_connect(sp::packet& p) {
     }
   }
   auto* s = find_socket(key);
+  if (!s || session_.closed()) // a middleware disconnected it, or closed the session
+    return;
   s->connected = true;
   ever_connected_ = true;
   by_nsp_[s->nsp] = key;
@@ -189,7 +181,7 @@ void socketio_client::on_connect(sp::packet& p) {
   session_.send_message(rev.connect_ok(s->nsp, s->id));
   for (auto& on_connection : ns->def->on_connection)
     if (handle.connected())
-      guarded("connection", [&] { on_connection(handle); });
+      run_guarded("connection", [&] { on_connection(handle); });
 }
 
 void socketio_client::on_event(socket_state& s, sp::packet& p) {
@@ -223,7 +215,7 @@ void socketio_client::on_event(socket_state& s, sp::packet& p) {
   }
   socket handle(this, s.key);
   auto fn = handler->second; // a handler may replace itself while running
-  guarded(name.c_str(), [&] { fn(handle, m, ack); });
+  run_guarded(name.c_str(), [&] { fn(handle, m, ack); });
 }
 
 void socketio_client::on_ack(socket_state& s, sp::packet& p) {
@@ -238,7 +230,7 @@ void socketio_client::on_ack(socket_state& s, sp::packet& p) {
   m.args = std::move(p.data.as_array());
   m.attachments = std::move(p.attachments);
   socket handle(this, s.key);
-  guarded("ack", [&] { cb(handle, std::move(m)); });
+  run_guarded("ack", [&] { cb(handle, std::move(m)); });
 }
 
 void socketio_client::send_frame(const shared_frame& frame, bool is_volatile) {
@@ -259,9 +251,11 @@ void socketio_client::emit(socket_state& s, std::string_view event, const messag
 void socketio_client::emit_with_ack(socket_state& s, std::string_view event, const message& m,
                                     std::chrono::milliseconds timeout, ack_callback cb) {
   auto id = s.next_ack_id++;
+  auto key = s.key; // a send over the cap ends the session, and `s` with it
   s.acks.emplace(id, std::move(cb));
   send_frame(make_frame(engineio::encode_message(encode_event(s.nsp, event, m, id)), m.attachments));
-  self_->delayed_send(self_, timeout, ack_timeout_atom::value, s.key, id);
+  if (find_socket(key))
+    self_->delayed_send(self_, timeout, ack_timeout_atom::value, key, id);
 }
 
 socket::join_result socketio_client::join(socket_state& s, const std::string& room) {
@@ -281,9 +275,10 @@ void socketio_client::leave(socket_state& s, const std::string& room) {
 }
 
 void socketio_client::server_disconnect(socket_state& s, bool close_connection) {
+  auto key = s.key; // a send over the cap ends the session, and `s` with it
   if (s.connected)
     session_.send_message(sp::encode_disconnect(s.nsp));
-  remove_socket(s.key, "server namespace disconnect");
+  remove_socket(key, "server namespace disconnect");
   if (close_connection)
     close_session("server namespace disconnect");
 }
@@ -301,7 +296,7 @@ void socketio_client::remove_socket(std::uint64_t key, const std::string& reason
     socket handle(this, key);
     auto handlers = s.disconnect_handlers;
     for (auto& h : handlers)
-      guarded("disconnect", [&] { h(handle, reason); });
+      run_guarded("disconnect", [&] { h(handle, reason); });
   }
   sockets_.erase(key);
 }

@@ -304,7 +304,12 @@ CAF_TEST(binary_event_round_trip) {
 CAF_TEST(connect_timeout) {
   auto a = open();
   auto b = connect();
-  advance_time(2000ms);
+  // b answers its ping (a too: the heartbeat is not what closes it).
+  advance_time(1000ms);
+  consume_messages();
+  send_text(a, "3");
+  send_text(b, "3");
+  advance_time(1000ms);
   consume_messages();
   CAF_CHECK(ws(a).closed);
   CAF_CHECK(!ws(b).closed);
@@ -323,10 +328,21 @@ CAF_TEST(heartbeat_timeout) {
   CAF_CHECK(!ws(b).closed);
   CAF_REQUIRE_EQUAL(disconnect_reasons.size(), 1u);
   CAF_CHECK_EQUAL(disconnect_reasons[0], "ping timeout");
-  // b's next ping comes an interval after its pong.
-  advance_time(1000ms);
+  // b's next ping comes an interval after its pong (t = 1000 ms), and the deadline counts
+  // from that pong too, not from when the ping went out: b, silent now, is gone at
+  // pong + pingInterval + pingTimeout = 2500 ms.
+  advance_time(499ms);
+  consume_messages();
+  CAF_CHECK_EQUAL(ws(b).count("2"), 1u);
+  advance_time(1ms);
   consume_messages();
   CAF_CHECK_EQUAL(ws(b).count("2"), 2u);
+  advance_time(499ms);
+  consume_messages();
+  CAF_CHECK(!ws(b).closed);
+  advance_time(1ms);
+  consume_messages();
+  CAF_CHECK(ws(b).closed);
 }
 
 CAF_TEST(parse_error_closes_connection) {

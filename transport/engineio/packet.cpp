@@ -78,6 +78,17 @@ void append_to_payload(std::string& payload, const packet& p) {
   }
 }
 
+void append_frame_to_payload(std::string& payload, bool binary, std::string_view frame) {
+  if (!payload.empty())
+    payload.push_back(record_separator);
+  if (binary) {
+    payload.push_back('b');
+    payload += base64_encode(frame);
+  } else {
+    payload += frame;
+  }
+}
+
 std::string encode_payload(const std::vector<packet>& packets) {
   std::string out;
   for (const auto& p : packets)

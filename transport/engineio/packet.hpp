@@ -51,6 +51,9 @@ inline constexpr char record_separator = '\x1e';
 /// Polling payload: packets joined by \x1e; binary packets as "b" + base64.
 std::string encode_payload(const std::vector<packet>& packets);
 void append_to_payload(std::string& payload, const packet& p);
+/// The same for a packet in its WebSocket form: a text frame (the packet's text) as is,
+/// a binary frame's bytes as "b" + base64.
+void append_frame_to_payload(std::string& payload, bool binary, std::string_view frame);
 
 /// Decodes a polling payload; nothing when any record is invalid (bad type, bad base64,
 /// empty record).
