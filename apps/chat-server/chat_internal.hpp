@@ -64,6 +64,8 @@ std::optional<sio::connect_error> authenticate(const chat_app& app, sio::socket&
 bool authenticate_token(const chat_app& app, const std::string& token);
 /// Called when a socket gets a user id (connect or identify): private-user room, online.
 void on_identity(chat_app& app, sio::socket& s);
+/// Called when a socket of the conversations namespace leaves: offline after the last one.
+void on_identity_gone(chat_app& app, sio::socket& s);
 
 void mount_platform(chat_app& app);
 void mount_conversations(chat_app& app);
