@@ -69,6 +69,8 @@ std::string describe(const caf::error& err) {
       return "Message not found";
     case persistence_errc::forbidden:
       return "Forbidden";
+    case persistence_errc::not_participant:
+      return "Forbidden: not a participant of this conversation";
     case persistence_errc::duplicate:
       return "Duplicate message id";
     case persistence_errc::invalid_argument:
