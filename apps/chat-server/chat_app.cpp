@@ -49,16 +49,26 @@ void on_identity_gone(chat_app& app, sio::socket& s) {
       {json::object{{"user", json::object{{"id", *user}, {"is_online", false}, {"last_seen", iso_time(now)}}}}});
 }
 
-bool chat_app::allow_send(const std::string& key) {
+// Keys carry their kind in a first letter, so a user id never meets a socket id or an
+// address. An anonymous connection is limited on its own and with its address's others.
+bool chat_app::allow_send(sio::socket& s) {
   auto now = now_ms();
-  std::lock_guard<std::mutex> guard(rate_mutex);
-  auto& times = rate[key];
-  while (!times.empty() && now - times.front() >= 60000)
-    times.pop_front();
-  if (static_cast<int>(times.size()) >= opts.rate_limit_per_minute)
-    return false;
-  times.push_back(now);
-  return true;
+  std::int64_t limit = opts.rate_limit_per_minute;
+  if (verified(*this))
+    return rate.allow({{"u" + user_id_of(s).value_or(""), limit}}, now);
+  auto connection = "c" + s.id();
+  if (opts.rate_limit_per_address <= 0)
+    return rate.allow({{connection, limit}}, now);
+  return rate.allow({{connection, limit}, {"a" + s.handshake().address, opts.rate_limit_per_address}}, now);
+}
+
+bool chat_app::allow_post(const std::optional<std::string>& verified_user, const std::string& address) {
+  auto now = now_ms();
+  if (verified_user)
+    return rate.allow({{"u" + *verified_user, opts.rate_limit_per_minute}}, now);
+  if (opts.rate_limit_per_address <= 0)
+    return true;
+  return rate.allow({{"a" + address, opts.rate_limit_per_address}}, now);
 }
 
 // -- mounting -------------------------------------------------------------------------------------
@@ -67,6 +77,7 @@ std::shared_ptr<chat_app> mount_chat_app(sio::server& io, caf::actor_system& sys
                                          chat_options opts) {
   auto app = std::make_shared<chat_app>(io, sys, std::move(persistence), std::move(opts));
   auto& a = *app;
+  warn_if_anonymous(a);
   for (auto* nsp : {&a.opts.platform_namespace, &a.opts.conversations_namespace, &a.opts.room_chat_namespace}) {
     if (a.namespaces.insert(*nsp).second)
       io.of(*nsp).use([&a](sio::socket& s) { return authenticate(a, s, false); });

@@ -4,6 +4,8 @@
 
 #include "actors/persistence_actor.hpp"
 
+#include <algorithm>
+
 namespace chat {
 
 json::object message_json(const persistence::conversation_message& m) {
@@ -66,28 +68,21 @@ bool is_presence_room(const std::string& room) {
   return room.rfind("presence-", 0) == 0 || room.rfind("presence.", 0) == 0;
 }
 
-// Private rooms admit only their users (docs/chat-protocol.md §5).
-bool may_join(sio::socket& s, const std::string& room) {
-  static const std::string user_prefix = "private-user.", chat_prefix = "private-chat.";
+// Whether the socket's user is one of those the room's name admits (private-user.{u},
+// private-chat.{a-b}: docs/chat-protocol.md §5); true for rooms that name nobody.
+bool named_admits(sio::socket& s, const std::string& room) {
+  auto named = persistence::named_participants(room);
+  if (!named)
+    return true;
   auto user = user_id_of(s);
-  if (room.rfind(user_prefix, 0) == 0)
-    return user && room.substr(user_prefix.size()) == *user;
-  if (room.rfind(chat_prefix, 0) == 0) {
-    if (!user)
-      return false;
-    auto rest = room.substr(chat_prefix.size());
-    std::size_t start = 0;
-    while (start <= rest.size()) {
-      auto end = rest.find_first_of("-_", start);
-      if (rest.substr(start, end == std::string::npos ? std::string::npos : end - start) == *user)
-        return true;
-      if (end == std::string::npos)
-        break;
-      start = end + 1;
-    }
-    return false;
-  }
-  return true;
+  return user && std::binary_search(named->begin(), named->end(), *user);
+}
+
+// Whether the socket's user may act in a conversation it sends no store request about
+// (typing): one that joined it (joining checked participation), or one its name admits.
+bool takes_part(const chat_app& app, sio::socket& s, const std::string& conversation) {
+  return !verified(app) || s.in_room(conversation)
+         || (persistence::named_participants(conversation) && named_admits(s, conversation));
 }
 
 json::object member_json(const std::string& user, const json::object& info) {
@@ -103,15 +98,16 @@ json::array presence_members(chat_app& app, const std::string& room) {
   return members;
 }
 
-// Joins `room` with the checks and presence bookkeeping; answers through ack or events.
-void join_room(chat_app& app, sio::socket& s, const std::string& room, const sio::ack_responder& ack) {
-  if (!may_join(s, room)) {
-    if (ack.wanted())
-      ack({error_status("Forbidden")});
-    else
-      s.emit("error", {json::object{{"message", "Forbidden: " + room}}});
-    return;
-  }
+void refuse_join(sio::socket& s, const std::string& room, const sio::ack_responder& ack) {
+  if (ack.wanted())
+    ack({error_status("Forbidden")});
+  else
+    s.emit("error", {json::object{{"message", "Forbidden: " + room}}});
+}
+
+// Enters `room` (the checks passed) with the presence bookkeeping; answers through ack or
+// events.
+void enter_room(chat_app& app, sio::socket& s, const std::string& room, const sio::ack_responder& ack) {
   auto joined = s.join(room);
   if (joined == sio::socket::join_result::not_connected)
     return;
@@ -154,6 +150,27 @@ void join_room(chat_app& app, sio::socket& s, const std::string& room, const sio
     s.to(room).emit("user.joined", {member_json(user, info)});
   s.emit("presence.members", {json::object{{"room", room}, {"members", members}}});
   ack({ok_status({{"room", room}, {"members", members}})});
+}
+
+// Joins `room`: a room named for its users admits them alone; with verified identities
+// any other room is a conversation whose participants the store keeps, so the store says
+// first whether this user takes part (or becomes a participant of an open one).
+void join_room(chat_app& app, sio::socket& s, const std::string& room, const sio::ack_responder& ack) {
+  if (!named_admits(s, room))
+    return refuse_join(s, room, ack);
+  if (!verified(app) || persistence::named_participants(room) || s.in_room(room))
+    return enter_room(app, s, room, ack);
+  s.request<caf::ok_atom>(
+      app.persistence, join_conversation{room, user_id_of(s).value_or(""), app.opts.open_conversations, now_ms()},
+      [&app, room, ack](sio::socket& s, caf::ok_atom) { enter_room(app, s, room, ack); },
+      [room, ack](sio::socket& s, const caf::error& err) {
+        if (err.category() == persistence_error_category
+            && static_cast<persistence_errc>(err.code()) == persistence_errc::not_participant)
+          return refuse_join(s, room, ack);
+        if (ack.wanted())
+          return ack({error_status(describe(err))});
+        s.emit("error", {json::object{{"message", describe(err) + ": " + room}}});
+      });
 }
 
 void presence_leave(chat_app& app, sio::socket& s, const std::string& room) {
@@ -205,6 +222,17 @@ void store_then(chat_app& app, sio::socket& s, Request req, const sio::ack_respo
       [ack](sio::socket& s, const caf::error& err) { message_error(s, ack, describe(err)); });
 }
 
+// Once stored: `event` {conversationId, message} to the message's room, the sender
+// included, and the ack with the message's id.
+auto announce_stored(const char* event) {
+  return [event](sio::socket& s, persistence::conversation_message& stored, const sio::ack_responder& ack) {
+    s.nsp_all()
+        .to(stored.conversation_id)
+        .emit(event, {json::object{{"conversationId", stored.conversation_id}, {"message", message_json(stored)}}});
+    ack({ok_status({{"id", stored.id}})});
+  };
+}
+
 struct receipt_fields {
   std::string conversation_id, message_id, user_id;
 };
@@ -246,26 +274,30 @@ void mount_conversations(chat_app& app) {
       persistence::conversation_message msg;
       if (auto err = parse_new_message(first_arg(m), std::nullopt, msg))
         return message_error(s, ack, *err);
-      store_then<persistence::conversation_message>(
-          app, s, store_message{msg}, ack,
-          [](sio::socket& s, persistence::conversation_message& stored, const sio::ack_responder& ack) {
-            s.nsp_all()
-                .to(stored.conversation_id)
-                .emit("receiveMessage",
-                      {json::object{{"conversationId", stored.conversation_id}, {"message", message_json(stored)}}});
-            ack({ok_status({{"id", stored.id}})});
-          });
+      if (auto refusal = not_oneself(app, s, msg.sender_id, "senderId"))
+        return message_error(s, ack, *refusal);
+      if (!app.allow_send(s))
+        return message_error(s, ack, "Rate limit exceeded");
+      store_then<persistence::conversation_message>(app, s, store_message{msg, verified(app)}, ack,
+                                                    announce_stored("receiveMessage"));
     });
 
-    auto typing = [](const char* out_event) {
-      return [out_event](sio::socket& s, sio::message& m, const sio::ack_responder& ack) {
+    auto typing = [&app](const char* out_event) {
+      return [&app, out_event](sio::socket& s, sio::message& m, const sio::ack_responder& ack) {
         auto& p = first_arg(m);
         auto conversation = id_field(p, "conversationId");
         if (!conversation)
           return message_error(s, ack, "Missing required fields");
         json::value user = nullptr;
-        if (auto u = id_field(p, "userId"))
+        if (auto u = id_field(p, "userId")) {
+          if (auto refusal = not_oneself(app, s, *u, "userId"))
+            return message_error(s, ack, *refusal);
           user = *u;
+        } else if (verified(app)) {
+          user = user_id_of(s).value_or("");
+        }
+        if (!takes_part(app, s, *conversation))
+          return message_error(s, ack, not_participant_error);
         s.to(*conversation).emit(out_event, {json::object{{"conversationId", *conversation}, {"userId", user}}});
         ack({ok_status()});
       };
@@ -278,21 +310,26 @@ void mount_conversations(chat_app& app) {
         auto r = parse_receipt(first_arg(m), "userId");
         if (!r)
           return message_error(s, ack, "Missing required fields");
-        auto on_stored = [read, conversation = r->conversation_id](sio::socket& s, persistence::receipt& rec,
-                                                                   const sio::ack_responder& ack) {
+        if (auto refusal = not_oneself(app, s, r->user_id, "userId"))
+          return message_error(s, ack, *refusal);
+        // To the message's own conversation, whatever conversationId the payload named.
+        auto on_stored = [read](sio::socket& s, persistence::receipt& rec, const sio::ack_responder& ack) {
           s.nsp_all()
-              .to(conversation)
+              .to(rec.conversation_id)
               .emit(read ? "messageRead" : "messageDelivered",
-                    {json::object{{"conversationId", conversation},
+                    {json::object{{"conversationId", rec.conversation_id},
                                   {"messageId", rec.message_id},
                                   {"userId", rec.user_id},
                                   {read ? "readAt" : "deliveredAt", iso_time(rec.at)}}});
           ack({ok_status()});
         };
+        auto checked = verified(app);
         if (read)
-          store_then<persistence::receipt>(app, s, mark_read{r->message_id, r->user_id, now_ms()}, ack, on_stored);
+          store_then<persistence::receipt>(app, s, mark_read{r->message_id, r->user_id, now_ms(), checked}, ack,
+                                           on_stored);
         else
-          store_then<persistence::receipt>(app, s, mark_delivered{r->message_id, r->user_id, now_ms()}, ack, on_stored);
+          store_then<persistence::receipt>(app, s, mark_delivered{r->message_id, r->user_id, now_ms(), checked}, ack,
+                                           on_stored);
       };
     };
     s.on("markDelivered", receipt_handler(false));
@@ -306,23 +343,21 @@ void mount_conversations(chat_app& app) {
         return message_error(s, ack, "Missing required fields");
       if (content->size() > 5000)
         return message_error(s, ack, "Message too long");
+      if (auto refusal = not_oneself(app, s, r->user_id, "senderId"))
+        return message_error(s, ack, *refusal);
       store_then<persistence::conversation_message>(
-          app, s, edit_message{r->message_id, *content, r->user_id, now_ms()}, ack,
-          [](sio::socket& s, persistence::conversation_message& stored, const sio::ack_responder& ack) {
-            s.nsp_all()
-                .to(stored.conversation_id)
-                .emit("messageEdited",
-                      {json::object{{"conversationId", stored.conversation_id}, {"message", message_json(stored)}}});
-            ack({ok_status({{"id", stored.id}})});
-          });
+          app, s, edit_message{r->message_id, *content, r->user_id, now_ms(), verified(app)}, ack,
+          announce_stored("messageEdited"));
     });
 
     s.on("deleteMessage", [&app](sio::socket& s, sio::message& m, const sio::ack_responder& ack) {
       auto r = parse_receipt(first_arg(m), "senderId");
       if (!r)
         return message_error(s, ack, "Missing required fields");
+      if (auto refusal = not_oneself(app, s, r->user_id, "senderId"))
+        return message_error(s, ack, *refusal);
       store_then<persistence::conversation_message>(
-          app, s, delete_message{r->message_id, r->user_id, now_ms()}, ack,
+          app, s, delete_message{r->message_id, r->user_id, now_ms(), verified(app)}, ack,
           [](sio::socket& s, persistence::conversation_message& stored, const sio::ack_responder& ack) {
             s.nsp_all()
                 .to(stored.conversation_id)

@@ -31,6 +31,9 @@ void mount_platform(chat_app& app) {
       auto user = id_field(p, "userId");
       if (!user)
         return fail(s, ack, "userId is required");
+      // With verified identities the token already said who this is.
+      if (auto refusal = not_oneself(app, s, *user, "userId"))
+        return fail(s, ack, *refusal);
       auto platform = string_field(p, "platform").value_or("unknown");
       auto version = string_field(p, "appVersion").value_or("");
       s.data()["platform"] = platform;
@@ -57,8 +60,7 @@ void mount_platform(chat_app& app) {
         return fail(s, ack, "text is required");
       if (text->size() > 5000)
         return fail(s, ack, "text is too long (max 5000)");
-      auto key = user_id_of(s).value_or("sender:" + *sender);
-      if (!app.allow_send(key))
+      if (!app.allow_send(s))
         return fail(s, ack, "Rate limit exceeded");
       persistence::platform_message log{s.id(), *sender, *text, string_field(p, "platform").value_or(""), now_ms()};
       // Broadcast at once, then log (APP_PROTOCOL §1 only asks for the message to be
@@ -71,7 +73,9 @@ void mount_platform(chat_app& app) {
                                                         {"timestamp", iso_time(log.created_at)}}});
       s.request<std::int64_t>(
           app.persistence, log_platform_message{std::move(log)},
-          [ack](sio::socket&, std::int64_t seq) { ack({ok_status({{"id", seq}})}); },
+          [ack](sio::socket&, std::int64_t seq) {
+            ack({ok_status({{"id", seq}})});
+          },
           [ack, fail](sio::socket& s, const caf::error& err) {
             fail(s, ack, "Failed to store message: " + describe(err));
           });
