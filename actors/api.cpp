@@ -10,12 +10,21 @@
 
 #include <spdlog/spdlog.h>
 
+#include <stdexcept>
+
 namespace sio {
 
 namespace {
 
 const std::string empty_string;
 const handshake_info empty_handshake;
+
+// As socket.io's emit throws on them: a client that receives "disconnect" or "connect"
+// drops the connection.
+void refuse_reserved(std::string_view event) {
+  if (socketio::is_reserved_event(event))
+    throw std::invalid_argument("reserved event name: " + std::string(event));
+}
 
 } // namespace
 
@@ -88,6 +97,7 @@ broadcast broadcast::volatile_() const {
 }
 
 void broadcast::emit(std::string_view event, message m) const {
+  refuse_reserved(event);
   if (!nsp_actor_)
     return;
   auto frame = shared_frame{std::make_shared<const wire_packet>(
@@ -138,12 +148,14 @@ void socket::on_disconnect(disconnect_handler handler) {
 }
 
 void socket::emit(std::string_view event, message m) {
+  refuse_reserved(event);
   auto* s = conn_->find_socket(key_);
   if (s && s->connected)
     conn_->emit(*s, event, m);
 }
 
 void socket::emit_with_ack(std::string_view event, message m, std::chrono::milliseconds timeout, ack_callback cb) {
+  refuse_reserved(event);
   auto* s = conn_->find_socket(key_);
   if (s && s->connected)
     conn_->emit_with_ack(*s, event, m, timeout, std::move(cb));

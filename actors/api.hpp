@@ -104,6 +104,7 @@ public:
   broadcast volatile_() const;
 
   /// Encodes the packet once and hands the shared frame to the namespace actor.
+  /// Throws std::invalid_argument for a reserved event name ("connect", "disconnect", ...).
   void emit(std::string_view event, message m = {}) const;
 
 private:
@@ -144,6 +145,8 @@ public:
   void on(std::string event, event_handler handler);
   void on_disconnect(disconnect_handler handler);
 
+  /// Both throw std::invalid_argument for a reserved event name ("connect", "disconnect",
+  /// "connect_error", "disconnecting", "newListener", "removeListener"), as socket.io does.
   void emit(std::string_view event, message m = {});
   void emit_with_ack(std::string_view event, message m, std::chrono::milliseconds timeout, ack_callback cb);
 

@@ -23,6 +23,8 @@ persistence_errc code_of(rejected::reason why) {
     return persistence_errc::duplicate;
   case rejected::reason::forbidden:
     return persistence_errc::forbidden;
+  case rejected::reason::not_participant:
+    return persistence_errc::not_participant;
   case rejected::reason::invalid:
     break;
   }
@@ -61,6 +63,8 @@ std::string to_string(persistence_errc code) {
     return "invalid_argument";
   case persistence_errc::unavailable:
     return "unavailable";
+  case persistence_errc::not_participant:
+    return "not_participant";
   }
   return "unknown";
 }
@@ -185,31 +189,62 @@ caf::behavior persistence_actor::make_behavior() {
       // -- writes --
       [this](store_message& m) {
         m.message.created_at = or_now(m.message.created_at);
-        enqueue([msg = std::move(m.message)](store& s) mutable {
+        enqueue([msg = std::move(m.message), check = m.as_participant](store& s) mutable {
+          if (check)
+            require_participant(s, msg.conversation_id, msg.sender_id);
           return caf::make_message(s.append_message(std::move(msg)));
         });
       },
       [this](edit_message& m) {
         m.at = or_now(m.at);
         enqueue([m = std::move(m)](store& s) {
+          if (m.as_participant)
+            require_participant(s, s.conversation_of(m.message_id), m.editor_id);
           return caf::make_message(s.edit_message(m.message_id, m.content, unless_empty(m.editor_id), m.at));
         });
       },
       [this](delete_message& m) {
         m.at = or_now(m.at);
         enqueue([m = std::move(m)](store& s) {
+          if (m.as_participant)
+            require_participant(s, s.conversation_of(m.message_id), m.deleter_id);
           return caf::make_message(s.delete_message(m.message_id, unless_empty(m.deleter_id), m.at));
         });
       },
       [this](mark_delivered& m) {
         m.at = or_now(m.at);
         enqueue([m = std::move(m)](store& s) {
+          if (m.as_participant)
+            require_participant(s, s.conversation_of(m.message_id), m.user_id);
           return caf::make_message(s.mark_delivered(m.message_id, m.user_id, m.at));
         });
       },
       [this](mark_read& m) {
         m.at = or_now(m.at);
-        enqueue([m = std::move(m)](store& s) { return caf::make_message(s.mark_read(m.message_id, m.user_id, m.at)); });
+        enqueue([m = std::move(m)](store& s) {
+          if (m.as_participant)
+            require_participant(s, s.conversation_of(m.message_id), m.user_id);
+          return caf::make_message(s.mark_read(m.message_id, m.user_id, m.at));
+        });
+      },
+      [this](join_conversation& m) {
+        m.at = or_now(m.at);
+        enqueue([m = std::move(m)](store& s) {
+          s.join_conversation(m.conversation_id, m.user_id, m.open_join, m.at);
+          return ok();
+        });
+      },
+      [this](add_participants& m) {
+        m.at = or_now(m.at);
+        enqueue([m = std::move(m)](store& s) {
+          return caf::make_message(s.add_participants(m.conversation_id, m.user_ids, m.at));
+        });
+      },
+      [this](remove_participant& m) {
+        m.at = or_now(m.at);
+        enqueue([m = std::move(m)](store& s) {
+          return caf::make_message(s.remove_participant(m.conversation_id, m.user_id, m.at));
+        });
       },
       [this](log_platform_message& m) {
         m.message.created_at = or_now(m.message.created_at);
@@ -259,6 +294,14 @@ caf::behavior persistence_actor::make_behavior() {
         });
       },
       [this](const persistence::history_query& q) { return read([&](store& s) { return s.history(q); }); },
+      [this](const read_history& q) {
+        return read([&](store& s) {
+          if (!q.reader.empty())
+            require_participant(s, q.query.conversation_id, q.reader);
+          return s.history(q.query);
+        });
+      },
+      [this](const get_participants& q) { return read([&](store& s) { return s.participants(q.conversation_id); }); },
       [this](const count_messages& q) { return read([&](store& s) { return s.count_messages(q.conversation_id); }); },
       [this](const count_platform_messages&) { return read([](store& s) { return s.count_platform_messages(); }); },
       [this](const get_connection_totals&) { return read([](store& s) { return s.connection_stats(); }); },
@@ -316,6 +359,12 @@ void announce_persistence_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<persistence::history_page>("chat::history_page");
   cfg.add_message_type<persistence::receipt>("chat::receipt");
   cfg.add_message_type<persistence::connection_totals>("chat::connection_totals");
+  cfg.add_message_type<persistence::participant_list>("chat::participant_list");
+  cfg.add_message_type<join_conversation>("chat::join_conversation");
+  cfg.add_message_type<add_participants>("chat::add_participants");
+  cfg.add_message_type<remove_participant>("chat::remove_participant");
+  cfg.add_message_type<read_history>("chat::read_history");
+  cfg.add_message_type<get_participants>("chat::get_participants");
   cfg.add_message_type<store_message>("chat::store_message");
   cfg.add_message_type<edit_message>("chat::edit_message");
   cfg.add_message_type<delete_message>("chat::delete_message");

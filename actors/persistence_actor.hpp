@@ -16,6 +16,11 @@
 //     delete_message         -> persistence::conversation_message   (not_found, forbidden)
 //     mark_delivered         -> persistence::receipt                (not_found)
 //     mark_read              -> persistence::receipt (also marks delivered; not_found)
+//       (each of these five with `as_participant`: not_participant unless the acting user
+//        takes part in the conversation, checked in the write's own transaction)
+//     join_conversation      -> caf::ok_atom                        (not_participant)
+//     add_participants       -> persistence::participant_list       (invalid_argument)
+//     remove_participant     -> persistence::participant_list       (not_found, invalid_argument)
 //     log_platform_message   -> std::int64_t, the log entry's sequence number
 //     record_connect         -> caf::ok_atom
 //     record_identify        -> caf::ok_atom
@@ -32,6 +37,8 @@
 //     list_active_connections   -> connection_list
 //     get_last_seen             -> last_seen_info
 //     list_active_conversations -> conversation_list
+//     read_history              -> persistence::history_page (not_participant, else as history_query)
+//     get_participants          -> persistence::participant_list
 //   control:
 //     flush_atom                -> caf::ok_atom once everything queued is committed
 //                                  (storage_failure if that commit failed)
@@ -86,6 +93,7 @@ enum class persistence_errc : std::uint8_t {
   forbidden,           ///< only the sender may edit or delete a message
   invalid_argument,    ///< missing field, unknown message type, bad limit
   unavailable,         ///< the actor has no store (closed)
+  not_participant,     ///< the acting user does not take part in the conversation
 };
 
 std::string to_string(persistence_errc code);
@@ -97,27 +105,50 @@ inline constexpr caf::atom_value persistence_error_category = caf::atom("persist
 
 // -- requests: writes ----------------------------------------------------------------------
 
+// `as_participant`: the acting user (sender, editor, deleter, receipt user) must take part
+// in the (message's) conversation.
 struct store_message {
   persistence::conversation_message message;
+  bool as_participant = false;
 };
 struct edit_message {
   std::string message_id;
   std::string content;
   std::string editor_id; ///< must be the sender; empty: not checked
   persistence::timestamp_ms at = 0;
+  bool as_participant = false;
 };
 struct delete_message {
   std::string message_id;
   std::string deleter_id; ///< must be the sender; empty: not checked
   persistence::timestamp_ms at = 0;
+  bool as_participant = false;
 };
 struct mark_delivered {
   std::string message_id;
   std::string user_id;
   persistence::timestamp_ms at = 0;
+  bool as_participant = false;
 };
 struct mark_read {
   std::string message_id;
+  std::string user_id;
+  persistence::timestamp_ms at = 0;
+  bool as_participant = false;
+};
+struct join_conversation {
+  std::string conversation_id;
+  std::string user_id;
+  bool open_join = true; ///< whether joining an open conversation makes a participant
+  persistence::timestamp_ms at = 0;
+};
+struct add_participants {
+  std::string conversation_id;
+  std::vector<std::string> user_ids;
+  persistence::timestamp_ms at = 0;
+};
+struct remove_participant {
+  std::string conversation_id;
   std::string user_id;
   persistence::timestamp_ms at = 0;
 };
@@ -168,6 +199,13 @@ struct list_active_conversations {
   std::uint32_t limit = 50;
 };
 struct get_persistence_stats {};
+struct read_history {
+  persistence::history_query query;
+  std::string reader; ///< must take part in the conversation; empty: not checked
+};
+struct get_participants {
+  std::string conversation_id;
+};
 
 // -- answers ---------------------------------------------------------------------------------
 
@@ -316,22 +354,41 @@ template <class Inspector> typename Inspector::result_type inspect(Inspector& f,
   return f(caf::meta::type_name("connection_totals"), x.total, x.active, x.by_platform);
 }
 
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, participant_list& x) {
+  return f(caf::meta::type_name("participant_list"), x.conversation_id, x.open, x.user_ids);
+}
+
 } // namespace persistence
 
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, store_message& x) {
-  return f(caf::meta::type_name("store_message"), x.message);
+  return f(caf::meta::type_name("store_message"), x.message, x.as_participant);
 }
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, edit_message& x) {
-  return f(caf::meta::type_name("edit_message"), x.message_id, x.content, x.editor_id, x.at);
+  return f(caf::meta::type_name("edit_message"), x.message_id, x.content, x.editor_id, x.at, x.as_participant);
 }
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, delete_message& x) {
-  return f(caf::meta::type_name("delete_message"), x.message_id, x.deleter_id, x.at);
+  return f(caf::meta::type_name("delete_message"), x.message_id, x.deleter_id, x.at, x.as_participant);
 }
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, mark_delivered& x) {
-  return f(caf::meta::type_name("mark_delivered"), x.message_id, x.user_id, x.at);
+  return f(caf::meta::type_name("mark_delivered"), x.message_id, x.user_id, x.at, x.as_participant);
 }
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, mark_read& x) {
-  return f(caf::meta::type_name("mark_read"), x.message_id, x.user_id, x.at);
+  return f(caf::meta::type_name("mark_read"), x.message_id, x.user_id, x.at, x.as_participant);
+}
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, join_conversation& x) {
+  return f(caf::meta::type_name("join_conversation"), x.conversation_id, x.user_id, x.open_join, x.at);
+}
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, add_participants& x) {
+  return f(caf::meta::type_name("add_participants"), x.conversation_id, x.user_ids, x.at);
+}
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, remove_participant& x) {
+  return f(caf::meta::type_name("remove_participant"), x.conversation_id, x.user_id, x.at);
+}
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, read_history& x) {
+  return f(caf::meta::type_name("read_history"), x.query, x.reader);
+}
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, get_participants& x) {
+  return f(caf::meta::type_name("get_participants"), x.conversation_id);
 }
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, log_platform_message& x) {
   return f(caf::meta::type_name("log_platform_message"), x.message);

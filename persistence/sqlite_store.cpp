@@ -95,9 +95,27 @@ const migration migrations[] = {
     INSERT INTO user_conversations (user_id, conversation_id, last_sent_at)
       SELECT sender_id, conversation_id, MAX(created_at) FROM messages GROUP BY sender_id, conversation_id;
   )sql"},
+    {4, R"sql(
+    -- Conversation participants (docs/chat-protocol.md "Authorization"): who joined a
+    -- conversation while it was open, or was added by the backend. A conversation the
+    -- backend added anyone to is closed: joining no longer adds. The senders of earlier
+    -- messages take part in their conversations.
+    CREATE TABLE conversation_participants (
+      conversation_id TEXT    NOT NULL,
+      user_id         TEXT    NOT NULL,
+      added_at        INTEGER NOT NULL,
+      PRIMARY KEY (conversation_id, user_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE closed_conversations (
+      conversation_id TEXT    PRIMARY KEY,
+      closed_at       INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    INSERT INTO conversation_participants (conversation_id, user_id, added_at)
+      SELECT conversation_id, sender_id, MIN(created_at) FROM messages GROUP BY conversation_id, sender_id;
+  )sql"},
 };
 
-constexpr int latest_version = 3;
+constexpr int latest_version = 4;
 static_assert(std::size(migrations) == latest_version, "migration N sits at index N-1");
 
 // -- statements ----------------------------------------------------------------------------
@@ -153,6 +171,19 @@ const char* const sql_set_last_seen =
     "INSERT INTO users (user_id, last_seen) VALUES (?1, ?2) "
     "ON CONFLICT (user_id) DO UPDATE SET last_seen = MAX(last_seen, excluded.last_seen)";
 const char* const sql_last_seen = "SELECT last_seen FROM users WHERE user_id = ?1";
+const char* const sql_conversation_of = "SELECT conversation_id FROM messages WHERE id = ?1";
+const char* const sql_is_participant =
+    "SELECT 1 FROM conversation_participants WHERE conversation_id = ?1 AND user_id = ?2";
+const char* const sql_is_closed = "SELECT 1 FROM closed_conversations WHERE conversation_id = ?1";
+const char* const sql_add_participant =
+    "INSERT INTO conversation_participants (conversation_id, user_id, added_at) VALUES (?1, ?2, ?3) "
+    "ON CONFLICT DO NOTHING";
+const char* const sql_close_conversation =
+    "INSERT INTO closed_conversations (conversation_id, closed_at) VALUES (?1, ?2) ON CONFLICT DO NOTHING";
+const char* const sql_remove_participant =
+    "DELETE FROM conversation_participants WHERE conversation_id = ?1 AND user_id = ?2";
+const char* const sql_participants =
+    "SELECT user_id FROM conversation_participants WHERE conversation_id = ?1 ORDER BY user_id";
 
 constexpr int receipt_delivered = 0;
 constexpr int receipt_read = 1;
@@ -343,6 +374,36 @@ struct sqlite_store::impl {
     use q(statement(sql));
     q->executeStep();
     return q->getColumn(0).getInt64();
+  }
+
+  // Whether a query with these text parameters finds a row.
+  bool exists(const char* sql, const std::string& a, const std::string* b = nullptr) {
+    use q(statement(sql));
+    q->bind(1, a);
+    if (b)
+      q->bind(2, *b);
+    return q->executeStep();
+  }
+
+  void add_participant(const std::string& conversation_id, const std::string& user_id, timestamp_ms at) {
+    use q(statement(sql_add_participant));
+    q->bind(1, conversation_id);
+    q->bind(2, user_id);
+    q->bind(3, static_cast<std::int64_t>(at));
+    q->exec();
+  }
+
+  void close_conversation(const std::string& conversation_id, timestamp_ms at) {
+    use q(statement(sql_close_conversation));
+    q->bind(1, conversation_id);
+    q->bind(2, static_cast<std::int64_t>(at));
+    q->exec();
+  }
+
+  // A conversation that names its users has no stored participants to change.
+  static void refuse_named(const std::string& conversation_id) {
+    if (named_participants(conversation_id))
+      throw rejected(rejected::reason::invalid, "the participants of " + conversation_id + " are named by its id");
   }
 };
 
@@ -565,6 +626,73 @@ std::vector<active_conversation> sqlite_store::active_conversations(const std::s
     result.push_back(std::move(c));
   }
   return result;
+}
+
+std::string sqlite_store::conversation_of(const std::string& message_id) {
+  use q(impl_->statement(sql_conversation_of));
+  q->bind(1, message_id);
+  if (!q->executeStep())
+    throw rejected(rejected::reason::not_found, "no message " + message_id);
+  return q->getColumn(0).getString();
+}
+
+// -- participants --
+
+bool sqlite_store::is_participant(const std::string& conversation_id, const std::string& user_id) {
+  if (auto named = named_participants(conversation_id))
+    return std::binary_search(named->begin(), named->end(), user_id);
+  return impl_->exists(sql_is_participant, conversation_id, &user_id);
+}
+
+void sqlite_store::join_conversation(const std::string& conversation_id, const std::string& user_id, bool open_join,
+                                     timestamp_ms at) {
+  if (is_participant(conversation_id, user_id))
+    return;
+  if (!open_join || named_participants(conversation_id) || impl_->exists(sql_is_closed, conversation_id))
+    throw rejected(rejected::reason::not_participant, user_id + " may not join " + conversation_id);
+  impl_->add_participant(conversation_id, user_id, at);
+}
+
+participant_list sqlite_store::add_participants(const std::string& conversation_id,
+                                                const std::vector<std::string>& user_ids, timestamp_ms at) {
+  impl::refuse_named(conversation_id);
+  if (user_ids.empty() || std::find(user_ids.begin(), user_ids.end(), std::string()) != user_ids.end())
+    throw rejected(rejected::reason::invalid, "user ids must be given and not empty");
+  impl_->close_conversation(conversation_id, at);
+  for (const auto& user : user_ids)
+    impl_->add_participant(conversation_id, user, at);
+  return participants(conversation_id);
+}
+
+participant_list sqlite_store::remove_participant(const std::string& conversation_id, const std::string& user_id,
+                                                  timestamp_ms at) {
+  impl::refuse_named(conversation_id);
+  {
+    use q(impl_->statement(sql_remove_participant));
+    q->bind(1, conversation_id);
+    q->bind(2, user_id);
+    if (q->exec() == 0)
+      throw rejected(rejected::reason::not_found, user_id + " is not a participant of " + conversation_id);
+  }
+  // Else the removed user could join again at once.
+  impl_->close_conversation(conversation_id, at);
+  return participants(conversation_id);
+}
+
+participant_list sqlite_store::participants(const std::string& conversation_id) {
+  participant_list out;
+  out.conversation_id = conversation_id;
+  if (auto named = named_participants(conversation_id)) {
+    out.open = false;
+    out.user_ids = std::move(*named);
+    return out;
+  }
+  out.open = !impl_->exists(sql_is_closed, conversation_id);
+  use q(impl_->statement(sql_participants));
+  q->bind(1, conversation_id);
+  while (q->executeStep())
+    out.user_ids.push_back(q->getColumn(0).getString());
+  return out;
 }
 
 // -- platform message log --

@@ -71,6 +71,16 @@ public:
   history_page history(const history_query& q) override;
   std::int64_t count_messages(const std::string& conversation_id) override;
   std::vector<active_conversation> active_conversations(const std::string& user_id, std::uint32_t limit) override;
+  std::string conversation_of(const std::string& message_id) override;
+
+  bool is_participant(const std::string& conversation_id, const std::string& user_id) override;
+  void join_conversation(const std::string& conversation_id, const std::string& user_id, bool open_join,
+                         timestamp_ms at) override;
+  participant_list add_participants(const std::string& conversation_id, const std::vector<std::string>& user_ids,
+                                    timestamp_ms at) override;
+  participant_list remove_participant(const std::string& conversation_id, const std::string& user_id,
+                                      timestamp_ms at) override;
+  participant_list participants(const std::string& conversation_id) override;
 
   std::int64_t append_platform_message(platform_message m) override;
   std::int64_t count_platform_messages() override;

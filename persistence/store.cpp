@@ -1,5 +1,6 @@
 #include "persistence/store.hpp"
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -63,6 +64,33 @@ std::optional<std::string> invalid_message_reason(const conversation_message& ms
   if (!valid_message_type(msg.type))
     return "invalid message type '" + msg.type + "' (text, file or image)";
   return std::nullopt;
+}
+
+std::optional<std::vector<std::string>> named_participants(std::string_view conversation_id) {
+  constexpr std::string_view user_prefix = "private-user.", chat_prefix = "private-chat.";
+  std::vector<std::string> users;
+  if (conversation_id.substr(0, user_prefix.size()) == user_prefix) {
+    users.emplace_back(conversation_id.substr(user_prefix.size()));
+  } else if (conversation_id.substr(0, chat_prefix.size()) == chat_prefix) {
+    auto rest = conversation_id.substr(chat_prefix.size());
+    for (std::size_t start = 0; start <= rest.size();) {
+      auto end = std::min(rest.find_first_of("-_", start), rest.size());
+      users.emplace_back(rest.substr(start, end - start));
+      start = end + 1;
+    }
+  } else {
+    return std::nullopt;
+  }
+  // An empty part names nobody (private-chat.a- admits a alone).
+  users.erase(std::remove(users.begin(), users.end(), std::string()), users.end());
+  std::sort(users.begin(), users.end());
+  users.erase(std::unique(users.begin(), users.end()), users.end());
+  return users;
+}
+
+void require_participant(store& s, const std::string& conversation_id, const std::string& user_id) {
+  if (!s.is_participant(conversation_id, user_id))
+    throw rejected(rejected::reason::not_participant, user_id + " is not a participant of " + conversation_id);
 }
 
 } // namespace chat::persistence

@@ -84,6 +84,21 @@ struct active_conversation {
   timestamp_ms last_message_at = 0; ///< the conversation's latest message, from anyone
 };
 
+// -- participants (docs/chat-protocol.md, "Authorization") -------------------------------
+
+/// The users a conversation's id names as its only participants: `private-user.{u}` names
+/// u, `private-chat.{a-b}` the `-` or `_` separated ids in it; nothing for any other id,
+/// whose participants are stored.
+std::optional<std::vector<std::string>> named_participants(std::string_view conversation_id);
+
+/// Who takes part in a conversation. An open conversation (the backend never added
+/// anyone) takes in whoever joins it; a closed one only those added.
+struct participant_list {
+  std::string conversation_id;
+  bool open = true;
+  std::vector<std::string> user_ids; ///< sorted
+};
+
 // -- platform events (section 1) -----------------------------------------------------------
 
 /// One `send-message` of the platform protocol, logged.
@@ -122,7 +137,7 @@ struct connection_totals {
 /// A write refused before it changed anything; the transaction stays usable.
 class rejected : public std::runtime_error {
 public:
-  enum class reason { not_found, duplicate, forbidden, invalid };
+  enum class reason { not_found, duplicate, forbidden, invalid, not_participant };
   rejected(reason why, const std::string& what) : std::runtime_error(what), why_(why) {}
   reason why() const { return why_; }
 
@@ -171,6 +186,27 @@ public:
   /// The conversations `user_id` sent messages in, most recent first.
   virtual std::vector<active_conversation> active_conversations(const std::string& user_id, std::uint32_t limit) = 0;
 
+  /// The conversation a message belongs to. rejected: not_found.
+  virtual std::string conversation_of(const std::string& message_id) = 0;
+
+  // -- participants --
+  /// Whether `user_id` takes part in the conversation: named by its id, or stored.
+  virtual bool is_participant(const std::string& conversation_id, const std::string& user_id) = 0;
+  /// `user_id` joins: nothing changes for a participant; anyone else becomes one when the
+  /// conversation is open and `open_join` allows joining open conversations.
+  /// rejected: not_participant otherwise (always for a conversation that names its users).
+  virtual void join_conversation(const std::string& conversation_id, const std::string& user_id, bool open_join,
+                                 timestamp_ms at) = 0;
+  /// The backend adds participants; the conversation is closed from then on.
+  /// rejected: invalid (no user ids, an empty one, a conversation that names its users).
+  virtual participant_list add_participants(const std::string& conversation_id,
+                                            const std::vector<std::string>& user_ids, timestamp_ms at) = 0;
+  /// The backend removes a participant; the conversation is closed from then on.
+  /// rejected: not_found (not a participant), invalid (a conversation that names its users).
+  virtual participant_list remove_participant(const std::string& conversation_id, const std::string& user_id,
+                                              timestamp_ms at) = 0;
+  virtual participant_list participants(const std::string& conversation_id) = 0;
+
   // -- platform message log --
   /// Returns the log entry's sequence number.
   virtual std::int64_t append_platform_message(platform_message m) = 0;
@@ -195,5 +231,8 @@ public:
   virtual void set_last_seen(const std::string& user_id, timestamp_ms at) = 0;
   virtual std::optional<timestamp_ms> last_seen(const std::string& user_id) = 0;
 };
+
+/// Throws rejected(not_participant) unless `user_id` takes part in the conversation.
+void require_participant(store& s, const std::string& conversation_id, const std::string& user_id);
 
 } // namespace chat::persistence

@@ -10,6 +10,7 @@
 #include <caf/actor_system.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -20,10 +21,13 @@ struct chat_options {
   std::string conversations_namespace = "/";
   std::string room_chat_namespace = "/chat";
   std::string admin_namespace = "/admin";
-  int rate_limit_per_minute = 10;
-  std::string jwt_secret;  ///< empty: anonymous clients accepted
-  std::string admin_token; ///< empty: only a JWT with role "admin" opens /admin
-  std::string api_key;     ///< empty: the backend API answers 503
+  int rate_limit_per_minute = 10;            ///< messages a minute per user (or per anonymous connection)
+  std::int64_t rate_limit_per_address = 200; ///< anonymous messages a minute per client address; 0: none
+  std::string jwt_secret;                    ///< empty: anonymous clients accepted
+  bool jwt_require_exp = true;               ///< refuse tokens without exp
+  bool open_conversations = true;            ///< joining a conversation the backend did not close makes a participant
+  std::string admin_token;                   ///< empty: only a JWT with role "admin" opens /admin
+  std::string api_key;                       ///< empty: the backend API answers 503
   std::string web_root;
   std::string client_bundle;
 };

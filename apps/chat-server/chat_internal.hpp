@@ -3,10 +3,10 @@
 
 #include "apps/chat-server/chat_app.hpp"
 #include "apps/chat-server/chat_util.hpp"
+#include "apps/chat-server/rate_limiter.hpp"
 #include "persistence/store.hpp"
 
 #include <atomic>
-#include <deque>
 #include <map>
 #include <mutex>
 #include <set>
@@ -27,8 +27,9 @@ struct chat_app {
 
   // -- platform (§1) --
   std::atomic<std::int64_t> platform_sockets{0};
-  std::mutex rate_mutex;
-  std::unordered_map<std::string, std::deque<std::int64_t>> rate; // key -> send times
+
+  // -- rate limit (send-message, sendMessage, HTTP posts) --
+  rate_limiter rate{rate_limit_keys, 60000};
 
   // -- presence and online status (§5) --
   struct presence_member {
@@ -53,17 +54,53 @@ struct chat_app {
   /// Every namespace the app mounted, for the shutdown notice.
   std::set<std::string> namespaces;
 
-  /// Whether `s` passes the rate limit now (and counts this send).
-  bool allow_send(const std::string& key);
+  /// Whether one more message from `s` passes the rate limit now (and counts it): keyed by
+  /// its verified user, else by its connection and its client address, never by a name
+  /// the client picks.
+  bool allow_send(sio::socket& s);
+  /// The same for an HTTP post: by the Bearer token's user, else by the client address.
+  bool allow_post(const std::optional<std::string>& verified_user, const std::string& address);
 };
+
+// -- authentication (auth.cpp) --
+
+/// Whether identities are verified (a JWT secret is configured).
+inline bool verified(const chat_app& app) {
+  return !app.opts.jwt_secret.empty();
+}
+
+/// What a JWT proves: its user and claims, or why it is refused (`error`, a text that
+/// starts with "Authentication error").
+struct token_identity {
+  std::string user_id;
+  json::object claims;
+  std::string error;
+};
+/// Checks a token against the secret (HS256) and the claim rules: exp (required unless
+/// jwt-require-exp is false), nbf, and an identity claim (userId | sub | id).
+token_identity verify_token(const chat_app& app, std::string_view token);
+
+/// Whether a presented secret (API key, admin token) equals the configured one; the time
+/// taken does not depend on where they differ.
+bool secret_equals(std::string_view given, std::string_view expected);
+
+/// The refusal of a payload whose `field` (senderId, userId) names another user.
+std::string impersonation_error(std::string_view field);
+/// With verified identities, the refusal when the id a payload gives as `field` is not
+/// the socket's own user; nothing otherwise (anonymous mode takes ids as sent).
+std::optional<std::string> not_oneself(const chat_app& app, sio::socket& s, const std::string& id,
+                                       std::string_view field);
 
 /// Sets the socket's identity from a verified JWT or the handshake auth; the refusal
 /// when a JWT is required and missing or bad.
 std::optional<sio::connect_error> authenticate(const chat_app& app, sio::socket& s, bool require_admin);
-/// Whether `token` is a valid, unexpired JWT signed with the configured secret.
-bool authenticate_token(const chat_app& app, const std::string& token);
+
+/// Logs (once, at start) that identities are not verified, when no JWT secret is set.
+void warn_if_anonymous(const chat_app& app);
 /// Called when a socket gets a user id (connect or identify): private-user room, online.
 void on_identity(chat_app& app, sio::socket& s);
+/// Called when a socket of the conversations namespace leaves: offline after the last one.
+void on_identity_gone(chat_app& app, sio::socket& s);
 
 void mount_platform(chat_app& app);
 void mount_conversations(chat_app& app);

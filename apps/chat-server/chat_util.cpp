@@ -31,19 +31,21 @@ std::optional<std::string> string_field(const json::value& payload, std::string_
   return std::string(v->as_string());
 }
 
+std::optional<std::string> id_value(const json::value& v) {
+  if (v.is_string() && !v.as_string().empty())
+    return std::string(v.as_string());
+  if (v.is_int64())
+    return std::to_string(v.as_int64());
+  if (v.is_uint64())
+    return std::to_string(v.as_uint64());
+  return std::nullopt;
+}
+
 std::optional<std::string> id_field(const json::value& payload, std::string_view key) {
   if (!payload.is_object())
     return std::nullopt;
   auto* v = payload.as_object().if_contains(key);
-  if (!v)
-    return std::nullopt;
-  if (v->is_string() && !v->as_string().empty())
-    return std::string(v->as_string());
-  if (v->is_int64())
-    return std::to_string(v->as_int64());
-  if (v->is_uint64())
-    return std::to_string(v->as_uint64());
-  return std::nullopt;
+  return v ? id_value(*v) : std::nullopt;
 }
 
 const json::value& first_arg(const sio::message& m) {
@@ -69,6 +71,8 @@ std::string describe(const caf::error& err) {
       return "Message not found";
     case persistence_errc::forbidden:
       return "Forbidden";
+    case persistence_errc::not_participant:
+      return std::string(not_participant_error);
     case persistence_errc::duplicate:
       return "Duplicate message id";
     case persistence_errc::invalid_argument:

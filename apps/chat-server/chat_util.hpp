@@ -23,6 +23,8 @@ inline std::string iso_now() {
 
 /// A string field of an object payload, or nothing.
 std::optional<std::string> string_field(const json::value& payload, std::string_view key);
+/// An id given as a non-empty string or an integer, as text; nothing otherwise.
+std::optional<std::string> id_value(const json::value& v);
 /// A string or number field as text (ids may arrive as numbers), or nothing.
 std::optional<std::string> id_field(const json::value& payload, std::string_view key);
 
@@ -33,6 +35,9 @@ const json::value& first_arg(const sio::message& m);
 json::object ok_status(json::object extra = {});
 /// {status:"error", error}
 json::object error_status(std::string_view error);
+
+/// The refusal of an act in a conversation by a user who does not take part in it.
+inline constexpr std::string_view not_participant_error = "Forbidden: not a participant of this conversation";
 
 /// The user-facing text of a persistence (or other) error.
 std::string describe(const caf::error& err);

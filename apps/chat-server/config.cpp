@@ -18,6 +18,7 @@ std::optional<config> parse_config(int argc, char** argv, int& exit_code) {
   unsigned port = 3001;
   std::size_t io_threads = 0;
   long write_delay_us = 1000;
+  long long rate_limit_per_address = -1; // -1: 20 x rate-limit
 
   // clang-format off
   po::options_description general("chat-server options");
@@ -61,8 +62,18 @@ std::optional<config> parse_config(int argc, char** argv, int& exit_code) {
      "namespace of conversations, presence and private rooms")
     ("room-chat-namespace", po::value(&c.chat.room_chat_namespace)->default_value("/chat"), "namespace of the room chat")
     ("admin-namespace", po::value(&c.chat.admin_namespace)->default_value("/admin"), "namespace of the admin broadcast")
-    ("rate-limit", po::value(&c.chat.rate_limit_per_minute)->default_value(10), "send-message per minute per user")
+    ("rate-limit", po::value(&c.chat.rate_limit_per_minute)->default_value(10),
+     "messages a minute per user (send-message, sendMessage, HTTP posts together); per connection when identities "
+     "are not verified")
+    ("rate-limit-per-address", po::value(&rate_limit_per_address),
+     "without jwt-secret: messages a minute from one client address over all its connections (default 20 x "
+     "rate-limit; 0: no address limit)")
     ("jwt-secret", po::value(&c.chat.jwt_secret), "HS256 secret; when set, clients need auth.token")
+    ("jwt-require-exp", po::value(&c.chat.jwt_require_exp)->default_value(true),
+     "refuse JWTs without an exp claim (true/false)")
+    ("open-conversations", po::value(&c.chat.open_conversations)->default_value(true),
+     "with jwt-secret: joining a conversation the backend has not closed makes the user a participant "
+     "(false: only participants the backend added, and those a private-chat.* or private-user.* name admits)")
     ("admin-token", po::value(&c.chat.admin_token), "credential for the admin namespace (auth.token)")
     ("api-key", po::value(&c.chat.api_key), "key for the backend HTTP API (X-API-Key header)")
     ("web-root", po::value(&c.chat.web_root)->default_value(SIO_DEFAULT_WEB_ROOT), "directory of the web chat page")
@@ -110,6 +121,13 @@ std::optional<config> parse_config(int argc, char** argv, int& exit_code) {
     exit_code = 2;
     return std::nullopt;
   }
+  if (rate_limit_per_address < -1 || (vm.count("rate-limit-per-address") && rate_limit_per_address < 0)) {
+    std::cerr << "chat-server: rate-limit-per-address must be 0 or more\n";
+    exit_code = 2;
+    return std::nullopt;
+  }
+  c.chat.rate_limit_per_address =
+      vm.count("rate-limit-per-address") ? rate_limit_per_address : 20LL * c.chat.rate_limit_per_minute;
   if (c.actor_scheduler != "io" && c.actor_scheduler != "sharing" && c.actor_scheduler != "stealing") {
     std::cerr << "chat-server: actor-scheduler must be io, sharing or stealing\n";
     exit_code = 2;

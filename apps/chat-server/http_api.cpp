@@ -5,9 +5,11 @@
 #include "apps/chat-server/chat_internal.hpp"
 
 #include "actors/persistence_actor.hpp"
+#include "transport/socketio/packet.hpp"
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -26,6 +28,30 @@ response json_response(int status, const json::value& body) {
 
 response error_response(int status, std::string_view error) {
   return json_response(status, json::object{{"error", error}});
+}
+
+// The HTTP status of a store refusal.
+int status_of(const caf::error& err) {
+  if (err.category() != persistence_error_category)
+    return 503;
+  switch (static_cast<persistence_errc>(err.code())) {
+  case persistence_errc::not_participant:
+  case persistence_errc::forbidden:
+    return 403;
+  case persistence_errc::not_found:
+    return 404;
+  case persistence_errc::invalid_argument:
+  case persistence_errc::duplicate:
+    return 400;
+  default:
+    return 503;
+  }
+}
+
+// A request body as JSON re-emitted to clients may carry it: non-finite numbers become
+// null (sio::socketio::parse_json), so nothing invalid reaches a client.
+std::optional<json::value> parse_body(const request& req) {
+  return sio::socketio::parse_json(req.body);
 }
 
 // Asks the persistence actor from outside any actor: a one-shot actor makes the request
@@ -57,11 +83,23 @@ std::vector<std::string> split_path(const std::string& path) {
   return out;
 }
 
-bool bearer_ok(const chat_app& app, const request& req) {
-  if (app.opts.jwt_secret.empty())
+// The Bearer token's user when identities are verified (nothing in anonymous mode); false
+// once a missing or bad token has been answered with 401.
+bool bearer_user(const chat_app& app, const request& req, const reply_ptr& r, std::optional<std::string>& user) {
+  if (!verified(app))
     return true;
   auto* h = req.header("authorization");
-  return h && h->rfind("Bearer ", 0) == 0 && authenticate_token(app, h->substr(7));
+  if (!h || h->rfind("Bearer ", 0) != 0) {
+    r->send(error_response(401, "Authentication error: No token provided"));
+    return false;
+  }
+  auto v = verify_token(app, std::string_view(*h).substr(7));
+  if (!v.error.empty()) {
+    r->send(error_response(401, v.error));
+    return false;
+  }
+  user = std::move(v.user_id);
+  return true;
 }
 
 std::string read_file(const std::filesystem::path& p) {
@@ -69,6 +107,11 @@ std::string read_file(const std::filesystem::path& p) {
   std::ostringstream out;
   out << in.rdbuf();
   return out.str();
+}
+
+// Whether `path` lies under `root` (both canonical), compared by whole components.
+bool is_inside(const std::filesystem::path& root, const std::filesystem::path& path) {
+  return std::mismatch(root.begin(), root.end(), path.begin(), path.end()).first == root.end();
 }
 
 std::string content_type_of(const std::filesystem::path& p) {
@@ -88,7 +131,8 @@ std::string content_type_of(const std::filesystem::path& p) {
   return "application/octet-stream";
 }
 
-void history(chat_app& app, const std::string& conversation, const request& req, reply_ptr r) {
+void history(chat_app& app, const std::string& conversation, const std::optional<std::string>& reader,
+             const request& req, reply_ptr r) {
   persistence::history_query q;
   q.conversation_id = conversation;
   if (auto* before = req.param("before"); before && !before->empty())
@@ -105,7 +149,7 @@ void history(chat_app& app, const std::string& conversation, const request& req,
     }
   }
   ask<persistence::history_page>(
-      app, q,
+      app, read_history{q, reader.value_or("")},
       [r, conversation](persistence::history_page& page) {
         json::array messages;
         for (auto& m : page.messages)
@@ -118,22 +162,25 @@ void history(chat_app& app, const std::string& conversation, const request& req,
             json::object{{"conversationId", conversation}, {"messages", std::move(messages)}, {"nextBefore", next}}));
       },
       [r](caf::error& err) {
-        bool not_found = err.category() == persistence_error_category
-                         && static_cast<persistence_errc>(err.code()) == persistence_errc::not_found;
-        r->send(not_found ? error_response(400, "unknown before cursor") : error_response(503, describe(err)));
+        auto status = status_of(err);
+        r->send(status == 404 ? error_response(400, "unknown before cursor") : error_response(status, describe(err)));
       });
 }
 
-void post_message(chat_app& app, const std::string& conversation, const request& req, reply_ptr r) {
-  boost::system::error_code ec;
-  auto body = json::parse(req.body, ec);
-  if (ec)
+void post_message(chat_app& app, const std::string& conversation, const std::optional<std::string>& sender,
+                  const request& req, reply_ptr r) {
+  auto body = parse_body(req);
+  if (!body)
     return r->send(error_response(400, "Invalid JSON"));
   persistence::conversation_message msg;
-  if (auto err = parse_new_message(body, conversation, msg))
+  if (auto err = parse_new_message(*body, conversation, msg))
     return r->send(error_response(400, *err));
+  if (sender && msg.sender_id != *sender)
+    return r->send(error_response(403, impersonation_error("senderId")));
+  if (!app.allow_post(sender, req.remote_address))
+    return r->send(error_response(429, "Rate limit exceeded"));
   ask<persistence::conversation_message>(
-      app, store_message{msg},
+      app, store_message{msg, verified(app)},
       [&app, r](persistence::conversation_message& stored) {
         auto doc = message_json(stored);
         app.io.in(app.opts.conversations_namespace)
@@ -141,7 +188,44 @@ void post_message(chat_app& app, const std::string& conversation, const request&
             .emit("receiveMessage", {json::object{{"conversationId", stored.conversation_id}, {"message", doc}}});
         r->send(json_response(201, json::object{{"status", "ok"}, {"message", doc}}));
       },
-      [r](caf::error& err) { r->send(error_response(503, describe(err))); });
+      [r](caf::error& err) { r->send(error_response(status_of(err), describe(err))); });
+}
+
+json::object participants_json(const persistence::participant_list& list) {
+  json::array users;
+  for (auto& u : list.user_ids)
+    users.emplace_back(u);
+  return json::object{{"conversationId", list.conversation_id}, {"open", list.open}, {"participants", users}};
+}
+
+// Backend: GET / POST {userIds} / DELETE .../{userId} on /api/conversations/{id}/participants.
+void manage_participants(chat_app& app, const std::string& conversation, const std::vector<std::string>& parts,
+                         const request& req, reply_ptr r) {
+  auto ok = [r](persistence::participant_list& list) { r->send(json_response(200, participants_json(list))); };
+  auto fail = [r](caf::error& err) { r->send(error_response(status_of(err), describe(err))); };
+  if (req.method == "GET" && parts.size() == 4)
+    return ask<persistence::participant_list>(app, get_participants{conversation}, ok, fail);
+  if (req.method == "DELETE" && parts.size() == 5)
+    return ask<persistence::participant_list>(
+        app, remove_participant{conversation, parts[4], now_ms()}, ok, [r](caf::error& err) {
+          auto status = status_of(err);
+          r->send(error_response(status, status == 404 ? "not a participant" : describe(err)));
+        });
+  if (req.method != "POST" || parts.size() != 4)
+    return r->send(error_response(404, "not found"));
+  auto body = parse_body(req);
+  if (!body)
+    return r->send(error_response(400, "Invalid JSON"));
+  constexpr std::size_t max_ids = 1000;
+  std::vector<std::string> users;
+  auto* ids = body->is_object() ? body->as_object().if_contains("userIds") : nullptr;
+  if (ids && ids->is_array() && !ids->as_array().empty() && ids->as_array().size() <= max_ids)
+    for (auto& v : ids->as_array())
+      if (auto id = id_value(v))
+        users.push_back(std::move(*id));
+  if (!ids || !ids->is_array() || users.size() != ids->as_array().size() || users.empty())
+    return r->send(error_response(400, "userIds must be an array of 1 to 1000 ids (strings or integers)"));
+  ask<persistence::participant_list>(app, add_participants{conversation, std::move(users), now_ms()}, ok, fail);
 }
 
 // The backend API's key check; answers and returns false when refused.
@@ -151,7 +235,7 @@ bool api_key_ok(const chat_app& app, const request& req, const reply_ptr& r) {
     return false;
   }
   auto* key = req.header("x-api-key");
-  if (!key || *key != app.opts.api_key) {
+  if (!key || !secret_equals(*key, app.opts.api_key)) {
     r->send(error_response(401, "Invalid API key"));
     return false;
   }
@@ -159,11 +243,16 @@ bool api_key_ok(const chat_app& app, const request& req, const reply_ptr& r) {
 }
 
 void api_emit(chat_app& app, const request& req, reply_ptr r) {
-  boost::system::error_code ec;
-  auto body = json::parse(req.body, ec);
-  auto event = ec ? std::nullopt : string_field(body, "event");
+  auto parsed = parse_body(req);
+  if (!parsed)
+    return r->send(error_response(400, "Invalid JSON"));
+  auto& body = *parsed;
+  auto event = string_field(body, "event");
   if (!event || event->empty())
     return r->send(error_response(400, "event is required"));
+  // socket.io's emit throws on these; a client that receives one drops the connection.
+  if (sio::socketio::is_reserved_event(*event))
+    return r->send(error_response(400, "reserved event name: " + *event));
   auto nsp = string_field(body, "namespace").value_or(app.opts.platform_namespace);
   auto b = app.io.in(nsp);
   if (auto room = id_field(body, "room"))
@@ -211,19 +300,26 @@ void mount_http_api(chat_app& app) {
         });
   });
 
-  // /api/conversations/{id}/messages
+  // /api/conversations/{id}/messages (clients, Bearer) and .../participants (backend).
   auto conversation_route = [&app](const request& req, reply_ptr r) {
     auto parts = split_path(req.path);
-    if (parts.size() != 4 || parts[3] != "messages")
+    if (parts.size() >= 4 && parts[3] == "participants") {
+      if (api_key_ok(app, req, r))
+        manage_participants(app, parts[2], parts, req, r);
+      return;
+    }
+    if (parts.size() != 4 || parts[3] != "messages" || req.method == "DELETE")
       return r->send(error_response(404, "not found"));
-    if (!bearer_ok(app, req))
-      return r->send(error_response(401, "Authentication error: Invalid token"));
+    std::optional<std::string> user;
+    if (!bearer_user(app, req, r, user))
+      return;
     if (req.method == "POST")
-      return post_message(app, parts[2], req, r);
-    history(app, parts[2], req, r);
+      return post_message(app, parts[2], user, req, r);
+    history(app, parts[2], user, req, r);
   };
   io.route("GET", "/api/conversations/*", conversation_route);
   io.route("POST", "/api/conversations/*", conversation_route);
+  io.route("DELETE", "/api/conversations/*", conversation_route);
 
   io.route("POST", "/api/emit", [&app](const request& req, reply_ptr r) {
     if (api_key_ok(app, req, r))
@@ -320,10 +416,16 @@ void mount_http_api(chat_app& app) {
   // serving them never touches the disk.
   auto files = std::make_shared<std::map<std::string, std::pair<std::string, std::string>>>();
   std::error_code ec;
-  if (!app.opts.web_root.empty() && std::filesystem::is_directory(app.opts.web_root, ec)) {
-    for (auto& entry : std::filesystem::directory_iterator(app.opts.web_root, ec))
-      if (entry.is_regular_file())
-        (*files)["/" + entry.path().filename().string()] = {content_type_of(entry.path()), read_file(entry.path())};
+  auto root = app.opts.web_root.empty() ? std::filesystem::path() : std::filesystem::canonical(app.opts.web_root, ec);
+  if (!root.empty() && std::filesystem::is_directory(root, ec)) {
+    for (auto& entry : std::filesystem::directory_iterator(root, ec)) {
+      // A symlink is served only when where it leads stays inside the web root.
+      std::error_code target_ec;
+      auto target = std::filesystem::canonical(entry.path(), target_ec);
+      if (target_ec || !is_inside(root, target) || !std::filesystem::is_regular_file(target, target_ec))
+        continue;
+      (*files)["/" + entry.path().filename().string()] = {content_type_of(entry.path()), read_file(target)};
+    }
     if (files->count("/index.html"))
       (*files)["/"] = (*files)["/index.html"];
   } else {

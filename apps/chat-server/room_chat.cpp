@@ -55,6 +55,10 @@ void mount_room_chat(chat_app& app) {
           p.is_string() ? std::optional<std::string>(std::string(p.as_string())) : string_field(p, "username");
       if (!username || username->empty())
         return fail(s, ack, "username is required");
+      // With verified identities the name is the token's (seed 003: "the server sets the
+      // username"), so nobody chats, or sends private messages, under another's name.
+      if (verified(app))
+        username = user_name_of(s);
       json::array list;
       {
         std::lock_guard<std::mutex> guard(app.users_mutex);

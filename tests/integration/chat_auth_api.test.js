@@ -120,6 +120,10 @@ if (!harness.isReference()) {
         const postNoAuth = await c.httpJson(url, { method: "POST", body: { senderId: "u", content: "x", type: "text" } });
         assert.ok(postNoAuth.status === 401 || postNoAuth.status === 403, `POST without a token: ${postNoAuth.status}`);
         const bearer = { Authorization: `Bearer ${token({ userId: "u" })}` };
+        // Only a participant of the conversation may post and read: u joins it first.
+        const u = await c.chatConnect(server.url, { auth: { token: token({ userId: "u" }) } });
+        const [joined] = await h.emitAck(u, "joinRoom", "cauth");
+        assert.deepStrictEqual(joined, { status: "ok", room: "cauth" });
         const post = await c.httpJson(url, { method: "POST", headers: bearer, body: { senderId: "u", content: "x", type: "text" } });
         assert.strictEqual(post.status, 201, post.body);
         const get = await c.httpJson(url, { headers: bearer });

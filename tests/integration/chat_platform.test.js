@@ -269,7 +269,9 @@ function platformSuite(transport) {
       }),
     );
 
-    it("rate limit counts per identified userId, whatever the sender name", TEST_TIMEOUT, () =>
+    // Anonymous mode: a userId from identify is a name the client picks, so the limit is
+    // the connection's (chat_rate_limit.test.js covers the keys).
+    it("rate limit counts per connection, whatever the sender name or identified userId", TEST_TIMEOUT, () =>
       c.withChat(["--rate-limit", "3"], async (server) => {
         const a = await c.chatConnect(server.url, opts);
         a.emit("identify", { userId: "rl-user", platform: "web", appVersion: "1" });

@@ -11,6 +11,7 @@
 #include "actors/messages.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 
 using namespace std::chrono_literals;
 namespace json = boost::json;
@@ -128,8 +129,8 @@ struct fixture : test_coordinator_fixture<config> {
     c.channel = sio::next_key();
     auto entry = std::make_shared<sio::session_entry>();
     entry->protocol = protocol;
-    c.actor = sio::spawn_websocket_connection(core, entry, sio::make_id(), std::make_shared<const sio::handshake_info>(),
-                                             c.channel, c.ws);
+    c.actor = sio::spawn_websocket_connection(core, entry, sio::make_id(),
+                                              std::make_shared<const sio::handshake_info>(), c.channel, c.ws);
     clients.push_back(c);
     consume_messages();
     return clients.size() - 1;
@@ -424,6 +425,43 @@ CAF_TEST(engineio_v3_session) {
   CAF_CHECK(ws(a).closed);
   CAF_REQUIRE_EQUAL(disconnect_reasons.size(), 1u);
   CAF_CHECK_EQUAL(disconnect_reasons[0], "ping timeout");
+}
+
+CAF_TEST(reserved_event_names_are_refused_by_the_api) {
+  std::vector<std::string> refused;
+  core->defs["/"]->on_connection = {[&refused](sio::socket& s) {
+    s.on("try", [&refused](sio::socket& s, sio::message&, const sio::ack_responder&) {
+      auto attempt = [&refused](const std::function<void()>& emit) {
+        try {
+          emit();
+        } catch (const std::invalid_argument& e) {
+          refused.push_back(e.what());
+        }
+      };
+      attempt([&] { s.emit("connect", {1}); });
+      attempt([&] { s.emit("disconnecting"); });
+      attempt([&] { s.emit_with_ack("disconnect", {1}, 100ms, [](sio::socket&, std::optional<sio::message>) {}); });
+      attempt([&] { s.nsp_all().emit("connect_error", {1}); });
+      attempt([&] { s.to("room").emit("newListener"); });
+      attempt([&] { sio::broadcast().emit("removeListener"); }); // even one that reaches nobody
+      s.emit("fine", {1});
+    });
+    // A handler that does not catch it is run guarded: logged, and the session goes on.
+    s.on("throw", [](sio::socket& s, sio::message&, const sio::ack_responder&) { s.emit("disconnect"); });
+  }};
+  auto a = connect();
+  send_text(a, "42[\"try\"]");
+  CAF_CHECK_EQUAL(
+      refused, (std::vector<std::string>{"reserved event name: connect", "reserved event name: disconnecting",
+                                         "reserved event name: disconnect", "reserved event name: connect_error",
+                                         "reserved event name: newListener", "reserved event name: removeListener"}));
+  CAF_CHECK_EQUAL(ws(a).sent.back(), "42[\"fine\",1]");
+  send_text(a, "42[\"throw\"]");
+  send_text(a, "42[\"try\"]");
+  CAF_CHECK_EQUAL(ws(a).sent.back(), "42[\"fine\",1]");
+  CAF_CHECK(!ws(a).closed);
+  for (auto& frame : ws(a).sent)
+    CAF_CHECK(frame.find("connect") == std::string::npos || frame.rfind("40", 0) == 0);
 }
 
 CAF_TEST(unique_ids) {

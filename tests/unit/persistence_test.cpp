@@ -118,6 +118,24 @@ public:
   std::vector<ps::active_conversation> active_conversations(const std::string& user, std::uint32_t limit) override {
     return inner_->active_conversations(user, limit);
   }
+  std::string conversation_of(const std::string& id) override { return inner_->conversation_of(id); }
+  bool is_participant(const std::string& c, const std::string& user) override {
+    return inner_->is_participant(c, user);
+  }
+  void join_conversation(const std::string& c, const std::string& user, bool open_join, ps::timestamp_ms at) override {
+    write();
+    inner_->join_conversation(c, user, open_join, at);
+  }
+  ps::participant_list add_participants(const std::string& c, const std::vector<std::string>& users,
+                                        ps::timestamp_ms at) override {
+    write();
+    return inner_->add_participants(c, users, at);
+  }
+  ps::participant_list remove_participant(const std::string& c, const std::string& user, ps::timestamp_ms at) override {
+    write();
+    return inner_->remove_participant(c, user, at);
+  }
+  ps::participant_list participants(const std::string& c) override { return inner_->participants(c); }
   std::int64_t append_platform_message(ps::platform_message m) override {
     write();
     return inner_->append_platform_message(std::move(m));
@@ -516,6 +534,91 @@ CAF_TEST(edit_delete_and_receipts) {
   CAF_CHECK_EQUAL(p.messages[0].read_by, (std::vector<std::string>{"carol"}));
 }
 
+CAF_TEST(participants_join_add_remove_and_checked_writes) {
+  start(100, 1s);
+  using chat::persistence_errc;
+  // An open conversation takes in whoever joins; a message needs a participant when asked.
+  CAF_CHECK(write_now<caf::ok_atom>(chat::join_conversation{"c1", "alice", true, 10})->value.has_value());
+  CAF_CHECK(write_now<caf::ok_atom>(chat::join_conversation{"c1", "alice", true, 11})->value.has_value());
+  auto by_alice = text("c1", "alice", "hi", 20, "m1");
+  CAF_CHECK(write_now<ps::conversation_message>(chat::store_message{by_alice, true})->value.has_value());
+  auto by_carol = text("c1", "carol", "hi", 21, "m2");
+  auto refused = write_now<ps::conversation_message>(chat::store_message{by_carol, true});
+  CAF_CHECK(refused->failed_with(persistence_errc::not_participant));
+  CAF_CHECK_EQUAL(count("c1"), 1);
+  // Unchecked (anonymous mode) writes are not asked about participants.
+  CAF_CHECK(write_now<ps::conversation_message>(chat::store_message{by_carol, false})->value.has_value());
+  // Receipts, edits and deletes: the participant of the message's conversation.
+  CAF_CHECK(
+      write_now<ps::receipt>(chat::mark_read{"m1", "bob", 30, true})->failed_with(persistence_errc::not_participant));
+  CAF_CHECK(write_now<ps::receipt>(chat::mark_read{"m1", "alice", 30, true})->value.has_value());
+  CAF_CHECK(write_now<ps::conversation_message>(chat::edit_message{"m2", "x", "carol", 31, true})
+                ->failed_with(persistence_errc::not_participant));
+  CAF_CHECK(write_now<ps::conversation_message>(chat::delete_message{"m9", "alice", 32, true})
+                ->failed_with(persistence_errc::not_found));
+  // Reading the history.
+  ps::history_query q{"c1", std::nullopt, std::nullopt, 10};
+  CAF_CHECK(ask_now<ps::history_page>(chat::read_history{q, "alice"})->value.has_value());
+  CAF_CHECK(ask_now<ps::history_page>(chat::read_history{q, "carol"})->failed_with(persistence_errc::not_participant));
+  CAF_CHECK_EQUAL(ask_now<ps::history_page>(chat::read_history{q, ""})->value->messages.size(), 2u);
+  // The backend adds: closed from then on; joining adds nobody.
+  auto added = write_now<ps::participant_list>(chat::add_participants{"c1", {"bob", "bob", "dave"}, 40});
+  CAF_REQUIRE(added->value.has_value());
+  CAF_CHECK(!added->value->open);
+  CAF_CHECK_EQUAL(added->value->user_ids, (std::vector<std::string>{"alice", "bob", "dave"}));
+  CAF_CHECK(write_now<caf::ok_atom>(chat::join_conversation{"c1", "carol", true, 41})
+                ->failed_with(persistence_errc::not_participant));
+  CAF_CHECK(write_now<caf::ok_atom>(chat::join_conversation{"c1", "bob", true, 42})->value.has_value());
+  auto removed = write_now<ps::participant_list>(chat::remove_participant{"c1", "dave", 43});
+  CAF_REQUIRE(removed->value.has_value());
+  CAF_CHECK_EQUAL(removed->value->user_ids, (std::vector<std::string>{"alice", "bob"}));
+  CAF_CHECK(write_now<ps::participant_list>(chat::remove_participant{"c1", "dave", 44})
+                ->failed_with(persistence_errc::not_found));
+  // Removing from an open conversation closes it: the removed user cannot come back.
+  CAF_CHECK(write_now<caf::ok_atom>(chat::join_conversation{"c3", "eve", true, 50})->value.has_value());
+  CAF_CHECK(write_now<ps::participant_list>(chat::remove_participant{"c3", "eve", 51})->value.has_value());
+  CAF_CHECK(write_now<caf::ok_atom>(chat::join_conversation{"c3", "eve", true, 52})
+                ->failed_with(persistence_errc::not_participant));
+  // With joining of open conversations off, only those added get in.
+  CAF_CHECK(write_now<caf::ok_atom>(chat::join_conversation{"c4", "eve", false, 60})
+                ->failed_with(persistence_errc::not_participant));
+  CAF_CHECK(write_now<ps::participant_list>(chat::add_participants{"c4", {"eve"}, 61})->value.has_value());
+  CAF_CHECK(write_now<caf::ok_atom>(chat::join_conversation{"c4", "eve", false, 62})->value.has_value());
+  // Bad backend input.
+  CAF_CHECK(write_now<ps::participant_list>(chat::add_participants{"c5", {}, 70})
+                ->failed_with(persistence_errc::invalid_argument));
+  CAF_CHECK(write_now<ps::participant_list>(chat::add_participants{"c5", {"x", ""}, 70})
+                ->failed_with(persistence_errc::invalid_argument));
+}
+
+CAF_TEST(conversations_that_name_their_participants) {
+  start(100, 1s);
+  using chat::persistence_errc;
+  // By value: the check macros keep references to their arguments.
+  auto named = [](std::string_view id) { return ps::named_participants(id).value_or(std::vector<std::string>{"-"}); };
+  CAF_CHECK_EQUAL(named("private-chat.12-34"), (std::vector<std::string>{"12", "34"}));
+  CAF_CHECK_EQUAL(named("private-chat.b_a-b"), (std::vector<std::string>{"a", "b"}));
+  CAF_CHECK_EQUAL(named("private-chat.a-"), (std::vector<std::string>{"a"}));
+  CAF_CHECK_EQUAL(named("private-user.7"), (std::vector<std::string>{"7"}));
+  CAF_CHECK(named("private-user.").empty());
+  CAF_CHECK(!ps::named_participants("presence-chat.1"));
+  CAF_CHECK(!ps::named_participants("c1"));
+  // Nobody else joins, whatever joining allows; the named users need no join.
+  CAF_CHECK(write_now<caf::ok_atom>(chat::join_conversation{"private-chat.a-b", "c", true, 1})
+                ->failed_with(persistence_errc::not_participant));
+  CAF_CHECK(write_now<caf::ok_atom>(chat::join_conversation{"private-chat.a-b", "b", false, 1})->value.has_value());
+  auto m = text("private-chat.a-b", "a", "hi", 2, "m1");
+  CAF_CHECK(write_now<ps::conversation_message>(chat::store_message{m, true})->value.has_value());
+  auto list = ask_now<ps::participant_list>(chat::get_participants{"private-chat.a-b"});
+  CAF_REQUIRE(list->value.has_value());
+  CAF_CHECK(!list->value->open);
+  CAF_CHECK_EQUAL(list->value->user_ids, (std::vector<std::string>{"a", "b"}));
+  CAF_CHECK(write_now<ps::participant_list>(chat::add_participants{"private-chat.a-b", {"c"}, 3})
+                ->failed_with(persistence_errc::invalid_argument));
+  CAF_CHECK(write_now<ps::participant_list>(chat::remove_participant{"private-chat.a-b", "a", 3})
+                ->failed_with(persistence_errc::invalid_argument));
+}
+
 CAF_TEST(history_pages_newest_first_with_cursors) {
   start(512, 1s, false);
   // 25 messages in c1; every two share a millisecond, so the cursor needs the tie-break.
@@ -673,8 +776,8 @@ CAF_TEST(schema_migration_from_an_empty_file) {
     CAF_CHECK_EQUAL(s.schema_version(), ps::sqlite_store::latest_schema_version());
     CAF_CHECK_EQUAL(s.journal_mode(), "wal");
     SQLite::Database db(db_path());
-    for (auto table :
-         {"messages", "message_receipts", "platform_messages", "connections", "users", "user_conversations"})
+    for (auto table : {"messages", "message_receipts", "platform_messages", "connections", "users",
+                       "user_conversations", "conversation_participants", "closed_conversations"})
       CAF_CHECK(db.tableExists(table));
   }
   start(10, 1s);
@@ -707,6 +810,35 @@ CAF_TEST(schema_migration_from_version_1_backfills) {
   CAF_CHECK_EQUAL(r->value->conversations[1].conversation_id, "c1");
   CAF_CHECK_EQUAL(r->value->conversations[1].last_sent_at, 200);
   CAF_CHECK_EQUAL(count(), 3);
+}
+
+CAF_TEST(schema_migration_from_version_3_makes_senders_participants) {
+  {
+    auto o = sqlite_opts();
+    o.schema_target = 3;
+    ps::sqlite_store old(o);
+    CAF_CHECK_EQUAL(old.schema_version(), 3);
+  }
+  {
+    SQLite::Database db(db_path(), SQLite::OPEN_READWRITE);
+    CAF_CHECK(!db.tableExists("conversation_participants"));
+    db.exec("INSERT INTO messages (id, conversation_id, sender_id, content, type, created_at) VALUES "
+            "('a', 'c1', 'alice', 'x', 'text', 100), ('b', 'c1', 'bob', 'y', 'text', 300), "
+            "('c', 'c1', 'alice', 'z', 'text', 200), ('d', 'c2', 'bob', 'w', 'text', 400)");
+  }
+  start(10, 1s, false);
+  CAF_CHECK_EQUAL(sqlite->schema_version(), 4);
+  auto c1 = ask_now<ps::participant_list>(chat::get_participants{"c1"});
+  CAF_REQUIRE(c1->value.has_value());
+  CAF_CHECK(c1->value->open);
+  CAF_CHECK_EQUAL(c1->value->user_ids, (std::vector<std::string>{"alice", "bob"}));
+  auto c2 = ask_now<ps::participant_list>(chat::get_participants{"c2"});
+  CAF_REQUIRE(c2->value.has_value());
+  CAF_CHECK_EQUAL(c2->value->user_ids, (std::vector<std::string>{"bob"}));
+  ps::history_query q{"c2", std::nullopt, std::nullopt, 10};
+  CAF_CHECK(ask_now<ps::history_page>(chat::read_history{q, "bob"})->value.has_value());
+  CAF_CHECK(
+      ask_now<ps::history_page>(chat::read_history{q, "alice"})->failed_with(chat::persistence_errc::not_participant));
 }
 
 CAF_TEST(newer_schema_is_refused) {

@@ -68,6 +68,18 @@
     history.replaceState(null, "", location.pathname + "?" + p.toString());
   }
 
+  // The user id claim of a JWT (userId | sub | id), read without checking: the server checks.
+  function tokenUserId(token) {
+    try {
+      const part = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+      const claims = JSON.parse(atob(part + "===".slice((part.length + 3) % 4)));
+      const id = [claims.userId, claims.sub, claims.id].find((v) => typeof v === "string" || Number.isInteger(v));
+      return id === undefined ? null : String(id);
+    } catch (_) {
+      return null;
+    }
+  }
+
   function authHeaders(extra) {
     const h = Object.assign({}, extra);
     if (state.token) h.Authorization = "Bearer " + state.token;
@@ -269,12 +281,15 @@
 
   // ---- socket ----
 
-  function joinRooms(id) {
+  // then() runs once joinRoom is answered: with --jwt-secret joining is what makes this
+  // user a participant, whom alone the history is shown to.
+  function joinRooms(id, then) {
     const s = state.socket;
     s.timeout(ACK_TIMEOUT_MS).emit("joinRoom", id, (err, res) => {
       if (id !== state.conversationId) return;
       if (err) showError("The server did not answer joinRoom");
       else if (!res || res.status !== "ok") showError("Cannot join: " + ((res && res.error) || "unknown error"));
+      if (then) then();
     });
     s.timeout(ACK_TIMEOUT_MS).emit("join", { room: presenceRoom(id) }, (err, res) => {
       if (id !== state.conversationId) return;
@@ -297,7 +312,8 @@
       state.socket.removeAllListeners();
       state.socket.disconnect();
     }
-    state.userId = name;
+    // With a token the server knows the user by the token's id, and refuses any other.
+    state.userId = (state.token && tokenUserId(state.token)) || name;
     state.everConnected = false;
     updateControls();
     updateUrl();
@@ -317,9 +333,9 @@
       setStatus("connected", "Connected as " + name);
       showError("");
       if (state.conversationId) {
-        joinRooms(state.conversationId);
+        const id = state.conversationId;
         // catch up with what was sent while we were away
-        if (state.everConnected) loadHistory(state.conversationId);
+        joinRooms(id, state.everConnected ? () => loadHistory(id) : null);
       }
       state.everConnected = true;
     });
@@ -392,8 +408,8 @@
     setMembers([]);
     updateControls();
     updateUrl();
-    if (state.socket && state.socket.connected) joinRooms(id);
-    loadHistory(id);
+    if (state.socket && state.socket.connected) joinRooms(id, () => loadHistory(id));
+    else loadHistory(id);
   }
 
   // ---- sending ----
