@@ -23,7 +23,8 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.environ.get("BUILD_DIR", os.path.join(ROOT, "build"))
-CHAT_SERVER = os.path.join(BUILD, "chat-server")
+# CHAT_SERVER: another binary to measure (an older build, to compare in the same hour).
+CHAT_SERVER = os.environ.get("CHAT_SERVER", os.path.join(BUILD, "chat-server"))
 LOADGEN = os.path.join(BUILD, "bench", "loadgen")
 REFERENCE = os.path.join(ROOT, "bench", "reference", "server.js")
 

@@ -71,6 +71,24 @@ bool chat_app::allow_post(const std::optional<std::string>& verified_user, const
   return rate.allow({{"a" + address, opts.rate_limit_per_address}}, now);
 }
 
+void chat_app::track_socket_id(sio::socket& s) {
+  {
+    std::lock_guard<std::mutex> guard(socket_ids_mutex);
+    socket_ids.insert(s.id());
+  }
+  s.on_disconnect([this](sio::socket& s, const std::string&) {
+    std::lock_guard<std::mutex> guard(socket_ids_mutex);
+    socket_ids.erase(s.id());
+  });
+}
+
+bool chat_app::is_other_socket_room(const sio::socket& s, const std::string& room) {
+  if (room == s.id())
+    return false;
+  std::lock_guard<std::mutex> guard(socket_ids_mutex);
+  return socket_ids.count(room) > 0;
+}
+
 // -- mounting -------------------------------------------------------------------------------------
 
 std::shared_ptr<chat_app> mount_chat_app(sio::server& io, caf::actor_system& sys, caf::actor persistence,

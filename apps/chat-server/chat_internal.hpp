@@ -11,6 +11,7 @@
 #include <mutex>
 #include <set>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 namespace chat {
@@ -53,6 +54,15 @@ struct chat_app {
 
   /// Every namespace the app mounted, for the shutdown notice.
   std::set<std::string> namespaces;
+
+  // -- socket ids: every socket has a room named by its id (socket.io's rule), and what is
+  // sent to one socket through a broadcast goes there; a client may not join another's.
+  std::mutex socket_ids_mutex;
+  std::unordered_set<std::string> socket_ids;
+  /// Tracks `s` from now until it disconnects.
+  void track_socket_id(sio::socket& s);
+  /// Whether `room` is the own room of a connected socket other than `s`.
+  bool is_other_socket_room(const sio::socket& s, const std::string& room);
 
   /// Whether one more message from `s` passes the rate limit now (and counts it): keyed by
   /// its verified user, else by its connection and its client address, never by a name

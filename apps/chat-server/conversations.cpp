@@ -156,7 +156,8 @@ void enter_room(chat_app& app, sio::socket& s, const std::string& room, const si
 // any other room is a conversation whose participants the store keeps, so the store says
 // first whether this user takes part (or becomes a participant of an open one).
 void join_room(chat_app& app, sio::socket& s, const std::string& room, const sio::ack_responder& ack) {
-  if (!named_admits(s, room))
+  // Another socket's own room carries what is sent to that socket alone.
+  if (!named_admits(s, room) || app.is_other_socket_room(s, room))
     return refuse_join(s, room, ack);
   if (!verified(app) || persistence::named_participants(room) || s.in_room(room))
     return enter_room(app, s, room, ack);
@@ -251,6 +252,7 @@ std::optional<receipt_fields> parse_receipt(const json::value& p, std::string_vi
 void mount_conversations(chat_app& app) {
   app.namespaces.insert(app.opts.conversations_namespace);
   app.io.of(app.opts.conversations_namespace).on_connection([&app](sio::socket& s) {
+    app.track_socket_id(s);
     on_identity(app, s);
 
     auto join_handler = [&app](sio::socket& s, sio::message& m, const sio::ack_responder& ack) {

@@ -49,6 +49,7 @@ std::optional<std::string> room_name(const json::value& v) {
 
 void mount_room_chat(chat_app& app) {
   app.io.of(app.opts.room_chat_namespace).on_connection([&app](sio::socket& s) {
+    app.track_socket_id(s);
     s.on("join", [&app](sio::socket& s, sio::message& m, const sio::ack_responder& ack) {
       auto& p = first_arg(m);
       auto username =
@@ -81,6 +82,9 @@ void mount_room_chat(chat_app& app) {
         return;
       if (!room)
         return fail(s, ack, "room is required");
+      // Another socket's own room carries its private messages.
+      if (app.is_other_socket_room(s, *room))
+        return fail(s, ack, "Forbidden");
       if (s.join(*room) == sio::socket::join_result::limit_reached)
         return fail(s, ack, "too many rooms");
       json::array members;
