@@ -10,7 +10,8 @@
 //   });
 //
 // Handlers of a socket run inside its connection actor, one at a time and in the order
-// the client sent the events; a `socket` is a handle that is only valid there. Broadcast
+// the client sent the events; a `socket` and an `ack_responder` are handles that are only
+// valid there (they point into the connection actor). Broadcast
 // handles (`broadcast`, server::of(...)) may be used from any thread.
 #pragma once
 
