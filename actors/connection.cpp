@@ -29,6 +29,7 @@ caf::behavior connection_state::start(std::shared_ptr<server_core> core, std::sh
       [=](connect_timeout_atom) { client_.on_connect_timeout(); },
       [=](ack_timeout_atom, std::uint64_t key, std::uint64_t id) { client_.on_ack_timeout(key, id); },
       [=](upgrade_timeout_atom, std::uint64_t channel) { session_.on_upgrade_timeout(channel); },
+      [=](probe_tick_atom, std::uint64_t channel) { session_.on_probe_tick(channel); },
       [=](close_timeout_atom) { session_.on_close_timeout(); },
   };
 }

@@ -6,7 +6,8 @@
 // Takes: ws_in, ws_gone, ws_attach, poll_get, poll_post (from the front end);
 //        deliver, close_request (from namespaces, rooms and the server);
 //        its own timers: ping_atom, ping_timeout_atom, connect_timeout_atom,
-//        ack_timeout_atom, upgrade_timeout_atom, close_timeout_atom, flush_atom;
+//        ack_timeout_atom, upgrade_timeout_atom, probe_tick_atom, close_timeout_atom,
+//        flush_atom;
 //        overcap_atom (from a delivery sink whose write queue passed its cap).
 #pragma once
 

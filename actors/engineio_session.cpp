@@ -9,6 +9,9 @@ namespace eio = engineio;
 
 namespace {
 
+/// How often a GET waiting during an upgrade probe gets its noop (the reference: 100 ms).
+constexpr std::chrono::milliseconds probe_tick{100};
+
 std::shared_ptr<const std::string> shared_text(std::string s) {
   return std::make_shared<const std::string>(std::move(s));
 }
@@ -93,14 +96,7 @@ void engineio_session::on_poll_get(http::reply_ptr reply) {
     return end_session("transport error");
   }
   pending_get_ = std::move(reply);
-  // During an upgrade the client waits for its GET to return before it switches: a GET
-  // that arrives after the probe's noop went out (the client polled again before it saw
-  // "3probe") gets a noop too, or it would hang until the next ping. The reference writes
-  // a noop to a waiting GET every 100 ms for the same reason.
-  if (probe_ && probe_answered_ && outbox_.empty()) {
-    outbox_.push_back(text_message(eio::encode_text(eio::packet_type::noop)));
-    outbox_bytes_ += 1;
-  }
+  // While an upgrade is probed, a waiting GET is ended by the probe tick below.
   if (!outbox_.empty())
     flush();
 }
@@ -172,14 +168,12 @@ void engineio_session::on_ws_in(ws_in& in) {
   }
   if (!probe_ || in.channel != probe_channel_)
     return;
-  // The upgrade: 2probe -> 3probe (plus a noop to free the pending GET) -> 5.
+  // The upgrade: 2probe -> 3probe -> (a noop ends the waiting GET) -> 5.
   if (packet && packet->type == eio::packet_type::ping && packet->data == "probe") {
     probe_->send(text_message(eio::encode_text(eio::packet_type::pong, "probe")));
+    if (!probe_answered_)
+      self_->delayed_send(self_, probe_tick, probe_tick_atom::value, probe_channel_);
     probe_answered_ = true;
-    outbox_.push_back(text_message(eio::encode_text(eio::packet_type::noop)));
-    outbox_bytes_ += 1;
-    if (pending_get_)
-      flush();
     return;
   }
   // The reference takes an upgrade without a probe too: ElephantIO (Version2X) sends "5"
@@ -197,7 +191,10 @@ void engineio_session::complete_upgrade() {
   ws_channel_ = probe_channel_;
   probe_channel_ = 0;
   if (pending_get_) {
-    pending_get_->send(revision_->payload_response({text_message(eio::encode_text(eio::packet_type::noop))}, true));
+    // A client ends its GET before it sends "5": this one was sent after the "5" and reached
+    // the session before it (another connection, another I/O thread). It finds a session
+    // that is no longer polling, as if it had come later.
+    pending_get_->send(bad_request());
     pending_get_.reset();
   }
   // Whatever waited for a GET goes over the WebSocket now, minus upgrade noops.
@@ -215,6 +212,22 @@ void engineio_session::complete_upgrade() {
   // only kept for frames the connection itself sends.
   if (revision_->direct_delivery)
     sink_->publish(ws_);
+}
+
+void engineio_session::on_probe_tick(std::uint64_t channel) {
+  // As the reference's 100 ms check: while the probe waits for "5", a waiting GET gets a
+  // noop (the client switches once its GET is back). Not at once: a "5" already on its
+  // way finds the GET still waiting and refuses it instead.
+  if (!probe_ || probe_channel_ != channel || closed())
+    return;
+  if (pending_get_) {
+    if (outbox_.empty()) {
+      outbox_.push_back(text_message(eio::encode_text(eio::packet_type::noop)));
+      outbox_bytes_ += 1;
+    }
+    flush();
+  }
+  self_->delayed_send(self_, probe_tick, probe_tick_atom::value, channel);
 }
 
 void engineio_session::on_ws_gone(const ws_gone& gone) {

@@ -4,8 +4,8 @@
 // go to its owner (the Socket.IO client), and so does the news that it is closing.
 //
 // Runs inside the connection actor; its timers are the actor's messages ping_atom,
-// ping_timeout_atom, upgrade_timeout_atom, close_timeout_atom, flush_atom and
-// overcap_atom, which the actor hands to the on_* members below.
+// ping_timeout_atom, upgrade_timeout_atom, probe_tick_atom, close_timeout_atom, flush_atom
+// and overcap_atom, which the actor hands to the on_* members below.
 #pragma once
 
 #include "actors/core.hpp"
@@ -18,6 +18,9 @@
 #include <vector>
 
 namespace sio {
+
+/// While an upgrade is probed: end a waiting GET with a noop (every 100 ms).
+using probe_tick_atom = caf::atom_constant<caf::atom("probetick")>;
 
 class engineio_session {
 public:
@@ -60,6 +63,7 @@ public:
   void on_ping(std::uint64_t generation);
   void on_ping_timeout(std::uint64_t generation);
   void on_upgrade_timeout(std::uint64_t channel);
+  void on_probe_tick(std::uint64_t channel);
   void on_close_timeout();
   void on_flush();
   void on_overcap();
