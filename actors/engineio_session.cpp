@@ -89,6 +89,8 @@ void engineio_session::on_poll_get(http::reply_ptr reply) {
   }
   if (closed() || transport_ != transport_kind::polling)
     return reply->send(bad_request());
+  if (heartbeat_expired())
+    return expire(std::move(reply));
   if (pending_get_) {
     // A second concurrent GET: the reference ends the session ("overlap from client"); the
     // first GET gets the close packet.
@@ -104,6 +106,8 @@ void engineio_session::on_poll_get(http::reply_ptr reply) {
 void engineio_session::on_poll_post(std::string body, bool binary_body, http::reply_ptr reply) {
   if (closed() || transport_ != transport_kind::polling)
     return reply->send(bad_request());
+  if (heartbeat_expired())
+    return expire(std::move(reply));
   auto packets = revision_->decode_payload(body, binary_body);
   if (!packets) {
     reply->send(bad_request());
@@ -274,8 +278,13 @@ void engineio_session::on_packet(eio::packet& p) {
   }
 }
 
+bool engineio_session::heartbeat_expired() const {
+  return !closed() && self_->clock().now() >= heartbeat_deadline_;
+}
+
 void engineio_session::schedule_ping() {
   ++ping_generation_;
+  heartbeat_deadline_ = self_->clock().now() + core_->opts.ping_interval + core_->opts.ping_timeout;
   if (!revision_->server_pings) {
     // The client pings; silence for pingInterval + pingTimeout closes.
     awaiting_pong_ = true;
@@ -297,6 +306,13 @@ void engineio_session::on_ping(std::uint64_t generation) {
     return;
   send({text_message(eio::encode_text(eio::packet_type::ping))});
   awaiting_pong_ = true;
+}
+
+void engineio_session::expire(http::reply_ptr reply) {
+  // The heartbeat deadline passed but its timer has not run yet (a busy thread): the
+  // request finds the session gone, as it would a moment later.
+  end_session("ping timeout");
+  reply->send(http::response::json(400, eio::error_body(eio::error_code::unknown_sid)));
 }
 
 void engineio_session::on_ping_timeout(std::uint64_t generation) {

@@ -13,6 +13,8 @@
 #include "actors/protocol_revision.hpp"
 #include "transport/engineio/packet.hpp"
 
+#include <caf/actor_clock.hpp>
+
 #include <memory>
 #include <string>
 #include <vector>
@@ -86,6 +88,10 @@ private:
   void close(const std::string& reason, close_kind kind);
   void on_packet(engineio::packet& p);
   void schedule_ping();
+  /// Whether the client missed its heartbeat deadline (checked on requests too, so a
+  /// timer that runs late never lets a request through after the deadline).
+  bool heartbeat_expired() const;
+  void expire(http::reply_ptr reply);
   void schedule_flush();
   void flush();
   void complete_upgrade();
@@ -114,6 +120,7 @@ private:
 
   std::uint64_t ping_generation_ = 0;
   bool awaiting_pong_ = false;
+  caf::actor_clock::time_point heartbeat_deadline_;
 
   bool closed_ = false;
   bool closing_ = false;
