@@ -381,7 +381,12 @@ describe("WebSocket pings from the client", () => {
       const what = `server RSS ${rssBefore.toFixed(0)} -> ${rss.toFixed(0)} MB after ${(total / 1048576).toFixed(0)} MB of pings from ${flooders} clients`;
       t.diagnostic(what);
       // Generous: one dropped client holds at most --max-queue-bytes (8 MiB) of pongs.
-      assert.ok(rss < 150 && rss - rssBefore < 64, what);
+      // ThreadSanitizer's runtime keeps freed memory and adds shadow memory to every page
+      // touched (seen: +72 MB for 77 MB of pings where the plain build grows 9 MB): its
+      // bound is looser, still far below the unbounded case (pongs held for every ping).
+      const tsan = /build-tsan/.test(process.env.CHAT_SERVER || "");
+      const [maxRss, maxGrowth] = tsan ? [400, 192] : [150, 64];
+      assert.ok(rss < maxRss && rss - rssBefore < maxGrowth, what);
     } finally {
       await server.stop();
     }
