@@ -1,10 +1,21 @@
 #!/usr/bin/env bash
-# Installs everything the project needs on a Debian 12 machine: the build toolchain and
-# libraries (apt), the test clients (Debian python3-socketio, Debian chromium for the web
-# page's end-to-end test, npm packages pinned by tests/package-lock.json). Idempotent,
-# and quiet when everything is already there.
+# Installs what the project needs on a Debian 12 machine. Idempotent, and quiet when
+# everything is already there.
+#   setup.sh          what building and running the server needs: the toolchain and
+#                     libraries (apt), and the Socket.IO client bundle the server serves
+#                     (npm, pinned by apps/chat-server/vendor/package-lock.json)
+#   setup.sh --test   also the test tools: Debian python3-socketio, chromium for the web
+#                     page's end-to-end test, clang's libFuzzer, the npm test clients
+#                     (tests/package-lock.json)
+#   setup.sh --bench  also the benchmark's tools: perf and the Node reference server
+#                     (bench/reference/package-lock.json)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+mode="${1:-}"
+case "$mode" in
+  ""|--test|--bench) ;;
+  *) echo "usage: $0 [--test|--bench]" >&2; exit 2 ;;
+esac
 
 apt_packages=(
   build-essential cmake ninja-build ccache pkg-config git
@@ -13,10 +24,17 @@ apt_packages=(
   libboost-program-options1.81-dev libboost-system1.81-dev
   libsqlitecpp-dev libsqlite3-dev sqlite3
   libspdlog-dev libfmt-dev libssl-dev libedit-dev libjwt-dev
-  python3 python3-socketio python3-requests python3-websocket
-  curl procps util-linux linux-perf
-  chromium
+  curl procps util-linux
 )
+npm_dirs=(apps/chat-server/vendor)
+case "$mode" in
+  --test)
+    apt_packages+=(python3 python3-socketio python3-requests python3-websocket chromium clang libclang-rt-14-dev)
+    npm_dirs+=(tests) ;;
+  --bench)
+    apt_packages+=(python3 linux-perf)
+    npm_dirs+=(bench/reference) ;;
+esac
 
 missing=()
 for p in "${apt_packages[@]}"; do
@@ -34,8 +52,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# npm packages, exactly as locked: the test clients, and the benchmark's reference server.
-for dir in tests bench/reference; do
+# npm packages, exactly as locked.
+for dir in "${npm_dirs[@]}"; do
   if [ ! -d "$root/$dir/node_modules" ] || [ "$root/$dir/package-lock.json" -nt "$root/$dir/node_modules/.package-lock.json" ]; then
     echo "setup: installing npm packages from $dir/package-lock.json"
     (cd "$root/$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)

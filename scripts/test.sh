@@ -3,7 +3,7 @@
 # tests with real clients) through ctest. `--asan` / `--tsan` run them on a sanitizer build.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-bash "$root/scripts/setup.sh"
+bash "$root/scripts/setup.sh" --test
 bash "$root/scripts/build.sh" "$@"
 dir="$root/build"
 case "${1:-}" in
