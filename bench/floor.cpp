@@ -6,7 +6,7 @@
 // RUSAGE_THREAD) per frame and per write. --rate R paces the rounds (one write to every
 // socket) at R a second, as a low-rate broadcast does; 0 writes flat out. One JSON line.
 //
-//   floor [--pairs 1000] [--frame-bytes 120] [--frames-per-write 1,2,8] [--seconds 2]
+//   floor [--pairs 1000] [--frame-bytes 165] [--frames-per-write 1,2,8] [--seconds 2]
 //         [--rate 0] [--writer-core 0] [--reader-core 1]
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -36,7 +36,7 @@ using steady = std::chrono::steady_clock;
 
 struct options {
   int pairs = 1000;
-  int frame_bytes = 120; // a fanout frame: WebSocket header + 42["receive-message",{...}]
+  int frame_bytes = 165; // loadgen's receive-message frame from either server
   std::vector<int> frames_per_write{1, 2, 8};
   double seconds = 2;
   double rate = 0;
@@ -58,11 +58,17 @@ void pin(int core) {
     std::fprintf(stderr, "floor: cannot pin to core %d\n", core);
 }
 
-double thread_cpu_seconds() {
+struct thread_usage {
+  double cpu_s;
+  long waits; // voluntary context switches: a full socket buffer, or the pacing
+};
+
+thread_usage thread_usage_now() {
   rusage u{};
   getrusage(RUSAGE_THREAD, &u);
-  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec)
-         + static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+  return {static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec)
+              + static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6,
+          u.ru_nvcsw};
 }
 
 // Connects n pairs through a listener on 127.0.0.1; returns {writer ends, reader ends}.
@@ -158,7 +164,7 @@ bool parse(int argc, char** argv, options& o) {
 int main(int argc, char** argv) {
   options o;
   if (!parse(argc, argv, o)) {
-    std::fprintf(stderr, "usage: floor [--pairs 1000] [--frame-bytes 120] [--frames-per-write 1,2,8] "
+    std::fprintf(stderr, "usage: floor [--pairs 1000] [--frame-bytes 165] [--frames-per-write 1,2,8] "
                          "[--seconds 2] [--rate 0] [--writer-core C] [--reader-core C]\n");
     return 2;
   }
@@ -178,7 +184,7 @@ int main(int argc, char** argv) {
     while (received.load() < sent) // the previous mode fully read: nothing of it left to pay for
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     long long writes = 0;
-    const double cpu0 = thread_cpu_seconds();
+    const auto usage0 = thread_usage_now();
     const auto t0 = steady::now();
     const auto t1 = t0 + std::chrono::duration_cast<steady::duration>(std::chrono::duration<double>(o.seconds));
     auto next_round = t0;
@@ -193,15 +199,16 @@ int main(int argc, char** argv) {
         std::this_thread::sleep_until(next_round);
       }
     }
-    const double cpu = thread_cpu_seconds() - cpu0;
+    const auto usage1 = thread_usage_now();
+    const double cpu = usage1.cpu_s - usage0.cpu_s;
     const double wall = std::chrono::duration<double>(steady::now() - t0).count();
     sent += writes * k * o.frame_bytes;
     char line[256];
     std::snprintf(line, sizeof line,
                   "%s{\"frames_per_write\":%d,\"writes\":%lld,\"frames\":%lld,\"seconds\":%.3f,\"writer_cpu_s\":%.4f,"
-                  "\"cpu_us_per_write\":%.3f,\"cpu_us_per_frame\":%.3f}",
-                  modes.empty() ? "" : ",", k, writes, writes * k, wall, cpu, cpu * 1e6 / writes,
-                  cpu * 1e6 / (writes * k));
+                  "\"writer_waits\":%ld,\"cpu_us_per_write\":%.3f,\"cpu_us_per_frame\":%.3f}",
+                  modes.empty() ? "" : ",", k, writes, writes * k, wall, cpu, usage1.waits - usage0.waits,
+                  cpu * 1e6 / writes, cpu * 1e6 / (writes * k));
     modes += line;
     std::fprintf(stderr, "floor: %d frame(s) per write: %.3f us per frame\n", k, cpu * 1e6 / (writes * k));
   }
