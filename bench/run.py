@@ -9,7 +9,7 @@ one. Everything listens on 127.0.0.1 on ports the servers pick themselves.
 
 The kernel's floor: each pass also runs bench/floor (writer on the server's core, reader on
 the load generator's), the CPU that writing the same frames over loopback TCP costs with
-nothing else, at 1, 2 and 8 frames per write and paced at 20 rounds a second. After the
+nothing else, at 1, 2, 8 and 16 frames per write and paced at 20 rounds a second. After the
 passes, one more run of each fanout and rooms scenario per server counts the server's write
 syscalls (loadgen --count-writes, perf stat: needs root), in runs of their own because
 tracing syscalls costs a little on each; the table then shows each server's CPU per
@@ -84,11 +84,11 @@ SCALING = [("fanout-1000", ARGS["fanout-1000"], SCALING_FIGURES),
             [("p50_us", "p50 µs", "low"), ("p99_us", "p99 µs", "low")])]
 
 # The floor: 1000 loopback TCP pairs, frames of a fanout frame's size (the load generator's
-# receive-message is 165 bytes on the wire from either server), written flat out at 1, 2
-# and 8 frames per write, and paced like the 20 msg/s scenario (every write then wakes a
-# sleeping reader, which costs more).
+# receive-message is 165 bytes on the wire from either server), written flat out at 1, 2,
+# 8 and 16 frames per write (rooms reach ~14), and paced like the 20 msg/s scenario (every
+# write then wakes a sleeping reader, which costs more).
 FRAME_BYTES = 165
-FLOOR_RUNS = {"flat": ["--pairs", "1000", "--frame-bytes", str(FRAME_BYTES), "--frames-per-write", "1,2,8",
+FLOOR_RUNS = {"flat": ["--pairs", "1000", "--frame-bytes", str(FRAME_BYTES), "--frames-per-write", "1,2,8,16",
                        "--seconds", "2"],
               "paced": ["--pairs", "1000", "--frame-bytes", str(FRAME_BYTES), "--frames-per-write", "1",
                         "--rate", "20", "--seconds", "3"]}
@@ -312,8 +312,8 @@ def main():
                                                                         fmt(floor_paced[k] / k), fmt(floor_paced[k])))
     if counted:
         print("\nServer CPU per delivered message against the floor at the frames per write each server reached")
-        print("(counted with perf stat in a run of its own; the floor's cost per write interpolated between 1, 2")
-        print("and 8 frames per write, divided by the frames; @ 20 msg/s against the paced floor):\n")
+        print("(counted with perf stat in a run of its own; the floor's cost per write interpolated between the")
+        print("frames per write it was measured at, divided by the frames; @ 20 msg/s against the paced floor):\n")
         print("| scenario | chat-server frames/write | floor µs | chat-server µs/msg | × floor "
               "| Node frames/write | floor µs | Node µs/msg | × floor |")
         print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
