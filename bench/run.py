@@ -307,8 +307,9 @@ def main():
     for k in sorted(floor_flat):
         print("| %d frame%s per write | %s | %s |" % (k, "" if k == 1 else "s", fmt(floor_flat[k] / k),
                                                     fmt(floor_flat[k])))
+    paced_rate = floor_runs["paced"][0]["rate"] if floor_runs["paced"] else None
     for k in sorted(floor_paced):
-        print("| %d frame%s per write, 20 rounds a second | %s | %s |" % (k, "" if k == 1 else "s",
+        print("| %d frame%s per write, %g rounds a second | %s | %s |" % (k, "" if k == 1 else "s", paced_rate,
                                                                         fmt(floor_paced[k] / k), fmt(floor_paced[k])))
     if counted:
         print("\nServer CPU per delivered message against the floor at the frames per write each server reached")
