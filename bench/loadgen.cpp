@@ -16,6 +16,10 @@
 // of the window, and its maximum sampled every 250 ms). Progress goes to stderr; the figures
 // to stdout as one JSON line.
 //
+// --count-writes (fanout, rooms; with --server-pid): `perf stat` counts the server's
+// syscalls that can write to a socket during the window: frames per write = deliveries /
+// writes, the figure that sets the kernel's cost per delivery (bench/floor).
+//
 // --slow-clients K (fanout, rooms): from the start of the window the last K clients (never
 // senders) stop reading their sockets, like stuck mobile clients: no reads, no pongs, the
 // TCP connection left open. Their deliveries are left out of every figure. At the end of
@@ -37,7 +41,12 @@
 #include <boost/json.hpp>
 #include <boost/program_options.hpp>
 
+#include <fcntl.h>
+#include <poll.h>
+#include <spawn.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -50,6 +59,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <csignal>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -123,6 +133,7 @@ struct options {
   double timeout = 120;
   double connect_timeout = default_connect_deadline_s; // seconds for every client to connect
   std::size_t text_bytes = 0;                           // filler appended to each message's text
+  bool count_writes = false;                            // perf stat the server's write syscalls
   bool verbose = false;
   // derived
   scenario kind = scenario::fanout;
@@ -1107,6 +1118,115 @@ json::value optional_figure(std::optional<double> v) {
 
 // -- the controller --------------------------------------------------------------------
 
+// -- the server's write syscalls (--count-writes) ------------------------------------
+
+// perf stat attached to the server, its events enabled for the measurement window only
+// (through perf's control fifo). Tracing syscalls costs the server a little on each, so
+// bench/run.py counts in runs of their own, never in those whose CPU it reports.
+class write_counter {
+public:
+  static constexpr std::string_view syscalls[] = {"sendmsg", "sendto", "write", "writev"};
+  static constexpr int ack_timeout_ms = 5000;
+
+  write_counter() = default;
+  write_counter(const write_counter&) = delete;
+  write_counter& operator=(const write_counter&) = delete;
+  ~write_counter() {
+    stop();
+    for (const char* name : {"/ctl", "/ack", "/out"})
+      unlink((dir_ + name).c_str());
+    if (!dir_.empty())
+      rmdir(dir_.c_str());
+  }
+
+  // Starts perf on pid with its events disabled; false if it cannot.
+  bool attach(int pid) {
+    char dir[] = "/tmp/loadgen-perf-XXXXXX";
+    if (!mkdtemp(dir))
+      return false;
+    dir_ = dir;
+    if (mkfifo((dir_ + "/ctl").c_str(), 0600) != 0 || mkfifo((dir_ + "/ack").c_str(), 0600) != 0)
+      return false;
+    // Read-write opens of a fifo do not wait for the other end (Linux): a perf that
+    // failed to start cannot block us, the ack's poll times out instead.
+    ctl_ = open((dir_ + "/ctl").c_str(), O_RDWR | O_CLOEXEC);
+    ack_ = open((dir_ + "/ack").c_str(), O_RDWR | O_CLOEXEC);
+    std::string events;
+    for (auto name : syscalls)
+      events.append(events.empty() ? "" : ",").append("syscalls:sys_enter_").append(name);
+    const std::string pid_arg = std::to_string(pid), control = "fifo:" + dir_ + "/ctl," + dir_ + "/ack",
+                      out = dir_ + "/out";
+    std::vector<std::string> args{"perf",  "stat",       "-x,",       "-e",    events, "-p",
+                                  pid_arg, "--delay=-1", "--control", control, "-o",   out};
+    std::vector<char*> argv;
+    for (auto& a : args)
+      argv.push_back(a.data());
+    argv.push_back(nullptr);
+    // perf must not hold the clients' sockets open (Asio does not mark them close-on-exec).
+    posix_spawn_file_actions_t files;
+    posix_spawn_file_actions_init(&files);
+    posix_spawn_file_actions_addclosefrom_np(&files, STDERR_FILENO + 1);
+    const bool spawned =
+        ctl_ >= 0 && ack_ >= 0 && posix_spawnp(&perf_, "perf", &files, nullptr, argv.data(), environ) == 0;
+    posix_spawn_file_actions_destroy(&files);
+    if (!spawned)
+      perf_ = -1;
+    return spawned;
+  }
+
+  bool enable() { return command("enable\n"); }
+  bool disable() { return command("disable\n"); }
+
+  // Ends perf; the count of each syscall, or nothing if perf gave none.
+  std::optional<std::vector<std::pair<std::string, std::uint64_t>>> finish() {
+    if (!stop())
+      return std::nullopt;
+    std::ifstream file(dir_ + "/out");
+    std::vector<std::pair<std::string, std::uint64_t>> counts;
+    for (std::string line; std::getline(file, line);) { // count,unit,event,...
+      const auto first = line.find(','), second = line.find(',', first + 1);
+      const auto third = line.find(',', second + 1);
+      const std::string_view prefix = "syscalls:sys_enter_";
+      if (first == std::string::npos || third == std::string::npos
+          || line.compare(second + 1, prefix.size(), prefix) != 0)
+        continue;
+      const auto [value, digits] = leading_number(std::string_view(line).substr(0, first));
+      counts.emplace_back(line.substr(second + 1 + prefix.size(), third - second - 1 - prefix.size()),
+                          digits == first ? value : 0); // "<not counted>": none
+    }
+    if (counts.empty())
+      return std::nullopt;
+    return counts;
+  }
+
+private:
+  bool command(std::string_view text) {
+    if (perf_ < 0 || write(ctl_, text.data(), text.size()) != static_cast<ssize_t>(text.size()))
+      return false;
+    pollfd ready{ack_, POLLIN, 0};
+    char ack[16];
+    return poll(&ready, 1, ack_timeout_ms) == 1 && read(ack_, ack, sizeof ack) > 0;
+  }
+
+  // SIGINT makes perf write its counts and exit; true if it exited on its own terms.
+  bool stop() {
+    if (ctl_ >= 0)
+      close(std::exchange(ctl_, -1));
+    if (ack_ >= 0)
+      close(std::exchange(ack_, -1));
+    if (perf_ < 0)
+      return false;
+    kill(perf_, SIGINT);
+    int status = 0;
+    waitpid(std::exchange(perf_, -1), &status, 0);
+    return WIFEXITED(status) || (WIFSIGNALED(status) && WTERMSIG(status) == SIGINT);
+  }
+
+  std::string dir_;
+  pid_t perf_ = -1;
+  int ctl_ = -1, ack_ = -1;
+};
+
 // Runs the scenario from the main thread: posts phase changes to the workers and polls
 // their counters.
 class controller {
@@ -1146,6 +1266,7 @@ private:
   std::optional<long> rss0_, rss1_, rss_max_; // at t0, at t1, the maximum sampled in between
   double gen0_ = 0, gen1_ = 0;
   histogram latencies_;
+  std::optional<write_counter> writes_; // --count-writes
 };
 
 std::string controller::first_error() const {
@@ -1200,6 +1321,10 @@ void controller::wait_warmup() {
 }
 
 void controller::measure() {
+  if (writes_ && !writes_->enable()) {
+    std::fprintf(stderr, "loadgen: --count-writes: perf did not answer\n");
+    writes_.reset();
+  }
   t0_ = now_ns();
   t1_ = t0_ + static_cast<std::int64_t>(opts.duration * 1e9);
   cpu0_ = server_cpu_seconds();
@@ -1237,6 +1362,8 @@ void controller::measure() {
   if (rss1_ && (!rss_max_ || *rss1_ > *rss_max_))
     rss_max_ = rss1_;
   gen1_ = own_cpu_seconds();
+  if (writes_)
+    writes_->disable();
   for_each_worker([](worker& w) { w.end_sending(); });
   if (opts.slow_clients > 0)
     for_each_worker([](worker& w) { w.begin_slow_drain(); });
@@ -1324,6 +1451,13 @@ int controller::run() {
     shut_down();
     return fail(std::move(result), error);
   }
+  if (opts.count_writes) {
+    writes_.emplace();
+    if (!writes_->attach(opts.server_pid)) {
+      std::fprintf(stderr, "loadgen: --count-writes: cannot start perf stat\n");
+      writes_.reset();
+    }
+  }
   wait_warmup();
   measure();
   drain();
@@ -1368,6 +1502,21 @@ int controller::report_messages() {
   }
   result["gen_cpu_s"] = figure(gen1_ - gen0_);
   result["gen_cpu_pct"] = figure((gen1_ - gen0_) / opts.duration * 100);
+  if (writes_) {
+    const auto counts = writes_->finish();
+    std::uint64_t total = 0;
+    json::object by_syscall;
+    if (counts) {
+      for (const auto& [name, count] : *counts) {
+        by_syscall[name] = count;
+        total += count;
+      }
+    }
+    result["server_write_syscalls"] = std::move(by_syscall);
+    result["server_writes"] = counts ? json::value(total) : json::value(nullptr);
+    result["frames_per_write"] =
+        total ? figure(static_cast<double>(delivered) / static_cast<double>(total)) : json::value(nullptr);
+  }
   std::cout << json::serialize(result) << std::endl;
   return 0;
 }
@@ -1491,6 +1640,8 @@ std::optional<int> parse_options(int argc, char** argv) {
       "seconds for every client to connect")(
       "text-bytes", po::value(&opts.text_bytes)->default_value(opts.text_bytes),
       "filler bytes appended to each message's text (fanout, rooms)")(
+      "count-writes", po::bool_switch(&opts.count_writes),
+      "fanout, rooms, with --server-pid: count the server's write syscalls in the window (perf stat)")(
       "verbose,v", po::bool_switch(&opts.verbose), "log the first frame of each ignored event");
   po::variables_map vm;
   try {
@@ -1529,6 +1680,10 @@ std::optional<int> parse_options(int argc, char** argv) {
   }
   if (opts.slow_clients > 0 && opts.kind != scenario::fanout && opts.kind != scenario::rooms) {
     std::cerr << "loadgen: --slow-clients is for the fanout and rooms scenarios\n";
+    return 1;
+  }
+  if (opts.count_writes && (opts.server_pid <= 0 || (opts.kind != scenario::fanout && opts.kind != scenario::rooms))) {
+    std::cerr << "loadgen: --count-writes is for the fanout and rooms scenarios, with --server-pid\n";
     return 1;
   }
   if (opts.slow_clients > opts.clients - opts.senders) {

@@ -7,6 +7,14 @@ take turns scenario by scenario, a fresh server process per run, three passes, a
 table shows the median of the passes. Then chat-server on both cores against itself on
 one. Everything listens on 127.0.0.1 on ports the servers pick themselves.
 
+The kernel's floor: each pass also runs bench/floor (writer on the server's core, reader on
+the load generator's), the CPU that writing the same frames over loopback TCP costs with
+nothing else, at 1, 2, 8 and 16 frames per write and paced at 20 rounds a second. After the
+passes, one more run of each fanout and rooms scenario per server counts the server's write
+syscalls (loadgen --count-writes, perf stat: needs root), in runs of their own because
+tracing syscalls costs a little on each; the table then shows each server's CPU per
+delivered message as a multiple of the floor at the frames per write it reached.
+
     bash bench/run.sh            # setup + build + this script
     /usr/bin/python3 bench/run.py [--passes 3] [--only fanout-100,ack] [--json out.json]
 """
@@ -26,6 +34,7 @@ BUILD = os.environ.get("BUILD_DIR", os.path.join(ROOT, "build"))
 # CHAT_SERVER: another binary to measure (an older build, to compare in the same hour).
 CHAT_SERVER = os.environ.get("CHAT_SERVER", os.path.join(BUILD, "chat-server"))
 LOADGEN = os.path.join(BUILD, "bench", "loadgen")
+FLOOR = os.path.join(BUILD, "bench", "floor")
 REFERENCE = os.path.join(ROOT, "bench", "reference", "server.js")
 
 SERVER_CORE = "0"
@@ -39,6 +48,10 @@ THROUGHPUT = [("delivered_per_s", "delivered msg/s", "high"),
 SCENARIOS = [
     ("fanout-100", ["--scenario", "fanout", "--clients", "100", "--senders", "4", "--duration", "5"], THROUGHPUT),
     ("fanout-1000", ["--scenario", "fanout", "--clients", "1000", "--senders", "4", "--duration", "5"], THROUGHPUT),
+    # 2 broadcasts in flight: each broadcast mostly its own write to each client, the
+    # kernel's dearest case (with 4 senders, 8 in flight, frames to a client coalesce).
+    ("fanout-1000 1 sender", ["--scenario", "fanout", "--clients", "1000", "--senders", "1", "--window", "2",
+                               "--duration", "5"], THROUGHPUT),
     # Every connect broadcasts user-connected to all: 12.5 M frames before the measurement,
     # which takes Node minutes.
     ("fanout-5000", ["--scenario", "fanout", "--clients", "5000", "--senders", "4", "--duration", "5",
@@ -64,9 +77,25 @@ SCENARIOS = [
 ]
 SCALING_FIGURES = [("delivered_per_s", "delivered msg/s", "high"), ("server_cpu_pct", "server CPU %", "high"),
                    ("server_cpu_us_per_msg", "server CPU µs/msg", "low"), ("p99_us", "p99 µs", "low")]
-SCALING = [("fanout-1000", SCENARIOS[1][1], SCALING_FIGURES),
-           ("rooms-1000/100", SCENARIOS[4][1], SCALING_FIGURES),
-           ("fanout-1000 @ 20 msg/s", SCENARIOS[3][1], [("p50_us", "p50 µs", "low"), ("p99_us", "p99 µs", "low")])]
+ARGS = {name: args for name, args, _ in SCENARIOS}
+SCALING = [("fanout-1000", ARGS["fanout-1000"], SCALING_FIGURES),
+           ("rooms-1000/100", ARGS["rooms-1000/100"], SCALING_FIGURES),
+           ("fanout-1000 @ 20 msg/s", ARGS["fanout-1000 @ 20 msg/s"],
+            [("p50_us", "p50 µs", "low"), ("p99_us", "p99 µs", "low")])]
+
+# The floor: 1000 loopback TCP pairs, frames of a fanout frame's size (the load generator's
+# receive-message is 165 bytes on the wire from either server), written flat out at 1, 2,
+# 8 and 16 frames per write (rooms reach ~14), and paced like the 20 msg/s scenario (every
+# write then wakes a sleeping reader, which costs more).
+FRAME_BYTES = 165
+FLOOR_RUNS = {"flat": ["--pairs", "1000", "--frame-bytes", str(FRAME_BYTES), "--frames-per-write", "1,2,8,16",
+                       "--seconds", "2"],
+              "paced": ["--pairs", "1000", "--frame-bytes", str(FRAME_BYTES), "--frames-per-write", "1",
+                        "--rate", "20", "--seconds", "3"]}
+# The scenarios whose CPU per delivery is set against the floor, and which floor.
+FLOOR_OF = {"fanout-100": "flat", "fanout-1000": "flat", "fanout-1000 1 sender": "flat", "fanout-5000": "flat",
+            "fanout-1000 @ 20 msg/s": "paced", "rooms-1000/100": "flat"}
+COUNT_DURATION = "3"  # seconds of a write-counting run
 
 
 def log(*args):
@@ -130,6 +159,49 @@ def one_run(kind, args, tmp, server_cores=SERVER_CORE, loadgen_cores=LOADGEN_COR
         server.stop()
 
 
+def run_floor(mode):
+    cmd = [FLOOR, "--writer-core", SERVER_CORE, "--reader-core", LOADGEN_CORE] + FLOOR_RUNS[mode]
+    out = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120)
+    if out.returncode != 0:
+        raise RuntimeError("floor failed (exit %d): %s" % (out.returncode, out.stderr[-2000:]))
+    return json.loads(out.stdout.splitlines()[-1])
+
+
+def floor_medians(runs):
+    """{frames per write: median µs per write} over the passes' floor runs."""
+    per_write = {}
+    for r in runs:
+        for m in r.get("modes", []):
+            per_write.setdefault(m["frames_per_write"], []).append(m["cpu_us_per_write"])
+    return {k: statistics.median(v) for k, v in per_write.items()}
+
+
+def floor_at(per_write, k):
+    """µs per frame at k frames per write (k need not be whole): the floor's cost per write
+    interpolated linearly between the measured frames per write (beyond them, the nearest
+    segment's line), divided by k."""
+    if not per_write or k is None:
+        return None
+    k = max(k, 1.0)  # acks and the like can pull deliveries/writes a little below 1
+    points = sorted(per_write.items())
+    if len(points) == 1:
+        (k0, c0), = points
+        return c0 / k0 if abs(k - k0) < 0.5 else None
+    i = 1
+    while i < len(points) - 1 and points[i][0] < k:
+        i += 1
+    (k0, c0), (k1, c1) = points[i - 1], points[i]
+    return (c0 + (c1 - c0) * (k - k0) / (k1 - k0)) / k
+
+
+def counted_args(args):
+    """A scenario's loadgen arguments for a write-counting run: a shorter window, perf on."""
+    args = list(args)
+    if "--duration" in args:
+        args[args.index("--duration") + 1] = COUNT_DURATION
+    return args + ["--count-writes"]
+
+
 def median(runs, key):
     values = [r[key] for r in runs if isinstance(r.get(key), (int, float))]
     return statistics.median(values) if values else None
@@ -155,8 +227,10 @@ def main():
     ap.add_argument("--only", help="comma-separated scenario names")
     ap.add_argument("--json", help="also write every run's figures here")
     ap.add_argument("--no-scaling", action="store_true", help="skip the 2-core against 1-core runs")
+    ap.add_argument("--no-count-writes", action="store_true",
+                    help="skip the runs that count the servers' write syscalls (perf stat)")
     opts = ap.parse_args()
-    for path in (CHAT_SERVER, LOADGEN, REFERENCE):
+    for path in (CHAT_SERVER, LOADGEN, FLOOR, REFERENCE):
         if not os.path.exists(path):
             sys.exit("missing %s: run bash bench/run.sh (it sets up and builds first)" % path)
     if os.cpu_count() < 2:
@@ -165,9 +239,19 @@ def main():
     scenarios = [s for s in SCENARIOS if not only or s[0] in only]
 
     results = {name: {"ours": [], "node": []} for name, _, _ in scenarios}
+    floor_runs = {mode: [] for mode in FLOOR_RUNS}
+    counted = {name: {} for name, _, _ in scenarios if name in FLOOR_OF}
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     with tempfile.TemporaryDirectory(prefix="chat-bench-") as tmp:
         for p in range(opts.passes):
+            for mode in FLOOR_RUNS:
+                log("pass %d/%d  floor, %s" % (p + 1, opts.passes, mode))
+                try:
+                    floor_runs[mode].append(run_floor(mode))
+                    log("  " + json.dumps({m["frames_per_write"]: m["cpu_us_per_frame"]
+                                           for m in floor_runs[mode][-1]["modes"]}))
+                except Exception as e:  # noqa: BLE001 - reported in the table as n/a
+                    log("  failed: %s" % e)
             for name, args, _ in scenarios:
                 # Interleaved: the order of the two servers alternates pass by pass.
                 for kind in (("ours", "node") if p % 2 == 0 else ("node", "ours")):
@@ -181,6 +265,19 @@ def main():
                     log("  " + json.dumps({k: r.get(k) for k in ("delivered_per_s", "server_cpu_us_per_msg", "p50_us",
                                                                  "p99_us", "connects_per_s", "rss_per_conn_bytes",
                                                                  "error") if k in r}))
+        if not opts.no_count_writes:
+            for name, args, _ in scenarios:
+                if name not in FLOOR_OF:
+                    continue
+                for kind in ("ours", "node"):
+                    log("write count  %-28s %s" % (name, kind))
+                    try:
+                        r = one_run(kind, counted_args(args), tmp)
+                    except Exception as e:  # noqa: BLE001 - reported in the table as n/a
+                        r = {"error": str(e)}
+                    counted[name][kind] = r
+                    log("  " + json.dumps({k: r.get(k) for k in ("frames_per_write", "server_write_syscalls",
+                                                                 "server_cpu_us_per_msg", "error") if k in r}))
         scaling = {}
         if not opts.no_scaling and not only:
             for name, args, _ in SCALING:
@@ -201,6 +298,34 @@ def main():
         for key, label, better in figures:
             o, n = median(results[name]["ours"], key), median(results[name]["node"], key)
             print("| %s | %s | %s | %s | %s |" % (name, label, fmt(o), fmt(n), ratio(o, n, better)))
+    floor_flat, floor_paced = floor_medians(floor_runs["flat"]), floor_medians(floor_runs["paced"])
+    print("\nThe kernel's floor (bench/floor, median of %d): %s-byte frames written over loopback TCP to 1000"
+          % (len(floor_runs["flat"]), FRAME_BYTES))
+    print("sockets drained by a reader on the other core, nothing else; the writer's CPU:\n")
+    print("| floor | µs per frame | µs per write |")
+    print("|---|---:|---:|")
+    for k in sorted(floor_flat):
+        print("| %d frame%s per write | %s | %s |" % (k, "" if k == 1 else "s", fmt(floor_flat[k] / k),
+                                                    fmt(floor_flat[k])))
+    paced_rate = floor_runs["paced"][0]["rate"] if floor_runs["paced"] else None
+    for k in sorted(floor_paced):
+        print("| %d frame%s per write, %g rounds a second | %s | %s |" % (k, "" if k == 1 else "s", paced_rate,
+                                                                        fmt(floor_paced[k] / k), fmt(floor_paced[k])))
+    if counted:
+        print("\nServer CPU per delivered message against the floor at the frames per write each server reached")
+        print("(counted with perf stat in a run of its own; the floor's cost per write interpolated between the")
+        print("frames per write it was measured at, divided by the frames; @ 20 msg/s against the paced floor):\n")
+        print("| scenario | chat-server frames/write | floor µs | chat-server µs/msg | × floor "
+              "| Node frames/write | floor µs | Node µs/msg | × floor |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for name in counted:
+            cells = []
+            for kind in ("ours", "node"):
+                k = counted[name].get(kind, {}).get("frames_per_write")
+                floor = floor_at(floor_paced if FLOOR_OF[name] == "paced" else floor_flat, k)
+                cpu = median(results[name][kind], "server_cpu_us_per_msg")
+                cells += [fmt(k), fmt(floor), fmt(cpu), "%.1fx" % (cpu / floor) if cpu and floor else "n/a"]
+            print("| %s | %s |" % (name, " | ".join(cells)))
     if scaling:
         print("\nchat-server on two cores against one (load generator sharing the two cores):\n")
         print("| scenario | figure | 1 core | 2 cores | ratio |")
@@ -214,7 +339,8 @@ def main():
                 print("| %s | %s | %s | %s | %s |" % (name, label, fmt(a), fmt(b), r))
     if opts.json:
         with open(opts.json, "w") as f:
-            json.dump({"started": started, "results": results, "scaling": scaling}, f, indent=1)
+            json.dump({"started": started, "results": results, "scaling": scaling, "floor": floor_runs,
+                       "write_counts": counted}, f, indent=1)
 
 
 if __name__ == "__main__":
