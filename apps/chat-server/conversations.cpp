@@ -43,7 +43,7 @@ std::optional<std::string> parse_new_message(const json::value& p, std::optional
     return "Invalid message type";
   if (content->empty() && type == "text")
     return "Missing required fields";
-  if (content->size() > 5000)
+  if (text_length(*content) > 5000)
     return "Message too long";
   out.conversation_id = *conversation_id;
   out.sender_id = *sender;
@@ -343,7 +343,7 @@ void mount_conversations(chat_app& app) {
       auto content = string_field(p, "content");
       if (!r || !content)
         return message_error(s, ack, "Missing required fields");
-      if (content->size() > 5000)
+      if (text_length(*content) > 5000)
         return message_error(s, ack, "Message too long");
       if (auto refusal = not_oneself(app, s, r->user_id, "senderId"))
         return message_error(s, ack, *refusal);
