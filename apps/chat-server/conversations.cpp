@@ -98,6 +98,14 @@ json::array presence_members(chat_app& app, const std::string& room) {
   return members;
 }
 
+// A join or leave that names no room: answered like a refused join, never silently.
+void room_required(sio::socket& s, const sio::ack_responder& ack) {
+  if (ack.wanted())
+    ack({error_status("room is required")});
+  else
+    s.emit("error", {json::object{{"message", "room is required"}}});
+}
+
 void refuse_join(sio::socket& s, const std::string& room, const sio::ack_responder& ack) {
   if (ack.wanted())
     ack({error_status("Forbidden")});
@@ -258,13 +266,13 @@ void mount_conversations(chat_app& app) {
     auto join_handler = [&app](sio::socket& s, sio::message& m, const sio::ack_responder& ack) {
       auto room = room_of(first_arg(m));
       if (!room)
-        return ack({error_status("room is required")});
+        return room_required(s, ack);
       join_room(app, s, *room, ack);
     };
     auto leave_handler = [&app](sio::socket& s, sio::message& m, const sio::ack_responder& ack) {
       auto room = room_of(first_arg(m));
       if (!room)
-        return ack({error_status("room is required")});
+        return room_required(s, ack);
       leave_room(app, s, *room, ack);
     };
     s.on("joinRoom", join_handler);
