@@ -34,7 +34,10 @@ function sio(name, frames, expect) {
   return {
     cls: "Socket.IO",
     name,
-    answer: expect === "closed" ? "connection closed (close 1000), nothing answered" : `answered ${expect}`,
+    answer:
+      expect === "closed"
+        ? "connection closed (close 1000), nothing answered"
+        : `answered ${expect.length > 60 ? `${expect.slice(0, 24)}...${expect.slice(-8)} (exactly)` : expect}`,
     async run(server) {
       const ws = await h.rawSioWs(server.url);
       try {
