@@ -48,6 +48,16 @@ std::optional<std::string> id_field(const json::value& payload, std::string_view
   return v ? id_value(*v) : std::nullopt;
 }
 
+std::size_t text_length(std::string_view utf8) {
+  std::size_t n = 0;
+  for (unsigned char c : utf8) {
+    if ((c & 0xC0) == 0x80)
+      continue;             // a continuation byte
+    n += c >= 0xF0 ? 2 : 1; // above U+FFFF: a surrogate pair
+  }
+  return n;
+}
+
 const json::value& first_arg(const sio::message& m) {
   static const json::value null_value;
   return m.args.empty() ? null_value : m.args[0];

@@ -28,6 +28,10 @@ std::optional<std::string> id_value(const json::value& v);
 /// A string or number field as text (ids may arrive as numbers), or nothing.
 std::optional<std::string> id_field(const json::value& payload, std::string_view key);
 
+/// The length of UTF-8 text as JavaScript counts it (UTF-16 code units): the limits of
+/// docs/chat-protocol.md are in characters, as the seeds' `.length` checks were.
+std::size_t text_length(std::string_view utf8);
+
 /// The first argument of an event, or null.
 const json::value& first_arg(const sio::message& m);
 

@@ -43,7 +43,7 @@ std::optional<std::string> parse_new_message(const json::value& p, std::optional
     return "Invalid message type";
   if (content->empty() && type == "text")
     return "Missing required fields";
-  if (content->size() > 5000)
+  if (text_length(*content) > 5000)
     return "Message too long";
   out.conversation_id = *conversation_id;
   out.sender_id = *sender;
@@ -96,6 +96,14 @@ json::array presence_members(chat_app& app, const std::string& room) {
     for (auto& [user, m] : it->second)
       members.push_back(member_json(user, m.info));
   return members;
+}
+
+// A join or leave that names no room: answered like a refused join, never silently.
+void room_required(sio::socket& s, const sio::ack_responder& ack) {
+  if (ack.wanted())
+    ack({error_status("room is required")});
+  else
+    s.emit("error", {json::object{{"message", "room is required"}}});
 }
 
 void refuse_join(sio::socket& s, const std::string& room, const sio::ack_responder& ack) {
@@ -258,13 +266,13 @@ void mount_conversations(chat_app& app) {
     auto join_handler = [&app](sio::socket& s, sio::message& m, const sio::ack_responder& ack) {
       auto room = room_of(first_arg(m));
       if (!room)
-        return ack({error_status("room is required")});
+        return room_required(s, ack);
       join_room(app, s, *room, ack);
     };
     auto leave_handler = [&app](sio::socket& s, sio::message& m, const sio::ack_responder& ack) {
       auto room = room_of(first_arg(m));
       if (!room)
-        return ack({error_status("room is required")});
+        return room_required(s, ack);
       leave_room(app, s, *room, ack);
     };
     s.on("joinRoom", join_handler);
@@ -343,7 +351,7 @@ void mount_conversations(chat_app& app) {
       auto content = string_field(p, "content");
       if (!r || !content)
         return message_error(s, ack, "Missing required fields");
-      if (content->size() > 5000)
+      if (text_length(*content) > 5000)
         return message_error(s, ack, "Message too long");
       if (auto refusal = not_oneself(app, s, r->user_id, "senderId"))
         return message_error(s, ack, *refusal);

@@ -7,6 +7,8 @@
 #include "actors/persistence_actor.hpp"
 #include "transport/socketio/packet.hpp"
 
+#include <boost/url/parse.hpp>
+#include <boost/url/url_view.hpp>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -73,13 +75,16 @@ template <class Reply, class Request, class Ok, class Fail> void ask(chat_app& a
       app.persistence, std::move(req), std::move(ok), std::move(fail));
 }
 
-std::vector<std::string> split_path(const std::string& path) {
+// The non-empty segments of the request's path, each decoded on its own: a conversation
+// id holding an encoded '/' (%2F) stays one segment.
+std::vector<std::string> split_path(const request& req) {
   std::vector<std::string> out;
-  std::stringstream in(path);
-  std::string part;
-  while (std::getline(in, part, '/'))
-    if (!part.empty())
-      out.push_back(part);
+  auto url = boost::urls::parse_origin_form(req.target);
+  if (!url)
+    return out;
+  for (auto segment : url->segments())
+    if (!segment.empty())
+      out.push_back(std::move(segment));
   return out;
 }
 
@@ -302,7 +307,7 @@ void mount_http_api(chat_app& app) {
 
   // /api/conversations/{id}/messages (clients, Bearer) and .../participants (backend).
   auto conversation_route = [&app](const request& req, reply_ptr r) {
-    auto parts = split_path(req.path);
+    auto parts = split_path(req);
     if (parts.size() >= 4 && parts[3] == "participants") {
       if (api_key_ok(app, req, r))
         manage_participants(app, parts[2], parts, req, r);
@@ -361,7 +366,7 @@ void mount_http_api(chat_app& app) {
   io.route("GET", "/api/presence/*", [&app](const request& req, reply_ptr r) {
     if (!api_key_ok(app, req, r))
       return;
-    auto parts = split_path(req.path);
+    auto parts = split_path(req);
     if (parts.size() != 3)
       return r->send(error_response(404, "not found"));
     json::array members;
@@ -377,7 +382,7 @@ void mount_http_api(chat_app& app) {
   io.route("GET", "/api/users/*", [&app](const request& req, reply_ptr r) {
     if (!api_key_ok(app, req, r))
       return;
-    auto parts = split_path(req.path);
+    auto parts = split_path(req);
     if (parts.size() != 4)
       return r->send(error_response(404, "not found"));
     auto user = parts[2];

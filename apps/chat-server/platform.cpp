@@ -54,11 +54,11 @@ void mount_platform(chat_app& app) {
       auto text = string_field(p, "text");
       if (!sender || sender->empty())
         return fail(s, ack, "sender is required");
-      if (sender->size() > 100)
+      if (text_length(*sender) > 100)
         return fail(s, ack, "sender is too long (max 100)");
       if (!text || text->empty())
         return fail(s, ack, "text is required");
-      if (text->size() > 5000)
+      if (text_length(*text) > 5000)
         return fail(s, ack, "text is too long (max 5000)");
       if (!app.allow_send(s))
         return fail(s, ack, "Rate limit exceeded");

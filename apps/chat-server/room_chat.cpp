@@ -110,7 +110,7 @@ void mount_room_chat(chat_app& app) {
       auto text = p.is_string() ? std::optional<std::string>(std::string(p.as_string())) : string_field(p, "message");
       if (!text || text->empty())
         return fail(s, ack, "message is required");
-      if (text->size() > 5000)
+      if (text_length(*text) > 5000)
         return fail(s, ack, "message is too long (max 5000)");
       json::object out{{"username", user->username}, {"text", *text}, {"timestamp", iso_now()}, {"socketId", s.id()}};
       if (auto room = string_field(p, "room"); room && !room->empty()) {

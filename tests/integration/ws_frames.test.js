@@ -7,151 +7,25 @@
 
 const { describe, it, before, after, afterEach } = require("node:test");
 const assert = require("node:assert");
-const crypto = require("node:crypto");
-const fs = require("node:fs");
-const net = require("node:net");
 const harness = require("./harness");
 const h = require("./helpers");
+const {
+  OP,
+  SIO_WS,
+  destroyAll,
+  clientFrame,
+  closePayload,
+  rawUpgrade,
+  openEcho,
+  closeFrame,
+  codeOf,
+  startWithSmallQuarantine,
+  rssMb,
+  sanitizer,
+} = require("./ws_wire");
 
 const TEST_TIMEOUT = { timeout: 20000 };
 const FLOOD_TIMEOUT = { timeout: 120000 }; // > 60 MB of pings, slower under the sanitizers
-const OP = { continuation: 0x0, text: 0x1, binary: 0x2, close: 0x8, ping: 0x9, pong: 0xa };
-const EIO_WS = "/engine.io/?EIO=4&transport=websocket"; // the raw Engine.IO echo
-const SIO_WS = "/socket.io/?EIO=4&transport=websocket";
-
-const sockets = new Set();
-function destroyAll() {
-  for (const s of sockets) s.destroy();
-  sockets.clear();
-}
-
-/** A masked client frame. */
-function clientFrame(opcode, payload = Buffer.alloc(0), { fin = true } = {}) {
-  payload = Buffer.from(payload);
-  const n = payload.length;
-  let head;
-  if (n < 126) {
-    head = Buffer.from([0, 0x80 | n]);
-  } else if (n <= 0xffff) {
-    head = Buffer.from([0, 0x80 | 126, n >> 8, n & 0xff]);
-  } else {
-    head = Buffer.alloc(10);
-    head[1] = 0x80 | 127;
-    head.writeBigUInt64BE(BigInt(n), 2);
-  }
-  head[0] = (fin ? 0x80 : 0) | opcode;
-  const mask = crypto.randomBytes(4);
-  const masked = Buffer.alloc(n);
-  for (let i = 0; i < n; i++) masked[i] = payload[i] ^ mask[i & 3];
-  return Buffer.concat([head, mask, masked]);
-}
-
-/** A close frame's payload: the code, big-endian, then the reason's bytes. */
-function closePayload(code, reason = Buffer.alloc(0)) {
-  const p = Buffer.alloc(2);
-  p.writeUInt16BE(code);
-  return Buffer.concat([p, Buffer.from(reason)]);
-}
-
-/**
- * A TCP connection that did the WebSocket upgrade on path by hand. frames.next() resolves
- * with the next server frame {fin, op, payload}, or null once the connection is closed.
- */
-async function rawUpgrade(port, path) {
-  const socket = net.connect(port, "127.0.0.1");
-  sockets.add(socket);
-  socket.on("error", () => {});
-  await h.withTimeout(new Promise((resolve) => socket.once("connect", resolve)), 3000, "tcp connect");
-  const key = crypto.randomBytes(16).toString("base64");
-  socket.write(
-    `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-      `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
-  );
-  const leftover = await h.withTimeout(
-    new Promise((resolve, reject) => {
-      let buf = Buffer.alloc(0);
-      const onData = (d) => {
-        buf = Buffer.concat([buf, d]);
-        const end = buf.indexOf("\r\n\r\n");
-        if (end < 0) return;
-        socket.off("data", onData);
-        const head = buf.subarray(0, end).toString();
-        if (!head.startsWith("HTTP/1.1 101")) return reject(new Error(`upgrade refused: ${head}`));
-        resolve(buf.subarray(end + 4));
-      };
-      socket.on("data", onData);
-    }),
-    3000,
-    "101 Switching Protocols",
-  );
-  return { socket, frames: frameReader(socket, leftover) };
-}
-
-/** Parses the server's (unmasked) frames from socket, starting with the bytes in buf. */
-function frameReader(socket, buf) {
-  const frames = [];
-  const waiters = [];
-  let closed = false;
-  const wake = () => {
-    while (waiters.length && (frames.length || closed)) waiters.shift()(frames.length ? frames.shift() : null);
-  };
-  const parse = () => {
-    for (;;) {
-      if (buf.length < 2) break;
-      let len = buf[1] & 0x7f;
-      let at = 2;
-      if (len === 126) {
-        if (buf.length < 4) break;
-        len = buf.readUInt16BE(2);
-        at = 4;
-      } else if (len === 127) {
-        if (buf.length < 10) break;
-        len = Number(buf.readBigUInt64BE(2));
-        at = 10;
-      }
-      if (buf.length < at + len) break;
-      frames.push({ fin: (buf[0] & 0x80) !== 0, op: buf[0] & 0x0f, payload: buf.subarray(at, at + len) });
-      buf = buf.subarray(at + len);
-    }
-    wake();
-  };
-  socket.on("data", (d) => {
-    buf = Buffer.concat([buf, d]);
-    parse();
-  });
-  socket.on("close", () => {
-    closed = true;
-    wake();
-  });
-  parse();
-  return {
-    next: (timeoutMs = h.DEFAULT_TIMEOUT_MS) =>
-      h.withTimeout(
-        new Promise((resolve) => {
-          waiters.push(resolve);
-          wake();
-        }),
-        timeoutMs,
-        "a frame from the server",
-      ),
-  };
-}
-
-/** Opens the raw Engine.IO echo and reads its OPEN packet. */
-async function openEcho(port) {
-  const c = await rawUpgrade(port, EIO_WS);
-  const open = await c.frames.next();
-  assert.ok(open && open.op === OP.text && open.payload.toString().startsWith("0{"), "an Engine.IO OPEN packet");
-  return c;
-}
-
-/** The server's close frame (skipping any other frame), or null when it closed without one. */
-async function closeFrame(c) {
-  for (;;) {
-    const f = await c.frames.next();
-    if (!f || f.op === OP.close) return f;
-  }
-}
 
 /** The next Socket.IO packet on a rawSioWs, past heartbeats and the fixture's `auth` event. */
 async function nextPacket(ws) {
@@ -159,29 +33,6 @@ async function nextPacket(ws) {
     const m = await ws.next();
     if (m !== "2" && !(typeof m === "string" && m.startsWith('42["auth",'))) return m;
   }
-}
-
-/**
- * Starts the server with AddressSanitizer's quarantine cut from 256 MB to 16 MB (no effect
- * on a build without it): freed memory held there would read as growth in a memory bound.
- */
-async function startWithSmallQuarantine(args = []) {
-  const saved = process.env.ASAN_OPTIONS;
-  process.env.ASAN_OPTIONS = [saved, "quarantine_size_mb=16"].filter(Boolean).join(":");
-  try {
-    return await harness.start(args);
-  } finally {
-    if (saved === undefined) delete process.env.ASAN_OPTIONS;
-    else process.env.ASAN_OPTIONS = saved;
-  }
-}
-
-const codeOf = (f) => (f && f.payload.length >= 2 ? f.payload.readUInt16BE(0) : null);
-
-/** VmRSS of a process in MB. */
-function rssMb(pid) {
-  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
-  return Number(m[1]) / 1024;
 }
 
 describe("WebSocket frames: close codes and UTF-8", () => {
@@ -384,7 +235,7 @@ describe("WebSocket pings from the client", () => {
       // ThreadSanitizer's runtime keeps freed memory and adds shadow memory to every page
       // touched (seen: +72 MB for 77 MB of pings where the plain build grows 9 MB): its
       // bound is looser, still far below the unbounded case (pongs held for every ping).
-      const tsan = /build-tsan/.test(process.env.CHAT_SERVER || "");
+      const tsan = sanitizer() === "tsan";
       const [maxRss, maxGrowth] = tsan ? [400, 192] : [150, 64];
       assert.ok(rss < maxRss && rss - rssBefore < maxGrowth, what);
     } finally {
