@@ -40,7 +40,7 @@ struct server_options {
   std::size_t max_rooms_per_socket = 1000;
   /// Sessions without a Socket.IO CONNECT yet, from one client address and in total; a
   /// handshake past either is refused with 403 (0: no limit).
-  std::size_t max_pending_sessions_per_address = 100;
+  std::size_t max_pending_sessions_per_address = 256;
   std::size_t max_pending_sessions = 5000;
   /// Binary attachments one packet may announce; more closes the connection (parse error).
   std::size_t max_attachments = 64;

@@ -52,7 +52,7 @@ std::optional<config> parse_config(int argc, char** argv, int& exit_code) {
     ("log-level", po::value(&c.log_level)->default_value("info"), "trace, debug, info, warn, error, off")
     ("max-rooms-per-socket", po::value(&c.engine.max_rooms_per_socket)->default_value(1000),
      "rooms one socket may be in, its own id room included; a join past it is refused")
-    ("max-pending-sessions-per-address", po::value(&c.engine.max_pending_sessions_per_address)->default_value(100),
+    ("max-pending-sessions-per-address", po::value(&c.engine.max_pending_sessions_per_address)->default_value(256),
      "sessions without a Socket.IO CONNECT yet from one client address; a handshake past it gets 403 (0: no limit)")
     ("max-pending-sessions", po::value(&c.engine.max_pending_sessions)->default_value(5000),
      "sessions without a Socket.IO CONNECT yet over all addresses; a handshake past it gets 403 (0: no limit)")
