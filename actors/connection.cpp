@@ -11,7 +11,7 @@ caf::behavior connection_state::start(std::shared_ptr<server_core> core, std::sh
   // Whatever ends this actor, the session leaves the registry.
   self->attach_functor([core, sid] { core->remove_session(sid); });
   bool raw = entry->raw;
-  client_.start(core, std::move(hs), raw);
+  client_.start(core, std::move(hs), raw, std::move(entry->pending));
   session_.start(std::move(core), std::move(entry), std::move(sid));
   self->set_down_handler([](caf::down_msg&) {});
   return {

@@ -4,6 +4,8 @@
 #pragma once
 
 #include "actors/api.hpp"
+#include "actors/byte_budget.hpp"
+#include "actors/pending_sessions.hpp"
 #include "transport/http/cors.hpp"
 
 #include <caf/actor.hpp>
@@ -36,6 +38,18 @@ struct server_options {
   bool allow_eio3 = true;
   /// Rooms one socket may be in (its own id room included); join() refuses past it.
   std::size_t max_rooms_per_socket = 1000;
+  /// Sessions without a Socket.IO CONNECT yet, from one client address and in total; a
+  /// handshake past either is refused with 403 (0: no limit).
+  std::size_t max_pending_sessions_per_address = 256;
+  std::size_t max_pending_sessions = 5000;
+  /// Binary attachments one packet may announce; more closes the connection (parse error).
+  std::size_t max_attachments = 64;
+  /// Bytes of attachments held for incomplete packets, per connection and over the whole
+  /// server; past either the connection is closed (0: no limit).
+  std::size_t max_attachment_bytes = 8 * 1024 * 1024;
+  std::size_t max_attachment_bytes_total = 256 * 1024 * 1024;
+  /// Namespaces one connection may join; a CONNECT past it gets CONNECT_ERROR.
+  std::size_t max_namespaces_per_connection = 32;
 };
 
 struct namespace_def {
@@ -55,13 +69,22 @@ struct session_entry {
   int protocol = 4;
   /// v3 polling client that takes no binary payloads (b64=1).
   bool base64_only = false;
+  /// The session's place among those without a CONNECT, until its actor takes it.
+  pending_sessions::ticket_ptr pending;
 };
 
 struct server_core {
-  server_core(caf::actor_system& s, server_options o) : sys(s), opts(std::move(o)) {}
+  server_core(caf::actor_system& s, server_options o)
+      : sys(s), opts(std::move(o)),
+        pending(std::make_shared<pending_sessions>(opts.max_pending_sessions_per_address, opts.max_pending_sessions)),
+        attachment_bytes(opts.max_attachment_bytes_total) {}
 
   caf::actor_system& sys;
   const server_options opts;
+  /// Sessions without a CONNECT yet (server::engine admits them).
+  std::shared_ptr<pending_sessions> pending;
+  /// Attachment bytes held for incomplete packets over every connection.
+  byte_budget attachment_bytes;
 
   // -- namespaces --
   struct namespace_entry {

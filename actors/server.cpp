@@ -156,6 +156,14 @@ http::response refusal(eio::error_code code) {
   return http::response::json(eio::error_status(code), eio::error_body(code));
 }
 
+/// A handshake past a pending-session limit, refused as engine.io's `allowRequest` would.
+http::response refusal(pending_sessions::verdict why) {
+  auto message = why == pending_sessions::verdict::too_many_from_address ? "Too many pending sessions from this address"
+                                                                         : "Too many pending sessions";
+  return http::response::json(eio::error_status(eio::error_code::forbidden),
+                              eio::error_body(eio::error_code::forbidden, message));
+}
+
 handshake_info make_handshake(const http::request& req) {
   handshake_info hs;
   hs.address = req.remote_address;
@@ -240,12 +248,20 @@ public:
       };
       return d;
     }
+    pending_sessions::ticket_ptr ticket;
+    if (auto why = admit(req, raw, ticket); why != pending_sessions::verdict::admitted) {
+      d.refuse = refusal(why);
+      return d;
+    }
     auto hs = std::make_shared<const handshake_info>(make_handshake(req));
     int protocol = protocol_of(req);
-    d.attach = [core = core_, hs, channel, raw, protocol](http::ws_channel_ptr ws) -> std::shared_ptr<http::ws_sink> {
+    // An upgrade that fails before attach() drops this function, and the ticket with it.
+    d.attach = [core = core_, hs, channel, raw, protocol,
+                ticket](http::ws_channel_ptr ws) mutable -> std::shared_ptr<http::ws_sink> {
       auto entry = std::make_shared<session_entry>();
       entry->raw = raw;
       entry->protocol = protocol;
+      entry->pending = std::move(ticket);
       auto a = spawn_websocket_connection(core, entry, make_id(), hs, channel, std::move(ws));
       return std::make_shared<actor_sink>(a, channel);
     };
@@ -285,6 +301,34 @@ private:
     return std::nullopt;
   }
 
+  /// A new session's place among those without a CONNECT (the raw echo endpoint has no
+  /// Socket.IO, so no CONNECT to wait for: its sessions are not counted).
+  pending_sessions::verdict admit(const http::request& req, bool raw, pending_sessions::ticket_ptr& ticket) {
+    auto why = pending_sessions::verdict::admitted;
+    if (raw)
+      return why;
+    ticket = core_->pending->admit(req.remote_address, why);
+    if (why != pending_sessions::verdict::admitted)
+      log_refusal(why, req.remote_address);
+    return why;
+  }
+
+  /// A flood is refused thousands of times a second: one line per 10 s is enough.
+  void log_refusal(pending_sessions::verdict why, const std::string& address) {
+    auto now =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+            .count();
+    auto last = last_refusal_log_ms_.load();
+    if (now - last < 10000 || !last_refusal_log_ms_.compare_exchange_strong(last, now))
+      return;
+    if (why == pending_sessions::verdict::too_many_from_address)
+      spdlog::warn("refusing handshakes from {}: {} sessions without a CONNECT (max-pending-sessions-per-address)",
+                   address, core_->pending->count(address));
+    else
+      spdlog::warn("refusing handshakes: {} sessions without a CONNECT (max-pending-sessions)",
+                   core_->pending->count());
+  }
+
   void on_engine_request(http::request req, http::reply_ptr r, bool raw) {
     if (req.websocket_upgrade)
       return r->send(refusal(eio::error_code::bad_request));
@@ -306,9 +350,13 @@ private:
       }
       return r->send(refusal(eio::error_code::bad_request));
     }
+    pending_sessions::ticket_ptr ticket;
+    if (auto why = admit(req, raw, ticket); why != pending_sessions::verdict::admitted)
+      return r->send(refusal(why));
     auto entry = std::make_shared<session_entry>();
     entry->raw = raw;
     entry->protocol = protocol_of(req);
+    entry->pending = std::move(ticket);
     if (auto* b64 = req.param("b64"))
       entry->base64_only = !b64->empty() && *b64 != "0" && *b64 != "false";
     spawn_polling_connection(core_, entry, make_id(), std::make_shared<const handshake_info>(make_handshake(req)),
@@ -316,6 +364,7 @@ private:
   }
 
   std::shared_ptr<server_core> core_;
+  std::atomic<long long> last_refusal_log_ms_{-10000};
 };
 
 // -- server ---------------------------------------------------------------------------

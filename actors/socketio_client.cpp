@@ -20,10 +20,14 @@ shared_frame frame_of(const sp::packet& p) {
 
 } // namespace
 
-void socketio_client::start(std::shared_ptr<server_core> core, std::shared_ptr<const handshake_info> hs, bool raw) {
+void socketio_client::start(std::shared_ptr<server_core> core, std::shared_ptr<const handshake_info> hs, bool raw,
+                            pending_sessions::ticket_ptr pending) {
   core_ = std::move(core);
   handshake_ = hs ? std::move(hs) : std::make_shared<const handshake_info>();
   raw_ = raw;
+  pending_ = std::move(pending);
+  decoder_ = sp::decoder(core_->opts.max_attachments, core_->opts.max_attachment_bytes);
+  attachment_hold_ = std::make_unique<byte_budget::hold>(core_->attachment_bytes);
   if (!raw_)
     self_->delayed_send(self_, core_->opts.connect_timeout, connect_timeout_atom::value);
 }
@@ -40,7 +44,9 @@ void socketio_client::on_open() {
 }
 
 void socketio_client::on_message(engineio::packet& p) {
-  auto result = p.binary ? decoder_.feed_binary(std::move(p.data)) : decoder_.feed_text(p.data);
+  auto result = p.binary ? feed_attachment(std::move(p.data)) : decoder_.feed_text(p.data);
+  if (!decoder_.awaiting_attachments())
+    attachment_hold_->reset(); // the packet is complete, or the decoder reset on an error
   if (auto* err = std::get_if<sp::parse_error>(&result)) {
     spdlog::debug("session {}: parse error: {}", session_.sid(), err->reason);
     return close_session("parse error");
@@ -49,7 +55,20 @@ void socketio_client::on_message(engineio::packet& p) {
     on_packet(*packet);
 }
 
+sp::decoder::result socketio_client::feed_attachment(std::string bytes) {
+  // Only bytes the decoder will hold count: a binary message with no packet waiting for
+  // it is an error the decoder answers.
+  if (decoder_.awaiting_attachments() && !attachment_hold_->grow(bytes.size())) {
+    decoder_.reset();
+    spdlog::debug("session {}: attachments of all connections over max-attachment-bytes-total", session_.sid());
+    return sp::parse_error{"attachments over the server's budget"};
+  }
+  return decoder_.feed_binary(std::move(bytes));
+}
+
 void socketio_client::on_closing(const std::string& reason) {
+  decoder_.reset();
+  attachment_hold_->reset();
   std::vector<std::uint64_t> keys;
   keys.reserve(sockets_.size());
   for (auto& [key, s] : sockets_)
@@ -135,6 +154,9 @@ void socketio_client::on_connect(sp::packet& p) {
       session_.send_message(rev.connect_ok(p.nsp, {}));
     return;
   }
+  // Sockets in a middleware count too: each holds its state until the middleware answers.
+  if (sockets_.size() >= core_->opts.max_namespaces_per_connection)
+    return refuse("Too many namespaces", nullptr);
   auto ns = core_->find_namespace(p.nsp);
   if (!ns)
     return refuse("Invalid namespace", nullptr);
@@ -175,6 +197,7 @@ void socketio_client::on_connect(sp::packet& p) {
     return;
   s->connected = true;
   ever_connected_ = true;
+  pending_.reset();
   by_nsp_[s->nsp] = key;
   s->rooms.insert(s->id);
   self_->send(s->nsp_actor, socket_add{key, s->id, caf::actor_cast<caf::actor>(self_), session_.sink()});

@@ -24,7 +24,9 @@ class socketio_client final : public engineio_session::owner {
 public:
   socketio_client(caf::event_based_actor* self, engineio_session& session) : self_(self), session_(session) {}
 
-  void start(std::shared_ptr<server_core> core, std::shared_ptr<const handshake_info> hs, bool raw);
+  /// `pending`: the session's place among those without a CONNECT, given back at the first.
+  void start(std::shared_ptr<server_core> core, std::shared_ptr<const handshake_info> hs, bool raw,
+             pending_sessions::ticket_ptr pending);
 
   // -- from the session --
   void on_open() override;
@@ -63,6 +65,8 @@ public:
 
 private:
   const protocol_revision& revision() const { return session_.revision(); }
+  /// Feeds a binary message to the decoder within the server-wide attachment budget.
+  socketio::decoder::result feed_attachment(std::string bytes);
   void on_packet(socketio::packet& p);
   void on_connect(socketio::packet& p);
   void on_event(socket_state& s, socketio::packet& p);
@@ -77,6 +81,9 @@ private:
   bool raw_ = false;
 
   socketio::decoder decoder_;
+  /// The server-wide budget's bytes that decoder_'s pending attachments take.
+  std::unique_ptr<byte_budget::hold> attachment_hold_;
+  pending_sessions::ticket_ptr pending_;
   std::map<std::string, std::uint64_t> by_nsp_;
   std::unordered_map<std::uint64_t, std::unique_ptr<socket_state>> sockets_;
   bool ever_connected_ = false;

@@ -52,6 +52,19 @@ std::optional<config> parse_config(int argc, char** argv, int& exit_code) {
     ("log-level", po::value(&c.log_level)->default_value("info"), "trace, debug, info, warn, error, off")
     ("max-rooms-per-socket", po::value(&c.engine.max_rooms_per_socket)->default_value(1000),
      "rooms one socket may be in, its own id room included; a join past it is refused")
+    ("max-pending-sessions-per-address", po::value(&c.engine.max_pending_sessions_per_address)->default_value(256),
+     "sessions without a Socket.IO CONNECT yet from one client address; a handshake past it gets 403 (0: no limit)")
+    ("max-pending-sessions", po::value(&c.engine.max_pending_sessions)->default_value(5000),
+     "sessions without a Socket.IO CONNECT yet over all addresses; a handshake past it gets 403 (0: no limit)")
+    ("max-attachments", po::value(&c.engine.max_attachments)->default_value(64),
+     "binary attachments one Socket.IO packet may announce; more closes the connection (parse error)")
+    ("max-attachment-bytes", po::value(&c.engine.max_attachment_bytes)->default_value(8 * 1024 * 1024),
+     "bytes of binary attachments one connection may hold for a packet not complete yet; more closes it (0: no limit)")
+    ("max-attachment-bytes-total", po::value(&c.engine.max_attachment_bytes_total)->default_value(256 * 1024 * 1024),
+     "bytes of binary attachments held for incomplete packets over all connections; the connection whose attachment "
+     "passes it is closed (0: no limit)")
+    ("max-namespaces-per-connection", po::value(&c.engine.max_namespaces_per_connection)->default_value(32),
+     "namespaces one connection may join; a CONNECT past it gets CONNECT_ERROR 'Too many namespaces'")
     ("allow-eio3", po::value(&c.engine.allow_eio3)->default_value(true),
      "serve Engine.IO v3 / Socket.IO v2 clients (ElephantIO Version2X, socket.io-client 2.x)")
     ("db", po::value(&c.db_path)->default_value("data/chat.db"), "SQLite database file (created, WAL)")

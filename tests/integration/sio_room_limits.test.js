@@ -42,6 +42,30 @@ if (!harness.isReference()) {
       }),
     );
 
+    it("the default limit: 999 joins and the own id room make 1000; the next join is refused; leaves free them", { timeout: 30000 }, async () => {
+      const server = await harness.start();
+      try {
+        const s = await h.connect(server.url, { transports: ["websocket"] });
+        const names = Array.from({ length: 999 }, (_, i) => `r${i}`);
+        const joined = await Promise.all(names.map((room) => h.emitAck(s, "join", room)));
+        assert.deepStrictEqual(joined.map((a) => a[0]), names);
+        assert.deepStrictEqual(await h.emitAck(s, "join", "one-more"), [{ error: "too many rooms" }]);
+        const [rooms] = await h.emitAck(s, "rooms");
+        assert.deepStrictEqual(rooms.sort(), [...names, s.id].sort());
+        // Each room was joined on the namespace's side too: a broadcast to the last reaches it.
+        const got = h.once(s, "room-bc");
+        await h.emitAck(s, "broadcast", { event: "room-bc", data: "x", rooms: ["r998"] });
+        assert.deepStrictEqual(await got, ["x"]);
+        await Promise.all(names.map((room) => h.emitAck(s, "leave", room)));
+        const [left] = await h.emitAck(s, "rooms");
+        assert.deepStrictEqual(left, [s.id]);
+        assert.deepStrictEqual(await h.emitAck(s, "join", "one-more"), ["one-more"]);
+      } finally {
+        await h.cleanup();
+        await server.stop();
+      }
+    });
+
     it("one socket joins 30,000 rooms while another client keeps getting every answer", { timeout: 60000 }, async () => {
       const server = await harness.start(["--max-rooms-per-socket", "40000"]);
       try {

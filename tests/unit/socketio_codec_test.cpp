@@ -504,6 +504,25 @@ CAF_TEST(binary_max_attachments) {
   CAF_CHECK(rejects("599999999999999999999999-[\"a\"]"));
 }
 
+CAF_TEST(binary_pending_bytes_capped) {
+  decoder d{64, 10};
+  CAF_REQUIRE(is_need_more(d.feed_text("53-[\"a\"]")));
+  CAF_CHECK(is_need_more(d.feed_binary("12345")));
+  CAF_CHECK(is_need_more(d.feed_binary("12345"))); // exactly at the cap
+  CAF_CHECK_EQUAL(d.pending_bytes(), 10u);
+  auto r = d.feed_binary("x");
+  CAF_CHECK_EQUAL(reason(r), "attachments too large");
+  CAF_CHECK(!d.awaiting_attachments());
+  CAF_CHECK_EQUAL(d.pending_bytes(), 0u);
+  // A complete packet gives its bytes back: the next one has the whole cap again.
+  CAF_REQUIRE(is_need_more(d.feed_text("52-[\"a\"]")));
+  CAF_CHECK(is_need_more(d.feed_binary("123456789")));
+  CAF_CHECK(is_packet(d.feed_binary("0")));
+  CAF_CHECK_EQUAL(d.pending_bytes(), 0u);
+  CAF_REQUIRE(is_need_more(d.feed_text("51-[\"a\"]")));
+  CAF_CHECK(is_packet(d.feed_binary("0123456789")));
+}
+
 CAF_TEST(text_while_awaiting_attachments) {
   decoder d;
   CAF_REQUIRE(is_need_more(d.feed_text("51-[\"a\",{\"_placeholder\":true,\"num\":0}]")));

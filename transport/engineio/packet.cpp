@@ -371,10 +371,13 @@ int error_status(error_code code) {
 }
 
 std::string error_body(error_code code) {
+  return error_body(code, error_message(code));
+}
+
+std::string error_body(error_code code, std::string_view message) {
   boost::json::object obj;
   obj.emplace("code", static_cast<int>(code));
-  auto msg = error_message(code);
-  obj.emplace("message", boost::json::string_view{msg.data(), msg.size()});
+  obj.emplace("message", boost::json::string_view{message.data(), message.size()});
   return boost::json::serialize(obj);
 }
 

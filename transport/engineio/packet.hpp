@@ -106,5 +106,8 @@ std::string_view error_message(error_code code);
 int error_status(error_code code);
 /// {"code":N,"message":"..."}
 std::string error_body(error_code code);
+/// {"code":N,"message":message}: a refusal with its own message, as engine.io's
+/// `allowRequest` gives one (its errorContext.message).
+std::string error_body(error_code code, std::string_view message);
 
 } // namespace sio::engineio

@@ -335,12 +335,16 @@ decoder::result decoder::feed_text(std::string_view text) {
 decoder::result decoder::feed_binary(std::string bytes) {
   if (!pending_)
     return make_error("unexpected binary data");
+  if (max_pending_bytes_ != 0 && bytes.size() > max_pending_bytes_ - pending_bytes_) {
+    reset();
+    return make_error("attachments too large");
+  }
+  pending_bytes_ += bytes.size();
   pending_->attachments.push_back(std::move(bytes));
   if (pending_->attachments.size() < expected_)
     return need_more{};
   packet p = std::move(*pending_);
   reset();
-  expected_ = 0;
   return p;
 }
 

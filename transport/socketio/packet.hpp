@@ -84,16 +84,27 @@ public:
   struct need_more {};
   using result = std::variant<packet, need_more, parse_error>;
 
-  explicit decoder(std::size_t max_attachments = 64) : max_attachments_(max_attachments) {}
+  /// A packet announcing more than `max_attachments` is an error, and so are attachments
+  /// whose bytes, held until their packet is complete, pass `max_pending_bytes` (0: none).
+  explicit decoder(std::size_t max_attachments = 64, std::size_t max_pending_bytes = 0)
+      : max_attachments_(max_attachments), max_pending_bytes_(max_pending_bytes) {}
 
   result feed_text(std::string_view text);
   result feed_binary(std::string bytes);
   bool awaiting_attachments() const { return pending_.has_value(); }
-  void reset() { pending_.reset(); }
+  /// Bytes of the attachments held for the packet not complete yet.
+  std::size_t pending_bytes() const { return pending_bytes_; }
+  void reset() {
+    pending_.reset();
+    expected_ = 0;
+    pending_bytes_ = 0;
+  }
 
 private:
   std::size_t max_attachments_;
+  std::size_t max_pending_bytes_;
   std::size_t expected_ = 0;
+  std::size_t pending_bytes_ = 0;
   std::optional<packet> pending_;
 };
 
