@@ -63,6 +63,8 @@ private:
   enum class phase { idle, headers, body, handling, writing };
 
   void arm(phase p, std::chrono::steady_clock::duration limit) {
+    if (gone_)
+      return; // a step queued before fail() must not hold the session for a whole limit
     phase_ = p;
     timer_.expires_after(limit);
     timer_.async_wait([self = shared_from_this(), armed = ++armed_](error_code ec) {
