@@ -111,7 +111,7 @@ class Server:
             db = os.path.join(tmp, "bench-%d.db" % time.monotonic_ns())
             cmd = [CHAT_SERVER, "--host", "127.0.0.1", "--port", "0", "--db", db,
                    "--rate-limit", "1000000000", "--io-threads", str(threads), "--actor-threads", str(threads),
-                   "--max-queue-bytes", "1048576"]
+                   "--max-queue-bytes", "1048576", "--max-connections-per-address", "0"]
         else:
             cmd = ["node", REFERENCE, "--host", "127.0.0.1", "--port", "0"]
         self.proc = subprocess.Popen(["taskset", "-c", cores] + cmd, stdout=subprocess.PIPE,

@@ -2,6 +2,8 @@
 
 #include <boost/program_options.hpp>
 
+#include <sys/resource.h>
+
 #include <fstream>
 #include <iostream>
 #include <thread>
@@ -9,6 +11,21 @@
 namespace chat {
 
 namespace po = boost::program_options;
+
+namespace {
+
+/// The open-file limit less a reserve for what is not a client connection (the store's
+/// files, the listening socket, Asio's and CAF's descriptors, refusals being answered),
+/// so that the cap is reached before accept runs out of descriptors.
+std::size_t default_max_connections() {
+  constexpr rlim_t reserve = 64;
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY)
+    return 0;
+  return static_cast<std::size_t>(limit.rlim_cur > 2 * reserve ? limit.rlim_cur - reserve : limit.rlim_cur / 2);
+}
+
+} // namespace
 
 std::optional<config> parse_config(int argc, char** argv, int& exit_code) {
   config c;
@@ -19,6 +36,8 @@ std::optional<config> parse_config(int argc, char** argv, int& exit_code) {
   std::size_t io_threads = 0;
   long write_delay_us = 1000;
   long long rate_limit_per_address = -1; // -1: 20 x rate-limit
+  unsigned long header_timeout = 10000, keep_alive_timeout = 65000;
+  long long max_connections = -1; // -1: derived from the open-file limit
 
   // clang-format off
   po::options_description general("chat-server options");
@@ -39,6 +58,16 @@ std::optional<config> parse_config(int argc, char** argv, int& exit_code) {
      "largest message or polling body, bytes")
     ("max-queue-bytes", po::value(&c.engine.max_queue_bytes)->default_value(8 * 1024 * 1024),
      "outgoing bytes queued for one client before it is disconnected")
+    ("header-timeout", po::value(&header_timeout)->default_value(10000),
+     "time to send a request's headers (from accept, or from a keep-alive request's first byte), ms; past it 408")
+    ("keep-alive-timeout", po::value(&keep_alive_timeout)->default_value(65000),
+     "how long an HTTP connection may wait idle for its next request, ms")
+    ("max-connections", po::value(&max_connections),
+     "TCP connections held at once; past it new ones are answered 503 (default: the open-file limit minus 64; 0: "
+     "no cap)")
+    ("max-connections-per-address", po::value(&c.http.max_connections_per_address)->default_value(1024),
+     "TCP connections from one client address (IPv6: one /64) at once; past it new ones are answered 429 (0: no "
+     "cap)")
     ("cors-origin", po::value(&cors_origins)->composing(), "allowed CORS origin (repeat; * for any)")
     ("cors-credentials", po::value(&c.engine.cors.credentials)->default_value(false), "allow credentials (true/false)")
     ("io-threads", po::value(&io_threads)->default_value(0), "I/O threads (0: one per core)")
@@ -157,6 +186,20 @@ std::optional<config> parse_config(int argc, char** argv, int& exit_code) {
   c.http.max_body_bytes = c.engine.max_http_buffer_size;
   c.http.max_queue_bytes = c.engine.max_queue_bytes;
   c.http.write_delay = std::chrono::microseconds(write_delay_us);
+  if (header_timeout < 1 || keep_alive_timeout < 1) {
+    std::cerr << "chat-server: header-timeout and keep-alive-timeout must be at least 1 ms\n";
+    exit_code = 2;
+    return std::nullopt;
+  }
+  c.http.header_timeout = std::chrono::milliseconds(header_timeout);
+  c.http.keep_alive_timeout = std::chrono::milliseconds(keep_alive_timeout);
+  if (vm.count("max-connections") && max_connections < 0) {
+    std::cerr << "chat-server: max-connections must be 0 or more\n";
+    exit_code = 2;
+    return std::nullopt;
+  }
+  c.http.max_connections =
+      vm.count("max-connections") ? static_cast<std::size_t>(max_connections) : default_max_connections();
   c.engine.ping_interval = std::chrono::milliseconds(ping_interval);
   c.engine.ping_timeout = std::chrono::milliseconds(ping_timeout);
   c.engine.upgrade_timeout = std::chrono::milliseconds(upgrade_timeout);

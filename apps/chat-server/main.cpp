@@ -117,6 +117,9 @@ int main(int argc, char** argv) {
                cfg->http.io_threads,
                cfg->actor_scheduler == "io" ? "the I/O threads"
                                             : std::to_string(cfg->actor_threads) + " " + cfg->actor_scheduler + " workers");
+  // The derived cap depends on `ulimit -n`: say what it came to (0: none).
+  spdlog::info("at most {} connections, {} per client address", cfg->http.max_connections,
+               cfg->http.max_connections_per_address);
 
   {
     std::unique_lock<std::mutex> lock(m);

@@ -20,6 +20,7 @@ const os = require("node:os");
 const START_TIMEOUT_MS = 10000;
 const STOP_TIMEOUT_MS = 3000;
 const SETPRIV = "/usr/bin/setpriv";
+const PRLIMIT = "/usr/bin/prlimit";
 const LISTENING_RE = /^listening on http:\/\/127\.0\.0\.1:(\d+)\s*$/;
 
 const running = new Set();
@@ -69,7 +70,7 @@ function isReference() {
 /**
  * Starts the server. extraArgs e.g. ['--ping-interval', '300'];
  * opts {app: 'echo' | 'chat', db: path of the chat store to use, corsOrigins: the
- * --cors-origin list (default ['*'])}.
+ * --cors-origin list (default ['*']), maxOpenFiles: the server's open-file limit}.
  */
 async function start(extraArgs = [], opts = {}) {
   const app = opts.app || "echo";
@@ -87,10 +88,15 @@ async function start(extraArgs = [], opts = {}) {
   const cors = (opts.corsOrigins || ["*"]).flatMap((o) => ["--cors-origin", o]);
   let fullArgs = [...args, ...appArgs, "--host", "127.0.0.1", "--port", "0", ...cors, ...extraArgs];
   let exe = cmd;
+  // opts.maxOpenFiles: the server's open-file limit (soft and hard), set by prlimit.
+  if (opts.maxOpenFiles) {
+    fullArgs = [`--nofile=${opts.maxOpenFiles}:${opts.maxOpenFiles}`, "--", exe, ...fullArgs];
+    exe = PRLIMIT;
+  }
   // setpriv (util-linux) execs the server with "kill me when my parent dies", so a
   // server cannot outlive a test process that was itself killed.
   if (fs.existsSync(SETPRIV)) {
-    fullArgs = ["--pdeathsig", "KILL", "--", cmd, ...fullArgs];
+    fullArgs = ["--pdeathsig", "KILL", "--", exe, ...fullArgs];
     exe = SETPRIV;
   }
   const proc = spawn(exe, fullArgs, { stdio: ["ignore", "pipe", "pipe"] });

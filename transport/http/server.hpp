@@ -1,6 +1,6 @@
 // HTTP and WebSocket front end on Boost.Beast. This header holds no Beast: the rest of
 // the project sees requests, replies and WebSocket channels through these small types,
-// and Beast itself is compiled in server.cpp and asio_impl.cpp only.
+// and Beast itself is seen by http_session.cpp and asio_impl.cpp only.
 #pragma once
 
 #include <atomic>
@@ -168,7 +168,18 @@ struct server_options {
   std::size_t max_queue_bytes = 8 * 1024 * 1024;
   /// Received WebSocket bytes not yet handled above which reading pauses.
   std::size_t max_inbound_bytes = 1024 * 1024;
-  std::chrono::seconds idle_timeout{120};
+  /// Time to send a request's headers, from accept for the first request and from its
+  /// first byte for the next ones (slowloris); past it the answer is 408.
+  std::chrono::milliseconds header_timeout{10000};
+  /// Time to send a request's body once its headers are in; past it the answer is 408.
+  std::chrono::milliseconds body_timeout{120000};
+  /// How long a keep-alive connection may wait idle for its next request.
+  std::chrono::milliseconds keep_alive_timeout{65000};
+  /// TCP connections held at once, in total and from one client address (an IPv6 client
+  /// by its /64); zero is no cap. Past them a new connection is answered (503, 429) and
+  /// closed.
+  std::size_t max_connections = 0;
+  std::size_t max_connections_per_address = 1024;
   /// How long a broadcast's writes wait for more frames to the same connections before
   /// they go (see write_batch); zero writes at once.
   std::chrono::microseconds write_delay{0};

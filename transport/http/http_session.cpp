@@ -1,0 +1,282 @@
+// After Beast's chat-multi example: each async step continues in an on_* member holding
+// shared_from_this(), and every way the connection ends goes through fail().
+//
+// Time limits, one timer: a request's headers must arrive within header_timeout (counted
+// from accept for the first request, from its first byte for the next ones), its body
+// within body_timeout; past either the answer is 408 and the connection closes. Between
+// keep-alive requests the connection may stay idle for keep_alive_timeout, then closes
+// without an answer (nothing was asked). An answer must be taken by the client within
+// write_timeout. While the application handles a request (a long-polling GET waits up
+// to pingInterval) no timer runs.
+#include "transport/http/http_session.hpp"
+
+#include "transport/http/ws_frame.hpp"
+#include "transport/http/ws_session.hpp"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+#include <boost/url/parse.hpp>
+#include <boost/url/url_view.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <optional>
+
+namespace sio::http {
+
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+namespace websocket = beast::websocket;
+using tcp = asio::ip::tcp;
+using error_code = beast::error_code;
+
+constexpr std::chrono::seconds write_timeout{30};
+
+class http_session : public std::enable_shared_from_this<http_session> {
+public:
+  http_session(tcp::socket&& socket, const server_options& opts, std::shared_ptr<handler> h, asio::io_context& ioc,
+               connection_slot slot)
+      : socket_(std::move(socket)), timer_(socket_.get_executor()), opts_(opts), handler_(std::move(h)), ioc_(ioc),
+        slot_(std::move(slot)) {}
+
+  void run() {
+    asio::dispatch(socket_.get_executor(), beast::bind_front_handler(&http_session::read_request, shared_from_this()));
+  }
+
+  // Called through reply_impl from any thread.
+  void answer(response r) {
+    asio::post(socket_.get_executor(),
+               [self = shared_from_this(), r = std::move(r)]() mutable { self->write_response(std::move(r)); });
+  }
+
+  bool peer_gone() const { return gone_.load(std::memory_order_relaxed); }
+
+private:
+  enum class phase { idle, headers, body, handling, writing };
+
+  void arm(phase p, std::chrono::steady_clock::duration limit) {
+    if (gone_)
+      return; // a step queued before fail() must not hold the session for a whole limit
+    phase_ = p;
+    timer_.expires_after(limit);
+    timer_.async_wait([self = shared_from_this(), armed = ++armed_](error_code ec) {
+      if (!ec && armed == self->armed_) // not re-armed meanwhile
+        self->on_timeout();
+    });
+  }
+
+  void disarm(phase p) {
+    phase_ = p;
+    ++armed_;
+    timer_.cancel();
+  }
+
+  void on_timeout() {
+    switch (phase_) {
+    case phase::idle:
+      return fail({}, "keep-alive timeout");
+    case phase::headers:
+    case phase::body: {
+      // The read ends with operation_aborted and answers 408 (see on_read).
+      timed_out_ = true;
+      error_code ignored;
+      socket_.cancel(ignored);
+      return;
+    }
+    case phase::writing:
+      return fail({}, "write timeout");
+    case phase::handling:
+      return;
+    }
+  }
+
+  void read_request() {
+    parser_.emplace();
+    parser_->body_limit(opts_.max_body_bytes);
+    parser_->header_limit(16 * 1024);
+    arm(phase::headers, opts_.header_timeout);
+    bhttp::async_read_header(socket_, buffer_, *parser_,
+                             beast::bind_front_handler(&http_session::on_header, shared_from_this()));
+  }
+
+  void on_header(error_code ec, std::size_t) {
+    if (ec || timed_out_ || parser_->is_done())
+      return on_read(ec, 0);
+    arm(phase::body, opts_.body_timeout);
+    bhttp::async_read(socket_, buffer_, *parser_,
+                      beast::bind_front_handler(&http_session::on_read, shared_from_this()));
+  }
+
+  /// Between keep-alive requests: waits for the next request's first byte.
+  void wait_next_request() {
+    if (buffer_.size() > 0)
+      return read_request(); // pipelined: its header time runs from now
+    buffer_.shrink_to_fit(); // an idle connection keeps no read buffer
+    arm(phase::idle, opts_.keep_alive_timeout);
+    socket_.async_wait(tcp::socket::wait_read, [self = shared_from_this()](error_code ec) {
+      if (ec)
+        return self->fail(ec, "keep-alive wait");
+      self->read_request();
+    });
+  }
+
+  void on_read(error_code ec, std::size_t) {
+    if (timed_out_) {
+      timed_out_ = false;
+      keep_alive_ = false;
+      return write_response(response::text(408, "Request Timeout"));
+    }
+    if (ec == bhttp::error::body_limit) {
+      // The reference answers an oversized polling body with 413 and drops it.
+      keep_alive_ = false;
+      return write_response(response::text(413, "Payload Too Large"));
+    }
+    if (ec)
+      return fail(ec, "read");
+    disarm(phase::handling); // A long-polling GET may wait for pingInterval.
+    auto& msg = parser_->get();
+    keep_alive_ = msg.keep_alive();
+    version_ = msg.version();
+
+    request req;
+    req.method = std::string(msg.method_string());
+    req.target = std::string(msg.target());
+    auto url = boost::urls::parse_origin_form(req.target);
+    if (url) {
+      req.path = url->path();
+      req.query = parse_query(url->encoded_query());
+    } else {
+      req.path = req.target;
+    }
+    for (auto& field : msg) {
+      std::string name(field.name_string());
+      std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+      req.headers.emplace_back(std::move(name), std::string(field.value()));
+    }
+    error_code ep_ec;
+    auto ep = socket_.remote_endpoint(ep_ec);
+    if (!ep_ec)
+      req.remote_address = ep.address().to_string();
+    req.websocket_upgrade = websocket::is_upgrade(msg);
+
+    if (req.websocket_upgrade) {
+      auto decision = handler_->on_upgrade(req);
+      if (decision.refuse)
+        return write_response(std::move(*decision.refuse));
+      auto* key = req.header("sec-websocket-key");
+      auto* version = req.header("sec-websocket-version");
+      if (!key || key->empty() || !version || *version != "13") {
+        keep_alive_ = false;
+        auto refusal = response::text(400, "Bad WebSocket handshake");
+        refusal.headers.emplace_back("Sec-WebSocket-Version", "13");
+        return write_response(std::move(refusal));
+      }
+      std::string answer = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                           "Sec-WebSocket-Accept: "
+                           + wsframe::accept_key(*key) + "\r\nServer: chat-server\r\n\r\n";
+      std::string leftover = beast::buffers_to_string(buffer_.data());
+      auto ws = std::make_shared<ws_session>(std::move(socket_), opts_, ioc_, std::move(slot_));
+      ws->start(std::move(answer), std::move(leftover), std::move(decision.attach), decision.answer_alone);
+      return; // The WebSocket session owns the socket (and its slot) now.
+    }
+    req.body = std::move(msg.body());
+    handler_->on_request(std::move(req), make_reply());
+  }
+
+  reply_ptr make_reply();
+
+  void write_response(response r) {
+    if (gone_)
+      return;
+    auto res = std::make_shared<bhttp::response<bhttp::string_body>>();
+    res->result(static_cast<unsigned>(r.status));
+    res->version(version_);
+    res->set(bhttp::field::server, "chat-server");
+    for (auto& [k, v] : r.headers)
+      res->set(k, v);
+    res->body() = std::move(r.body);
+    res->keep_alive(keep_alive_);
+    res->prepare_payload();
+    // A client that never reads its answer must not hold the session for ever.
+    arm(phase::writing, write_timeout);
+    bhttp::async_write(socket_, *res, [self = shared_from_this(), res](error_code ec, std::size_t) {
+      self->on_write(ec, res->need_eof());
+    });
+  }
+
+  void on_write(error_code ec, bool close) {
+    if (ec)
+      return fail(ec, "write");
+    if (close)
+      return fail({}, "answered, connection: close");
+    wait_next_request();
+  }
+
+  /// The one way out: logged at debug, the session marked gone, the socket closed and its
+  /// slot released (the connection counts stay exact).
+  void fail(error_code ec, const char* what) {
+    if (gone_.exchange(true))
+      return;
+    spdlog::debug("http {}: {}{}{}", slot_.address(), what, ec ? ": " : "", ec ? ec.message() : "");
+    disarm(phase::handling);
+    error_code ignored;
+    socket_.shutdown(tcp::socket::shutdown_send, ignored);
+    socket_.close(ignored);
+    slot_.release();
+  }
+
+  tcp::socket socket_;
+  asio::steady_timer timer_;
+  beast::flat_buffer buffer_;
+  const server_options& opts_;
+  std::shared_ptr<handler> handler_;
+  asio::io_context& ioc_;
+  connection_slot slot_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  phase phase_ = phase::headers;
+  unsigned armed_ = 0; // which arm() a firing timer belongs to
+  bool timed_out_ = false;
+  bool keep_alive_ = true;
+  unsigned version_ = 11;
+  std::atomic<bool> gone_{false};
+};
+
+class reply_impl final : public reply {
+public:
+  explicit reply_impl(std::shared_ptr<http_session> s) : session_(std::move(s)) {}
+  ~reply_impl() override {
+    if (!answered_.exchange(true))
+      session_->answer(response::text(500, "Internal Server Error"));
+  }
+  void send(response r) override {
+    if (answered_.exchange(true))
+      return;
+    session_->answer(std::move(r));
+  }
+  bool closed() const override { return session_->peer_gone(); }
+
+private:
+  std::shared_ptr<http_session> session_;
+  std::atomic<bool> answered_{false};
+};
+
+reply_ptr http_session::make_reply() {
+  return std::make_shared<reply_impl>(shared_from_this());
+}
+
+} // namespace
+
+void start_http_session(tcp::socket&& socket, const server_options& opts, std::shared_ptr<handler> h,
+                        asio::io_context& ioc, connection_slot slot) {
+  std::make_shared<http_session>(std::move(socket), opts, std::move(h), ioc, std::move(slot))->run();
+}
+
+} // namespace sio::http

@@ -1,0 +1,20 @@
+// The HTTP session of an accepted connection: one request at a time, answered through a
+// `reply`; a WebSocket upgrade hands the socket to a ws_session. Internal to
+// transport/http (the listener starts it); Beast stays in http_session.cpp.
+#pragma once
+
+#include "transport/http/connection_limits.hpp"
+#include "transport/http/server.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <memory>
+
+namespace sio::http {
+
+/// Serves `socket`, admitted under `slot`, until the connection ends.
+void start_http_session(boost::asio::ip::tcp::socket&& socket, const server_options& opts, std::shared_ptr<handler> h,
+                        boost::asio::io_context& ioc, connection_slot slot);
+
+} // namespace sio::http

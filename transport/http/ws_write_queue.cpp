@@ -1,0 +1,145 @@
+#include "transport/http/ws_write_queue.hpp"
+
+#include "transport/http/ws_frame.hpp"
+
+namespace sio::http {
+
+ws_write_queue::send_result ws_write_queue::admit(std::size_t bytes) {
+  if (closing_ || refused_.load(std::memory_order_acquire))
+    return send_result::closed;
+  auto before = queued_.load(std::memory_order_relaxed);
+  if (before > 0 && before + bytes > max_queue_bytes_)
+    return send_result::over_cap;
+  queued_.fetch_add(bytes, std::memory_order_relaxed);
+  return send_result::queued;
+}
+
+bool ws_write_queue::schedule() {
+  if (scheduled_)
+    return false;
+  scheduled_ = true;
+  return true;
+}
+
+ws_write_queue::pushed ws_write_queue::push(ws_message* messages, std::size_t n) {
+  std::size_t bytes = 0;
+  for (std::size_t i = 0; i < n; ++i)
+    bytes += messages[i].data ? messages[i].data->size() : 0;
+  std::lock_guard<std::mutex> guard(mutex_);
+  auto result = admit(bytes);
+  if (result != send_result::queued)
+    return {result};
+  for (std::size_t i = 0; i < n; ++i) {
+    auto data = messages[i].data ? std::move(messages[i].data) : std::make_shared<const std::string>();
+    pending_.push_back({messages[i].binary ? wsframe::binary : wsframe::text, std::move(data)});
+  }
+  return {result, schedule()};
+}
+
+ws_write_queue::pushed ws_write_queue::push_control(std::uint8_t op, std::string payload) {
+  std::lock_guard<std::mutex> guard(mutex_);
+  if (closing_)
+    return {send_result::closed};
+  auto cost = queue_cost(op, payload.size());
+  if (op == wsframe::close) {
+    // One per session, bounded by the session's close timer: it goes even over the cap.
+    closing_ = true;
+    queued_.fetch_add(cost, std::memory_order_relaxed);
+  } else if (auto admitted = admit(cost); admitted != send_result::queued) {
+    return {admitted};
+  }
+  pending_.push_back({op, std::make_shared<const std::string>(std::move(payload))});
+  return {send_result::queued, schedule()};
+}
+
+ws_write_queue::pushed ws_write_queue::push_raw(std::string bytes) {
+  std::lock_guard<std::mutex> guard(mutex_);
+  if (closing_)
+    return {send_result::closed};
+  pending_.push_back({raw_bytes, std::make_shared<const std::string>(std::move(bytes))});
+  return {send_result::queued, schedule()};
+}
+
+void ws_write_queue::refuse_all() {
+  std::lock_guard<std::mutex> guard(mutex_);
+  closing_ = true;
+  refused_.store(true, std::memory_order_release);
+}
+
+void ws_write_queue::drop() {
+  refused_.store(true, std::memory_order_release);
+  std::vector<out_frame> unsent; // freed outside the lock
+  {
+    std::lock_guard<std::mutex> guard(mutex_);
+    closing_ = true;
+    dropped_ = true;
+    unsent.swap(pending_);
+    for (auto& f : unsent)
+      queued_.fetch_sub(queue_cost(f.op, f.data->size()), std::memory_order_relaxed);
+  }
+}
+
+bool ws_write_queue::take() {
+  {
+    std::lock_guard<std::mutex> guard(mutex_);
+    if (pending_.empty() || dropped_) {
+      scheduled_ = false;
+      release_buffers();
+      return false;
+    }
+    inflight_.swap(pending_);
+  }
+  // Pass 1: the contiguous part's size, so that pass 2 never moves it.
+  std::size_t arena = 0;
+  for (auto& f : inflight_)
+    arena += wsframe::max_header_size + (f.data->size() <= copy_limit ? f.data->size() : 0);
+  out_.clear();
+  out_.reserve(arena);
+  // Pass 2: frame. Chunks refer to `out_` by offset until it is complete.
+  pieces_.clear();
+  auto append_out = [&](const unsigned char* p, std::size_t n) {
+    auto at = out_.size();
+    out_.insert(out_.end(), p, p + n);
+    if (!pieces_.empty() && pieces_.back().in_out)
+      pieces_.back().size += n;
+    else
+      pieces_.push_back({true, at, n, nullptr});
+  };
+  for (auto& f : inflight_) {
+    auto& d = *f.data;
+    if (f.op != raw_bytes) {
+      unsigned char header[wsframe::max_header_size];
+      append_out(header, wsframe::write_header(f.op, d.size(), header));
+    }
+    if (d.size() <= copy_limit || f.op == raw_bytes)
+      append_out(reinterpret_cast<const unsigned char*>(d.data()), d.size());
+    else
+      pieces_.push_back({false, 0, d.size(), &d});
+    if (f.op == wsframe::close)
+      close_taken_ = true;
+    inflight_bytes_ += queue_cost(f.op, d.size());
+  }
+  chunks_.clear();
+  for (auto& p : pieces_)
+    chunks_.push_back({p.in_out ? static_cast<const void*>(out_.data() + p.offset) : p.data->data(), p.size});
+  return true;
+}
+
+void ws_write_queue::written() {
+  queued_.fetch_sub(inflight_bytes_, std::memory_order_relaxed);
+  inflight_bytes_ = 0;
+  inflight_.clear();
+}
+
+void ws_write_queue::release_buffers() {
+  // An idle or dropped connection keeps no write buffers (called under mutex_ with
+  // nothing pending and no write under way): one allocation per write costs less than
+  // memory held by every idle client.
+  std::vector<unsigned char>().swap(out_);
+  std::vector<out_frame>().swap(inflight_);
+  std::vector<out_frame>().swap(pending_);
+  pieces_ = {};
+  chunks_ = {};
+}
+
+} // namespace sio::http
