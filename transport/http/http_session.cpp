@@ -40,6 +40,48 @@ using error_code = beast::error_code;
 
 constexpr std::chrono::seconds write_timeout{30};
 
+/// Beast's errors for bytes that are not HTTP/1.1: answered 400 and closed, as Node's
+/// llhttp does (the rest, a client gone or a limit, have their own answers).
+bool malformed(error_code ec) {
+  switch (static_cast<bhttp::error>(ec.value())) {
+  case bhttp::error::bad_line_ending:
+  case bhttp::error::bad_method:
+  case bhttp::error::bad_target:
+  case bhttp::error::bad_version:
+  case bhttp::error::bad_field:
+  case bhttp::error::bad_value:
+  case bhttp::error::bad_content_length:
+  case bhttp::error::bad_transfer_encoding:
+  case bhttp::error::bad_chunk:
+  case bhttp::error::bad_chunk_extension:
+  case bhttp::error::bad_obs_fold:
+  case bhttp::error::multiple_content_length:
+  case bhttp::error::unexpected_body:
+    return ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category();
+  default:
+    return false;
+  }
+}
+
+/// What Beast accepts but a request must not carry (RFC 9112): HTTP/1.1 without exactly
+/// one Host (section 3.2), and a Transfer-Encoding whose last coding is not chunked
+/// (section 6.3: its length is unknowable, the classic request-smuggling shape).
+bool acceptable_head(const bhttp::request<bhttp::string_body>& msg) {
+  auto hosts = msg.count(bhttp::field::host);
+  if (msg.version() >= 11 ? hosts != 1 : hosts > 1)
+    return false;
+  auto te = msg.find(bhttp::field::transfer_encoding);
+  if (te == msg.end())
+    return true;
+  if (msg.count(bhttp::field::transfer_encoding) > 1)
+    return false;
+  auto codings = std::string(te->value());
+  auto last = codings.substr(codings.find_last_of(',') == std::string::npos ? 0 : codings.find_last_of(',') + 1);
+  auto first = last.find_first_not_of(" \t");
+  auto end = last.find_last_not_of(" \t");
+  return first != std::string::npos && beast::iequals(last.substr(first, end - first + 1), "chunked");
+}
+
 class http_session : public std::enable_shared_from_this<http_session> {
 public:
   http_session(tcp::socket&& socket, const server_options& opts, std::shared_ptr<handler> h, asio::io_context& ioc,
@@ -108,6 +150,8 @@ private:
   }
 
   void on_header(error_code ec, std::size_t) {
+    if (!ec && !timed_out_ && !acceptable_head(parser_->get()))
+      return refuse(response::text(400, "Bad Request"));
     if (ec || timed_out_ || parser_->is_done())
       return on_read(ec, 0);
     arm(phase::body, opts_.body_timeout);
@@ -131,14 +175,20 @@ private:
   void on_read(error_code ec, std::size_t) {
     if (timed_out_) {
       timed_out_ = false;
-      keep_alive_ = false;
-      return write_response(response::text(408, "Request Timeout"));
+      return refuse(response::text(408, "Request Timeout"));
     }
-    if (ec == bhttp::error::body_limit) {
-      // The reference answers an oversized polling body with 413 and drops it.
-      keep_alive_ = false;
-      return write_response(response::text(413, "Payload Too Large"));
+    // The reference answers an oversized polling body with 413 and drops it.
+    if (ec == bhttp::error::body_limit)
+      return refuse(response::text(413, "Payload Too Large"));
+    if (ec == bhttp::error::header_limit) {
+      // No line end in what was read: the request line alone is over the limit.
+      auto head = beast::buffers_to_string(buffer_.data());
+      if (head.find('\n') == std::string::npos)
+        return refuse(response::text(414, "URI Too Long"));
+      return refuse(response::text(431, "Request Header Fields Too Large"));
     }
+    if (malformed(ec))
+      return refuse(response::text(400, "Bad Request"));
     if (ec)
       return fail(ec, "read");
     disarm(phase::handling); // A long-polling GET may wait for pingInterval.
@@ -192,6 +242,13 @@ private:
   }
 
   reply_ptr make_reply();
+
+  /// An answer to a request that ends the connection: what follows it on the wire is not
+  /// read (after a malformed request, where the next one starts cannot be known).
+  void refuse(response r) {
+    keep_alive_ = false;
+    write_response(std::move(r));
+  }
 
   void write_response(response r) {
     if (gone_)
