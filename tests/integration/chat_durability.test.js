@@ -17,6 +17,9 @@ const MESSAGES = 2000; // per round, over all sockets
 const IN_FLIGHT = 16; // unacked sendMessage per socket
 const CONVERSATIONS = 4; // two sockets write into each
 const ARGS = ["--rate-limit", "1000000"];
+// What is tested is durability, not latency: under ThreadSanitizer on a loaded 2-core
+// machine a socket's acks were seen to wait 3.5 s (helpers.emitAck allows 3 s).
+const ACK_TIMEOUT_MS = 20000;
 
 /** Every message of a conversation, newest first, paged at the largest page. */
 async function fullHistory(url, conversationId) {
@@ -38,7 +41,13 @@ async function sendAll(socket, conversationId, senderId, count) {
   async function lane() {
     while (next < count) {
       const content = `${senderId} #${next++}`;
-      const [ack] = await h.emitAck(socket, "sendMessage", { conversationId, senderId, content, type: "text" });
+      const ack = await new Promise((resolve, reject) =>
+        socket
+          .timeout(ACK_TIMEOUT_MS)
+          .emit("sendMessage", { conversationId, senderId, content, type: "text" }, (err, a) =>
+            err ? reject(new Error(`no ack for sendMessage ${content}: ${err.message}`)) : resolve(a),
+          ),
+      );
       assert.deepStrictEqual(Object.keys(ack).sort(), ["id", "status"], `ack ${JSON.stringify(ack)}`);
       assert.strictEqual(ack.status, "ok");
       acked.push({ id: ack.id, conversationId, senderId, content });
@@ -57,17 +66,22 @@ describe("acked messages survive kill -9", () => {
       for (let round = 0; round < ROUNDS; round++) {
         const server = await c.startChat(ARGS, db ? { db } : {});
         db = server.db;
-        const sockets = await Promise.all(
-          [...Array(SOCKETS).keys()].map((k) =>
-            // Every fourth socket polls: its acks travel in HTTP responses.
-            c.chatConnect(server.url, { transports: k % 4 === 3 ? ["polling"] : ["websocket"] }),
-          ),
-        );
-        const results = await Promise.all(
-          sockets.map((s, k) => sendAll(s, `dur-${round}-${k % CONVERSATIONS}`, `u${round}-${k}`, MESSAGES / SOCKETS)),
-        );
-        // The last ack is in: kill at once, before any orderly shutdown could commit more.
-        server.proc.kill("SIGKILL");
+        let results;
+        try {
+          const sockets = await Promise.all(
+            [...Array(SOCKETS).keys()].map((k) =>
+              // Every fourth socket polls: its acks travel in HTTP responses.
+              c.chatConnect(server.url, { transports: k % 4 === 3 ? ["polling"] : ["websocket"] }),
+            ),
+          );
+          results = await Promise.all(
+            sockets.map((s, k) => sendAll(s, `dur-${round}-${k % CONVERSATIONS}`, `u${round}-${k}`, MESSAGES / SOCKETS)),
+          );
+        } finally {
+          // The last ack is in (or the round failed): kill at once, before any orderly
+          // shutdown could commit more.
+          server.proc.kill("SIGKILL");
+        }
         const exit = await server.stop();
         assert.deepStrictEqual(exit, { code: null, signal: "SIGKILL" });
         await h.cleanup();
