@@ -3,6 +3,7 @@
 // error goes through one place.
 #include "transport/http/server.hpp"
 
+#include "transport/http/request.hpp"
 #include "transport/http/ws_frame.hpp"
 
 #include <boost/asio/dispatch.hpp>
@@ -28,7 +29,6 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = beast::http;
 namespace websocket = beast::websocket;
-namespace wsframe = sio::http::wsframe;
 using tcp = asio::ip::tcp;
 using error_code = beast::error_code;
 
@@ -625,7 +625,7 @@ private:
   void do_read() {
     parser_.emplace();
     parser_->body_limit(opts_.max_body_bytes);
-    parser_->header_limit(16 * 1024);
+    parser_->header_limit(max_header_bytes);
     stream_.expires_after(opts_.idle_timeout);
     bhttp::async_read(stream_, buffer_, *parser_,
                       beast::bind_front_handler(&http_session::on_read, shared_from_this()));
@@ -648,26 +648,11 @@ private:
     keep_alive_ = msg.keep_alive();
     version_ = msg.version();
 
-    request req;
-    req.method = std::string(msg.method_string());
-    req.target = std::string(msg.target());
-    auto url = boost::urls::parse_origin_form(req.target);
-    if (url) {
-      req.path = url->path();
-      req.query = parse_query(url->encoded_query());
-    } else {
-      req.path = req.target;
-    }
-    for (auto& field : msg) {
-      std::string name(field.name_string());
-      std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
-      req.headers.emplace_back(std::move(name), std::string(field.value()));
-    }
+    request req = to_request(msg);
     error_code ep_ec;
     auto ep = stream_.socket().remote_endpoint(ep_ec);
     if (!ep_ec)
       req.remote_address = ep.address().to_string();
-    req.websocket_upgrade = websocket::is_upgrade(msg);
 
     if (req.websocket_upgrade) {
       auto decision = handler_->on_upgrade(req);
@@ -689,7 +674,6 @@ private:
       ws->start(std::move(answer), std::move(leftover), std::move(decision.attach), decision.answer_alone);
       return; // The WebSocket session owns the socket now.
     }
-    req.body = std::move(msg.body());
     handler_->on_request(std::move(req), make_reply());
   }
 
