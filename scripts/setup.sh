@@ -8,6 +8,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 apt_packages=(
   build-essential cmake ninja-build ccache pkg-config git
+  clang libclang-rt-14-dev
   libcaf-dev
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libboost-program-options1.81-dev libboost-system1.81-dev
