@@ -1,11 +1,13 @@
 // The HTTP request path: raw bytes through Beast's request parser with the session's
-// limits, then our `request` (transport/http/request.hpp) and the router's pure checks
-// (CORS preflight and origin, the Engine.IO query parameters). The first input byte picks
-// how many bytes each read brings; the outcome must not depend on it. Header values the
-// server reflects (Origin, Access-Control-Request-Headers) must never carry CR or LF.
+// limits, then our `request` (transport/http/request.hpp) and the router's pure checks:
+// CORS preflight and origin, the Engine.IO query parameters, the upgrade's accept key.
+// The first input byte picks how many bytes each read brings; the outcome must not
+// depend on it. Header values the server reflects (Origin, Access-Control-Request-Headers)
+// must never carry CR or LF.
 #include "tests/fuzz/check.hpp"
 #include "transport/http/cors.hpp"
 #include "transport/http/request.hpp"
+#include "transport/http/ws_frame.hpp"
 
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/parser.hpp>
@@ -85,6 +87,9 @@ void route(const request& req) {
   for (auto* key : {"EIO", "transport", "sid", "b64"})
     if (auto* v = req.param(key))
       FUZZ_CHECK(v->size() <= req.target.size());
+  // An upgrade is answered with the key's SHA-1 in base64: 28 characters whatever the key.
+  if (auto* key = req.header("sec-websocket-key"); key && req.websocket_upgrade)
+    FUZZ_CHECK(wsframe::accept_key(*key).size() == 28);
   cors_options open{{"*"}, true};
   cors_options listed{{"https://chat.example"}, false};
   for (auto* opts : {&open, &listed}) {
