@@ -116,6 +116,9 @@ public:
   using string_view = boost::json::string_view;
   using error_code = boost::json::error_code;
 
+  /// The value stack starts in `temp`, as boost::json::parse's does on its stack.
+  precise_handler(unsigned char* temp, std::size_t size) : st({}, temp, size) {}
+
   boost::json::value_stack st;
 
   bool on_document_begin(error_code&) { return true; }
@@ -219,7 +222,8 @@ bool is_reserved_event(std::string_view name) {
 std::optional<boost::json::value> parse_json(std::string_view text) {
   boost::json::parse_options opts;
   opts.max_depth = max_json_depth;
-  boost::json::basic_parser<precise_handler> parser(opts);
+  unsigned char temp[BOOST_JSON_STACK_BUFFER_SIZE];
+  boost::json::basic_parser<precise_handler> parser(opts, temp, sizeof temp);
   parser.handler().st.reset();
   boost::json::error_code ec;
   auto n = parser.write_some(false, text.data(), text.size(), ec);
