@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# Sets everything up, builds, and runs every test (CAF unit tests and the integration
-# tests with real clients) through ctest. `--asan` / `--tsan` run them on a sanitizer build.
+# Sets everything up, builds, and runs every test (CAF unit tests, the integration tests
+# with real clients, and each fuzzer for 60 s) through ctest. `--asan` / `--tsan` run them
+# on a sanitizer build (without the fuzzers).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bash "$root/scripts/setup.sh" --test
 bash "$root/scripts/build.sh" "$@"
+# The fuzzers run (60 s each) in the plain run only; they are built with clang apart.
+if [ $# -eq 0 ]; then
+  bash "$root/scripts/build.sh" --fuzz
+fi
 dir="$root/build"
 case "${1:-}" in
   --asan) dir="$root/build-asan" ;;

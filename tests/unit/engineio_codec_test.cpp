@@ -388,6 +388,18 @@ CAF_TEST(v3_malformed_payloads) {
   CAF_CHECK_EQUAL(encode_binary_frame_v3("ab"), std::string("\x04" "ab"));
 }
 
+// Found by fuzz_engineio_v3: a length counted over bytes that are not UTF-8 (a 3-byte lead
+// took "8:" with it) decoded a record that no encoder reproduces. JavaScript would have
+// read U+FFFD there; the decoder refuses such text instead.
+CAF_TEST(v3_text_not_utf8_is_refused) {
+  using namespace sio::engineio;
+  CAF_CHECK(!decode_payload_v3("8:42[\"\xC3\xA9\xE2" "8:\"]", false)); // E2, then ASCII
+  CAF_CHECK(!decode_payload_v3("2:4\xFF", false));
+  CAF_CHECK(!decode_payload_v3("3:4\xED\xA0\x80", false)); // a surrogate
+  CAF_CHECK(!decode_payload_v3(std::string("\x00\x02\xFF" "4\xC3", 5), true)); // binary form, text record
+  CAF_CHECK(decode_payload_v3(std::string("\x01\x02\xFF\x04\xC3", 5), true)); // a binary record: any bytes
+}
+
 CAF_TEST(v3_handshake_has_no_max_payload) {
   sio::engineio::handshake h;
   h.sid = "s";

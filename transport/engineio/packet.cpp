@@ -4,6 +4,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
+#include <boost/locale/utf.hpp>
 
 #include <array>
 
@@ -207,29 +208,42 @@ std::string encode_handshake(const handshake& h) {
 
 namespace {
 
-// JavaScript string length of UTF-8 text: one unit per code point, two above U+FFFF.
-std::size_t utf16_length(std::string_view s) {
-  std::size_t n = 0;
-  for (unsigned char c : s) {
-    if ((c & 0xC0) == 0x80)
-      continue; // continuation byte
-    n += c >= 0xF0 ? 2 : 1;
+// v3 counts lengths as JavaScript does, in UTF-16 units: one per code point, two above
+// U+FFFF. Text that is not UTF-8 has no such length (JavaScript reads U+FFFD for each bad
+// sequence, and counts those): it is refused, so that everything decoded re-encodes to
+// the same bytes.
+using utf8 = boost::locale::utf::utf_traits<char>;
+
+/// The UTF-16 length of `s`, or nothing when `s` is not UTF-8.
+std::optional<std::size_t> utf16_length(std::string_view s) {
+  const char* p = s.data();
+  const char* end = p + s.size();
+  std::size_t units = 0;
+  while (p != end) {
+    auto c = utf8::decode(p, end);
+    if (c == boost::locale::utf::illegal || c == boost::locale::utf::incomplete)
+      return std::nullopt;
+    units += c > 0xFFFF ? 2 : 1;
   }
-  return n;
+  return units;
 }
 
-// The byte length of the first `units` UTF-16 units of `s`, or npos when `s` is shorter.
+/// The byte length of the first `units` UTF-16 units of `s`; npos when `s` is shorter, is
+/// not UTF-8 up to there, or the count ends inside a surrogate pair.
 std::size_t bytes_for_utf16_units(std::string_view s, std::size_t units) {
-  std::size_t i = 0, seen = 0;
+  const char* begin = s.data();
+  const char* p = begin;
+  const char* end = begin + s.size();
+  std::size_t seen = 0;
   while (seen < units) {
-    if (i >= s.size())
+    if (p == end)
       return std::string_view::npos;
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    std::size_t len = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
-    seen += len == 4 ? 2 : 1;
-    i += len;
+    auto c = utf8::decode(p, end);
+    if (c == boost::locale::utf::illegal || c == boost::locale::utf::incomplete)
+      return std::string_view::npos;
+    seen += c > 0xFFFF ? 2 : 1;
   }
-  return seen == units && i <= s.size() ? i : std::string_view::npos;
+  return seen == units ? static_cast<std::size_t>(p - begin) : std::string_view::npos;
 }
 
 std::string v3_text_record(const packet& p) {
@@ -258,7 +272,8 @@ std::string encode_payload_v3_text(const std::vector<packet>& packets) {
   std::string out;
   for (auto& p : packets) {
     auto record = v3_text_record(p);
-    out += std::to_string(utf16_length(record));
+    // Our text is UTF-8 (JSON we wrote, or text the decoders checked).
+    out += std::to_string(utf16_length(record).value_or(record.size()));
     out += ':';
     out += record;
   }
@@ -310,7 +325,7 @@ std::optional<std::vector<packet>> decode_payload_v3(std::string_view body, bool
         out.push_back({packet_type::message, true, std::string(record.substr(1))});
       } else {
         auto p = decode_frame(false, record);
-        if (!p)
+        if (!p || !utf16_length(record))
           return std::nullopt;
         out.push_back(std::move(*p));
       }

@@ -89,6 +89,7 @@ std::string encode_payload_v3_binary(const std::vector<packet>& packets);
 /// first byte is not a message's (4).
 std::optional<packet> decode_binary_frame_v3(std::string_view frame);
 /// Decodes a v3 polling body: the binary form when `binary_body`, else the text form.
+/// Text packets must be UTF-8 (lengths are counted in UTF-16 units), binary ones anything.
 std::optional<std::vector<packet>> decode_payload_v3(std::string_view body, bool binary_body);
 
 /// The reference server's request errors (engine.io `Server.errors`).

@@ -10,6 +10,8 @@
 // to pingInterval) no timer runs.
 #include "transport/http/http_session.hpp"
 
+#include "transport/http/request.hpp"
+
 #include "transport/http/ws_frame.hpp"
 #include "transport/http/ws_session.hpp"
 
@@ -18,9 +20,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/websocket/rfc6455.hpp>
-#include <boost/url/parse.hpp>
-#include <boost/url/url_view.hpp>
 
 #include <spdlog/spdlog.h>
 
@@ -34,7 +33,6 @@ namespace {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = beast::http;
-namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
 using error_code = beast::error_code;
 
@@ -143,7 +141,7 @@ private:
   void read_request() {
     parser_.emplace();
     parser_->body_limit(opts_.max_body_bytes);
-    parser_->header_limit(16 * 1024);
+    parser_->header_limit(max_header_bytes);
     arm(phase::headers, opts_.header_timeout);
     bhttp::async_read_header(socket_, buffer_, *parser_,
                              beast::bind_front_handler(&http_session::on_header, shared_from_this()));
@@ -196,26 +194,11 @@ private:
     keep_alive_ = msg.keep_alive();
     version_ = msg.version();
 
-    request req;
-    req.method = std::string(msg.method_string());
-    req.target = std::string(msg.target());
-    auto url = boost::urls::parse_origin_form(req.target);
-    if (url) {
-      req.path = url->path();
-      req.query = parse_query(url->encoded_query());
-    } else {
-      req.path = req.target;
-    }
-    for (auto& field : msg) {
-      std::string name(field.name_string());
-      std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
-      req.headers.emplace_back(std::move(name), std::string(field.value()));
-    }
+    request req = to_request(msg);
     error_code ep_ec;
     auto ep = socket_.remote_endpoint(ep_ec);
     if (!ep_ec)
       req.remote_address = ep.address().to_string();
-    req.websocket_upgrade = websocket::is_upgrade(msg);
 
     if (req.websocket_upgrade) {
       auto decision = handler_->on_upgrade(req);
@@ -237,7 +220,6 @@ private:
       ws->start(std::move(answer), std::move(leftover), std::move(decision.attach), decision.answer_alone);
       return; // The WebSocket session owns the socket (and its slot) now.
     }
-    req.body = std::move(msg.body());
     handler_->on_request(std::move(req), make_reply());
   }
 

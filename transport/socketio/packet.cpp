@@ -1,12 +1,14 @@
 #include "transport/socketio/packet.hpp"
 
 #include <boost/json/array.hpp>
+#include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/object.hpp>
-#include <boost/json/parse.hpp>
 #include <boost/json/parse_options.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/string.hpp>
+#include <boost/json/value_stack.hpp>
 
+#include <charconv>
 #include <cmath>
 #include <limits>
 #include <utility>
@@ -100,6 +102,93 @@ bool placeholders_valid(const boost::json::value& v, std::size_t count) {
   return true;
 }
 
+/// Builds values as boost::json::parse does, except numbers with a fraction or exponent:
+/// Boost.JSON 1.81 rounds some of those to a neighbour of the nearest double (991e199
+/// reads as 9.910000000000001e201, which reads back as yet another double), so a relayed
+/// number would change on its way. std::from_chars rounds correctly, as JSON.parse does.
+class precise_handler {
+public:
+  static constexpr std::size_t max_object_size = boost::json::object::max_size();
+  static constexpr std::size_t max_array_size = boost::json::array::max_size();
+  static constexpr std::size_t max_key_size = boost::json::string::max_size();
+  static constexpr std::size_t max_string_size = boost::json::string::max_size();
+
+  using string_view = boost::json::string_view;
+  using error_code = boost::json::error_code;
+
+  /// The value stack starts in `temp`, as boost::json::parse's does on its stack.
+  precise_handler(unsigned char* temp, std::size_t size) : st({}, temp, size) {}
+
+  boost::json::value_stack st;
+
+  bool on_document_begin(error_code&) { return true; }
+  bool on_document_end(error_code&) { return true; }
+  bool on_object_begin(error_code&) { return true; }
+  bool on_object_end(std::size_t n, error_code&) {
+    st.push_object(n);
+    return true;
+  }
+  bool on_array_begin(error_code&) { return true; }
+  bool on_array_end(std::size_t n, error_code&) {
+    st.push_array(n);
+    return true;
+  }
+  bool on_key_part(string_view s, std::size_t, error_code&) {
+    st.push_chars(s);
+    return true;
+  }
+  bool on_key(string_view s, std::size_t, error_code&) {
+    st.push_key(s);
+    return true;
+  }
+  bool on_string_part(string_view s, std::size_t, error_code&) {
+    st.push_chars(s);
+    return true;
+  }
+  bool on_string(string_view s, std::size_t, error_code&) {
+    st.push_string(s);
+    return true;
+  }
+  bool on_number_part(string_view s, error_code&) {
+    number_.append(s.data(), s.size());
+    return true;
+  }
+  bool on_int64(std::int64_t i, string_view, error_code&) {
+    number_.clear();
+    st.push_int64(i);
+    return true;
+  }
+  bool on_uint64(std::uint64_t u, string_view, error_code&) {
+    number_.clear();
+    st.push_uint64(u);
+    return true;
+  }
+  bool on_double(double d, string_view s, error_code&) {
+    number_.append(s.data(), s.size());
+    double precise = 0;
+    auto [end, err] = std::from_chars(number_.data(), number_.data() + number_.size(), precise);
+    // Out of range (1e999, 1e-999) keeps Boost's infinity or zero, as JSON.parse's.
+    if (err == std::errc() && end == number_.data() + number_.size())
+      d = precise;
+    number_.clear();
+    st.push_double(d);
+    return true;
+  }
+  bool on_bool(bool b, error_code&) {
+    st.push_bool(b);
+    return true;
+  }
+  bool on_null(error_code&) {
+    st.push_null();
+    return true;
+  }
+  bool on_comment_part(string_view, error_code&) { return true; }
+  bool on_comment(string_view, error_code&) { return true; }
+
+private:
+  std::string number_; // the text of the number being read
+};
+
 /// JSON has no infinities or NaN; Boost.JSON parses 1e999 to an infinity and would write
 /// it back as a bare `Infinity`, which no client parses.
 void replace_non_finite(boost::json::value& v) {
@@ -133,10 +222,14 @@ bool is_reserved_event(std::string_view name) {
 std::optional<boost::json::value> parse_json(std::string_view text) {
   boost::json::parse_options opts;
   opts.max_depth = max_json_depth;
+  unsigned char temp[BOOST_JSON_STACK_BUFFER_SIZE];
+  boost::json::basic_parser<precise_handler> parser(opts, temp, sizeof temp);
+  parser.handler().st.reset();
   boost::json::error_code ec;
-  auto v = boost::json::parse(text, ec, {}, opts);
-  if (ec)
+  auto n = parser.write_some(false, text.data(), text.size(), ec);
+  if (ec || n < text.size() || !parser.done())
     return std::nullopt;
+  auto v = parser.handler().st.release();
   replace_non_finite(v);
   return v;
 }
