@@ -235,7 +235,8 @@ def main():
             sys.exit("missing %s: run bash bench/run.sh (it sets up and builds first)" % path)
     if os.cpu_count() < 2:
         sys.exit("needs two cores: one for the server, one for the load generator")
-    only = set(opts.only.split(",")) if opts.only else None
+    # A comma followed by a space is part of a name ("fanout-1000 1KiB, 1 slow client").
+    only = set(re.split(r",(?! )", opts.only)) if opts.only else None
     scenarios = [s for s in SCENARIOS if not only or s[0] in only]
 
     results = {name: {"ours": [], "node": []} for name, _, _ in scenarios}
