@@ -40,6 +40,20 @@ public:
   /// matches every path with that prefix. The first matching route answers.
   void route(std::string method, std::string path, route_handler h);
 
+  /// A WebSocket route beside the Engine.IO path: upgrades whose path starts with
+  /// `prefix` are decided by `decide` (on the I/O thread, without blocking).
+  using ws_route_handler = std::function<http::handler::upgrade_decision(const http::request&)>;
+  void ws_route(std::string prefix, ws_route_handler decide);
+
+  /// One room of a namespace as seen from outside: its name and member count.
+  struct room_summary {
+    std::string name;
+    std::size_t members = 0;
+  };
+  /// The rooms of `nsp` whose names start with `prefix`, sockets' own-id rooms left out;
+  /// `done` runs once, on an actor thread (empty when `nsp` is not registered).
+  void rooms(const std::string& nsp, std::string prefix, std::function<void(std::vector<room_summary>)> done);
+
   /// What to give to http::server.
   std::shared_ptr<http::handler> handler();
 

@@ -1,0 +1,66 @@
+// The Pusher Channels protocol 7 beside Socket.IO (docs/chat-protocol.md §8): WebSockets
+// at /app/{key}, one `pusher_connection` actor each. A channel is the Socket.IO room of
+// the same name in the app's namespace: each subscription is a member of that room (a
+// socket that takes room broadcasts only, never the whole namespace's), so a broadcast to
+// the room reaches Socket.IO sockets and Pusher subscribers alike, each encoded in its
+// own protocol.
+#pragma once
+
+#include "actors/server.hpp"
+#include "transport/pusher/app.hpp"
+
+#include <boost/json.hpp>
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace sio {
+
+/// A presence channel's member as Pusher names it: channel_data's user_id and user_info.
+struct pusher_member {
+  std::string user_id;
+  boost::json::value user_info;
+};
+
+/// What the application decides for Pusher subscribers. Called inside the subscriber's
+/// connection actor; must not block.
+struct pusher_hooks {
+  /// A presence subscription of `member` to `channel` (its room id `sub_id`, the
+  /// subscription's own room) entered: record the member, tell the others, and return the
+  /// channel's members afterwards (the subscriber included).
+  std::function<std::vector<pusher_member>(const std::string& nsp, const std::string& channel,
+                                           const pusher_member& member, const std::string& sub_id)>
+      presence_join;
+  /// The subscription of `member` to `channel` ended (unsubscribe or disconnect).
+  std::function<void(const std::string& nsp, const std::string& channel, const pusher_member& member,
+                     const std::string& sub_id)>
+      presence_leave;
+};
+
+class pusher_server {
+public:
+  /// Mounts the /app/{key} WebSocket route on `io`. Apps whose `nsp` is empty use
+  /// `default_nsp`.
+  pusher_server(server& io, caf::actor_system& sys, pusher::app_registry apps, std::string default_nsp,
+                pusher_hooks hooks);
+  ~pusher_server();
+
+  const pusher::app_registry& apps() const;
+  /// The namespace whose rooms are `a`'s channels.
+  const std::string& nsp_of(const pusher::app& a) const;
+
+  /// Closes (pusher:error 4009, close code 4009) every connection of app `app_id` signed
+  /// in as `user_id`; how many.
+  std::size_t terminate_user(const std::string& app_id, const std::string& user_id);
+
+  struct state;
+
+private:
+  std::shared_ptr<state> state_;
+};
+
+} // namespace sio
