@@ -104,6 +104,11 @@ std::shared_ptr<chat_app> mount_chat_app(sio::server& io, caf::actor_system& sys
   mount_conversations(a);
   mount_room_chat(a);
   mount_admin(a);
+  if (!a.opts.pusher_apps.empty()) {
+    a.pusher = std::make_unique<sio::pusher_server>(io, sys, pusher::app_registry(a.opts.pusher_apps),
+                                                    a.opts.conversations_namespace, sio::pusher_hooks{});
+    mount_pusher_http_api(a, *a.pusher); // before mount_http_api's catch-all GET route
+  }
   mount_http_api(a);
   return app;
 }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "actors/server.hpp"
+#include "transport/pusher/app.hpp"
 
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
@@ -13,6 +14,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace chat {
 
@@ -30,6 +32,7 @@ struct chat_options {
   std::string api_key;                       ///< empty: the backend API answers 503
   std::string web_root;
   std::string client_bundle;
+  std::vector<pusher::app> pusher_apps; ///< the Pusher apps (WebSocket /app/{key}, HTTP API /apps/{id}); none: off
 };
 
 struct chat_app;

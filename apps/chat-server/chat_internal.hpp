@@ -1,6 +1,7 @@
 // The chat application's shared state and the modules' entry points (one file each).
 #pragma once
 
+#include "actors/pusher_server.hpp"
 #include "apps/chat-server/chat_app.hpp"
 #include "apps/chat-server/chat_util.hpp"
 #include "apps/chat-server/rate_limiter.hpp"
@@ -51,6 +52,9 @@ struct chat_app {
   std::vector<std::string> user_order; // socket ids, in join order
   std::unordered_map<std::string, chat_user> users;
   std::unordered_map<std::string, std::set<std::string>> chat_rooms; // room -> socket ids
+
+  /// The Pusher protocol beside Socket.IO, when pusher apps are configured.
+  std::unique_ptr<sio::pusher_server> pusher;
 
   /// Every namespace the app mounted, for the shutdown notice.
   std::set<std::string> namespaces;
@@ -117,6 +121,8 @@ void mount_conversations(chat_app& app);
 void mount_room_chat(chat_app& app);
 void mount_admin(chat_app& app);
 void mount_http_api(chat_app& app);
+/// Pusher's HTTP API (/apps/{id}/...) for the apps of `pusher`, on the same rooms.
+void mount_pusher_http_api(chat_app& app, sio::pusher_server& pusher);
 
 /// The stored message as clients see it (§2).
 json::object message_json(const persistence::conversation_message& m);
