@@ -64,7 +64,7 @@ if (!harness.isReference()) {
           auth: { token: token({ userId: "jwt-user", username: "Jay" }), userId: "evil", username: "Evil" },
         });
         const [ack] = await h.emitAck(a, "joinRoom", "presence-auth");
-        assert.deepStrictEqual(ack, {
+        assert.deepStrictEqual({ ...ack, members: ack.members.map(c.member) }, {
           status: "ok",
           room: "presence-auth",
           members: [{ user_id: "jwt-user", user_info: { name: "Jay" } }],
@@ -77,12 +77,12 @@ if (!harness.isReference()) {
         // sub / name claims.
         const b = await c.chatConnect(server.url, { auth: { token: token({ sub: "sub-user", name: "Sub" }) } });
         const [ackB] = await h.emitAck(b, "joinRoom", "presence-auth");
-        assert.deepStrictEqual(byUserId(ackB.members), [
+        assert.deepStrictEqual(byUserId(ackB.members).map(c.member), [
           { user_id: "jwt-user", user_info: { name: "Jay" } },
           { user_id: "sub-user", user_info: { name: "Sub" } },
         ]);
         const [joined] = await a.inbox.take("user.joined");
-        assert.deepStrictEqual(joined, { user_id: "sub-user", user_info: { name: "Sub" } });
+        assert.deepStrictEqual(c.member(joined), { user_id: "sub-user", user_info: { name: "Sub" } });
         // id claim.
         const d = await c.chatConnect(server.url, { auth: { token: token({ id: "idclaim" }) } });
         const [ackD] = await h.emitAck(d, "joinRoom", "private-user.idclaim");
@@ -304,14 +304,17 @@ if (!harness.isReference()) {
         assert.strictEqual(res.status, 200, res.body);
         c.assertKeys(res.json, ["room", "members"], "presence");
         assert.strictEqual(res.json.room, "presence-api");
-        assert.deepStrictEqual(byUserId(res.json.members), [
+        assert.deepStrictEqual(byUserId(res.json.members).map(c.member), [
           { user_id: "pa", user_info: { name: "Alice" } },
           { user_id: "pb", user_info: { name: "Bob" } },
         ]);
         a.disconnect();
         await b.inbox.take("user.left");
         res = await api(server, "/api/presence/presence-api");
-        assert.deepStrictEqual(res.json, { room: "presence-api", members: [{ user_id: "pb", user_info: { name: "Bob" } }] });
+        assert.deepStrictEqual(
+          { ...res.json, members: res.json.members.map(c.member) },
+          { room: "presence-api", members: [{ user_id: "pb", user_info: { name: "Bob" } }] },
+        );
         res = await api(server, "/api/presence/presence-empty");
         assert.deepStrictEqual(res.json, { room: "presence-empty", members: [] });
       }),

@@ -157,6 +157,13 @@ function assertIso(value, what = "timestamp") {
   assert.ok(Math.abs(Date.now() - t) < 10 * 60 * 1000, `${what} ${value} is not close to now`);
 }
 
+/** A presence member without its connected_at, which is checked to be an ISO time. */
+function member(m) {
+  assertIso(m.connected_at, `${m.user_id}'s connected_at`);
+  const { connected_at: _, ...rest } = m;
+  return rest;
+}
+
 /** Asserts obj is a plain object with exactly the given keys. */
 function assertKeys(obj, keys, what = "payload") {
   assert.ok(obj && typeof obj === "object" && !Array.isArray(obj), `${what} is not an object: ${JSON.stringify(obj)}`);
@@ -254,6 +261,7 @@ module.exports = {
   assertNone,
   takeAll,
   assertIso,
+  member,
   assertKeys,
   assertKeysWithin,
   assertMessageDoc,
