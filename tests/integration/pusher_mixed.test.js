@@ -11,7 +11,11 @@ const { describe, it, afterEach } = require("node:test");
 const assert = require("node:assert");
 const h = require("./helpers");
 const c = require("./chat_helpers");
+const harness = require("./harness");
 const p = require("./pusher_helpers");
+
+// The reference fixture (socket.io's echo) has no chat app and no Pusher apps.
+if (harness.isReference()) return;
 
 const T = { timeout: 20000 };
 const ROOM = "presence-chat.1";
@@ -65,6 +69,14 @@ describe("Socket.IO and Pusher in one presence room", () => {
       });
       assert.strictEqual(listed.status, 200, listed.body);
       assert.deepStrictEqual(normalized(listed.json.members), normalized([samMember, eve]));
+
+      // The Pusher HTTP API (npm pusher library) lists both too.
+      const lib = p.serverLib(server);
+      const users = await (await lib.get({ path: `/channels/${ROOM}/users` })).json();
+      assert.deepStrictEqual(users.users.map((u) => String(u.id)).sort(), ["7", "8"], JSON.stringify(users));
+      const info = await (await lib.get({ path: `/channels/${ROOM}`, params: { info: "user_count" } })).json();
+      assert.strictEqual(info.occupied, true, JSON.stringify(info));
+      assert.strictEqual(info.user_count, 2, JSON.stringify(info));
 
       // A second Socket.IO socket joining sees the Echo member in its ack.
       const other = await sioAs(server, { userId: "11", username: "Olga" });

@@ -10,7 +10,11 @@ const assert = require("node:assert");
 const crypto = require("node:crypto");
 const h = require("./helpers");
 const c = require("./chat_helpers");
+const harness = require("./harness");
 const p = require("./pusher_helpers");
+
+// The reference fixture (socket.io's echo) has no chat app and no Pusher apps.
+if (harness.isReference()) return;
 
 const T = { timeout: 20000 };
 const alice = { user_id: "u-alice", user_info: { name: "Alice" } };
@@ -169,6 +173,32 @@ describe("pusher-js: public channels", () => {
       await p.assertPong(ws); // the unsubscribe was handled before the ping
       await p.apiEmit(server, "news", "headline", { late: true });
       await ws.frames.none(p.frame("headline"), "an event after unsubscribing", 500);
+    }),
+  );
+
+  it("the pusher library signing with another secret or another app id is refused (401 / 404), nothing delivered", T, () =>
+    p.withPusher([], async (server) => {
+      const client = await p.connectedClient(server);
+      const events = p.channelInbox(await p.subscribed(client, "news"));
+      const wrongSecret = p.serverLib(server, { app: { ...p.APP, secret: "not-the-secret" } });
+      const e1 = await wrongSecret.trigger("news", "headline", { forged: true }).then(
+        () => assert.fail("a request signed with the wrong secret was accepted"),
+        (err) => err,
+      );
+      assert.strictEqual(e1.status, 401, `${e1.message} ${e1.body}`);
+      const wrongKey = p.serverLib(server, { app: { ...p.APP, key: "other-key" } });
+      const e2 = await wrongKey.trigger("news", "headline", { forged: true }).then(
+        () => assert.fail("a request with another auth_key was accepted"),
+        (err) => err,
+      );
+      assert.strictEqual(e2.status, 401, `${e2.message} ${e2.body}`);
+      const wrongApp = p.serverLib(server, { app: { ...p.APP, id: "999" } });
+      const e3 = await wrongApp.trigger("news", "headline", { forged: true }).then(
+        () => assert.fail("a request to an unknown app id was accepted"),
+        (err) => err,
+      );
+      assert.ok([401, 404].includes(e3.status), `${e3.status} ${e3.message} ${e3.body}`);
+      await events.none((e) => e.event === "headline", "an event of a refused request");
     }),
   );
 
