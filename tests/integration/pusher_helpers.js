@@ -226,6 +226,16 @@ function instrument(p, name) {
   return p;
 }
 
+/**
+ * The Pusher error code in a pusher-js connection error: a pusher:error frame gives
+ * {type:"PusherError", data:{code}}, a close gives {type:"WebSocketError", error:{data:{code}}}.
+ */
+function errorCode(e) {
+  if (e && e.data && e.data.code !== undefined) return e.data.code;
+  if (e && e.error && e.error.data) return e.error.data.code;
+  return undefined;
+}
+
 /** Resolves once p is connected (bounded); rejects with the errors it saw otherwise. */
 function connected(p, timeoutMs = 5000) {
   if (p.connection.state === "connected") return Promise.resolve(p);
@@ -394,6 +404,7 @@ module.exports = {
   channelAuth,
   pusherClient,
   instrument,
+  errorCode,
   connected,
   connectedClient,
   subscribed,

@@ -214,6 +214,26 @@ describe("Socket.IO and Pusher in one room: messages", () => {
     }),
   );
 
+  it("60 events to the room arrive once each and in order at pusher-js and at the Socket.IO socket", T, () =>
+    p.withPusher([], async (server) => {
+      const client = await p.connectedClient(server);
+      await p.subscribed(client, "burst");
+      const sio = await sioAs(server, sam);
+      await h.emitAck(sio, "joinRoom", "burst");
+      const lib = p.serverLib(server);
+      for (let i = 0; i < 30; i++) {
+        await p.apiEmit(server, "burst", "n", { i: 2 * i });
+        await lib.trigger("burst", "n", { i: 2 * i + 1 });
+      }
+      const want = Array.from({ length: 60 }, (_, i) => i);
+      await h.waitFor(() => client.messages.items.filter(p.frame("n", "burst")).length >= 60, 5000, "60 events at pusher-js");
+      await h.waitFor(() => sio.inbox.count("n") >= 60, 5000, "60 events at the Socket.IO socket");
+      await h.delay(h.SETTLE_MS);
+      assert.deepStrictEqual(client.messages.items.filter(p.frame("n", "burst")).map((f) => f.data.i), want);
+      assert.deepStrictEqual(sio.inbox.drain("n").map(([d]) => d.i), want);
+    }),
+  );
+
   it("a Socket.IO event whose data is not an object (a string, a number) reaches Pusher as that JSON value", T, () =>
     p.withPusher([], async (server) => {
       const client = await p.connectedClient(server);

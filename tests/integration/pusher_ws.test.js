@@ -46,9 +46,7 @@ describe("pusher-js: connection", () => {
     p.withPusher([], async (server) => {
       const client = p.pusherClient(server, { key: "no-such-key" });
       await h.waitFor(() => client.errors.length > 0, 5000, "a pusher-js connection error");
-      const err = client.errors[0];
-      assert.strictEqual(err.type, "WebSocketError", JSON.stringify(err));
-      assert.strictEqual(err.error.data.code, 4001, JSON.stringify(err));
+      assert.ok(client.errors.some((e) => p.errorCode(e) === 4001), JSON.stringify(client.errors));
       // 4000-4099: "do not reconnect with the same parameters"; pusher-js disconnects.
       await h.waitFor(() => client.connection.state === "disconnected", 3000, "state disconnected");
 
@@ -452,6 +450,82 @@ describe("pusher-js: client events", () => {
       assert.strictEqual(typeof e2.data.message, "string", e2.text);
       await other.frames.none(p.frame("typing"), "a non-client event from a client");
       await p.assertPong(ws);
+    }),
+  );
+});
+
+describe("pusher-js: user authentication (pusher:signin)", () => {
+  afterEach(() => p.cleanup());
+
+  /** A pusher-js client that signs in as user `id` with what the pusher library signs. */
+  async function signedIn(server, id) {
+    const lib = p.serverLib(server);
+    const client = await p.connectedClient(server, {
+      userAuthentication: {
+        customHandler: (params, cb) => cb(null, lib.authenticateUser(params.socketId, { id, user_info: { name: id } })),
+      },
+    });
+    client.signin();
+    const ok = await client.messages.take(p.frame("pusher:signin_success"), "pusher:signin_success");
+    assert.deepStrictEqual(JSON.parse(ok.data.user_data), { id, user_info: { name: id } });
+    // pusher-js then subscribes to the user's own #server-to-user-{id} channel.
+    const sub = await client.messages.take(
+      (f) => f.channel === `#server-to-user-${id}` && f.event !== undefined,
+      `the answer to subscribing #server-to-user-${id}`,
+    );
+    assert.strictEqual(sub.event, "pusher_internal:subscription_succeeded", JSON.stringify(sub));
+    return client;
+  }
+
+  it("signin succeeds and the library's sendToUser reaches each of the user's connections", T, () =>
+    p.withPusher([], async (server) => {
+      const [a1, a2, b] = [await signedIn(server, "u-alice"), await signedIn(server, "u-alice"), await signedIn(server, "u-bob")];
+      const got = [a1, a2, b].map((cl) => {
+        const ib = new p.Inbox("user events");
+        cl.user.bind("notice", (d) => ib.push(d));
+        return ib;
+      });
+      await p.serverLib(server).sendToUser("u-alice", "notice", { n: 1 });
+      assert.deepStrictEqual(await got[0].take(() => true, "notice on alice's first connection"), { n: 1 });
+      assert.deepStrictEqual(await got[1].take(() => true, "notice on alice's second connection"), { n: 1 });
+      await got[2].none(() => true, "alice's notice on bob");
+    }),
+  );
+
+  it("another user's #server-to-user- channel cannot be subscribed", T, () =>
+    p.withPusher([], async (server) => {
+      await signedIn(server, "u-alice");
+      const ws = await p.rawConnected(server);
+      const answer = await p.rawSubscribe(ws, "#server-to-user-u-alice");
+      assert.strictEqual(answer.event, "pusher:subscription_error", answer.text);
+    }),
+  );
+
+  it("a signin with a wrong signature: pusher:error 4009 and the connection closed", T, () =>
+    p.withPusher([], async (server) => {
+      const ws = await p.rawConnected(server);
+      const userData = JSON.stringify({ id: "u-alice" });
+      ws.sendFrame({
+        event: "pusher:signin",
+        data: { auth: `${p.APP.key}:${p.hmacHex("wrong", `${ws.socketId}::user::${userData}`)}`, user_data: userData },
+      });
+      const e = await ws.frames.take(p.frame("pusher:error"), "pusher:error 4009");
+      assert.strictEqual(e.data.code, 4009, e.text);
+      const closed = await h.withTimeout(ws.closed, 3000, "close after 4009");
+      assert.strictEqual(closed.code, 4009);
+    }),
+  );
+
+  it("terminate_connections (the library's terminateUserConnections) closes that user's connections only", T, () =>
+    p.withPusher([], async (server) => {
+      const [a1, a2, b] = [await signedIn(server, "u-alice"), await signedIn(server, "u-alice"), await signedIn(server, "u-bob")];
+      await p.serverLib(server).terminateUserConnections("u-alice");
+      for (const cl of [a1, a2]) {
+        await h.waitFor(() => cl.errors.some((e) => p.errorCode(e) === 4009), 3000, "a 4009 error");
+        await h.waitFor(() => cl.connection.state !== "connected", 3000, "alice disconnected");
+      }
+      assert.strictEqual(b.connection.state, "connected");
+      await p.subscribed(b, "still-here");
     }),
   );
 });
