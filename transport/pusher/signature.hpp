@@ -32,11 +32,12 @@ std::string channel_auth(const app& a, std::string_view socket_id, std::string_v
 
 /// Why an HTTP API request is refused, as Pusher answers it.
 struct request_refusal {
-  int status; // 401 bad/missing signature or key, stale timestamp; 400 bad body_md5 / auth_version
+  int status; // 401: every authentication failure (Pusher's "Authentication error")
   std::string message;
 };
 /// Checks a request against `a`: auth_key is the app's key, auth_timestamp within 600 s
-/// of `now_s`, auth_version 1.0, body_md5 = md5_hex(body) when there is a body, and
+/// of `now_s`, auth_version 1.0, body_md5 = md5_hex(body) (required when there is a body;
+/// an auth parameter given twice is refused), and
 /// auth_signature = HMAC(secret, "METHOD\nPATH\nQUERY") where QUERY is every parameter but
 /// auth_signature, keys lowercased, sorted, joined "k=v&k=v" (values as decoded).
 std::optional<request_refusal> verify_request(const app& a, std::string_view method, std::string_view path,
