@@ -164,8 +164,9 @@ void subscribe(self_ptr self, const json::value& data) {
   auto refuse = [&](std::string_view type, std::string_view error, int status) {
     send(self, pusher::encode_subscription_error(*channel, type, error, status));
   };
+  // An invalid name is not echoed back as a channel: no client could hold it.
   if (!pusher::valid_channel_name(*channel))
-    return refuse("InvalidChannel", "Invalid channel name", 400);
+    return send_error(self, std::nullopt, "Invalid channel name: 1 to 164 of A-Z a-z 0-9 - _ = @ , . ;");
   auto kind = pusher::kind_of(*channel);
   if (kind == pusher::channel_kind::server_to_user)
     return refuse("AuthError", "Server-to-user channels cannot be subscribed to", 403);

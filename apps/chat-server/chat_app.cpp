@@ -123,8 +123,8 @@ std::shared_ptr<chat_app> mount_chat_app(sio::server& io, caf::actor_system& sys
   mount_conversations(a);
   mount_room_chat(a);
   mount_admin(a);
+  mount_pusher(a); // before mount_http_api's catch-all GET route
   mount_http_api(a);
-  mount_pusher(a);
   return app;
 }
 

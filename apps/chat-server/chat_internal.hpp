@@ -54,7 +54,7 @@ struct chat_app {
   std::unordered_map<std::string, chat_user> users;
   std::unordered_map<std::string, std::set<std::string>> chat_rooms; // room -> socket ids
 
-  /// The Pusher protocol's connections, when pusher apps are configured.
+  /// The Pusher protocol beside Socket.IO, when pusher apps are configured.
   std::unique_ptr<sio::pusher_server> pusher;
 
   /// Every namespace the app mounted, for the shutdown notice.
@@ -151,6 +151,8 @@ void mount_admin(chat_app& app);
 void mount_http_api(chat_app& app);
 /// The Pusher protocol (pusher_bridge.cpp) when apps are configured.
 void mount_pusher(chat_app& app);
+/// Pusher's HTTP API (/apps/{id}/...) for the apps of `pusher`, on the same rooms.
+void mount_pusher_http_api(chat_app& app, sio::pusher_server& pusher);
 
 /// The stored message as clients see it (§2).
 json::object message_json(const persistence::conversation_message& m);

@@ -25,12 +25,45 @@ std::size_t default_max_connections() {
   return static_cast<std::size_t>(limit.rlim_cur > 2 * reserve ? limit.rlim_cur - reserve : limit.rlim_cur / 2);
 }
 
+/// The setting as it may be printed: its secret (the third ':' field) masked.
+std::string masked(const std::string& spec) {
+  auto first = spec.find(':');
+  auto second = first == std::string::npos ? first : spec.find(':', first + 1);
+  if (second == std::string::npos)
+    return spec;
+  auto end = spec.find_first_of(":;", second + 1);
+  return spec.substr(0, second + 1) + "<secret>" + (end == std::string::npos ? "" : spec.substr(end));
+}
+
+/// Each pusher-app setting parsed; ids and keys unique. Prints the offending one.
+std::optional<std::vector<pusher::app>> parse_pusher_apps(const std::vector<std::string>& specs) {
+  std::vector<pusher::app> apps;
+  for (auto& spec : specs) {
+    std::string error;
+    auto a = pusher::parse_app(spec, error);
+    if (!a) {
+      std::cerr << "chat-server: pusher-app " << masked(spec) << ": " << error << "\n";
+      return std::nullopt;
+    }
+    for (auto& other : apps) {
+      if (other.id == a->id || other.key == a->key) {
+        std::cerr << "chat-server: pusher-app " << masked(spec) << ": "
+                  << (other.id == a->id ? "app id '" + a->id + "'" : "app key '" + a->key + "'") << " is given twice\n";
+        return std::nullopt;
+      }
+    }
+    apps.push_back(std::move(*a));
+  }
+  return apps;
+}
+
 } // namespace
 
 std::optional<config> parse_config(int argc, char** argv, int& exit_code) {
   config c;
   std::string config_file;
   std::vector<std::string> cors_origins;
+  std::vector<std::string> pusher_apps;
   unsigned long ping_interval = 25000, ping_timeout = 20000, upgrade_timeout = 10000, connect_timeout = 45000;
   unsigned port = 3001;
   std::size_t io_threads = 0;
@@ -120,7 +153,12 @@ std::optional<config> parse_config(int argc, char** argv, int& exit_code) {
     ("api-key", po::value(&c.chat.api_key), "key for the backend HTTP API (X-API-Key header)")
     ("web-root", po::value(&c.chat.web_root)->default_value(SIO_DEFAULT_WEB_ROOT), "directory of the web chat page")
     ("client-bundle", po::value(&c.chat.client_bundle)->default_value(SIO_DEFAULT_CLIENT_BUNDLE),
-     "socket.io.js served at /socket.io/socket.io.js");
+     "socket.io.js served at /socket.io/socket.io.js")
+    ("pusher-app", po::value(&pusher_apps)->composing(),
+     "a Pusher Channels app, ID:KEY:SECRET[;origins=A|B][;activity-timeout=SECONDS][;max-connections=N]"
+     "[;namespace=/NSP] (repeat for more apps; the environment holds one)")
+    ("pusher-status-channel", po::value(&c.chat.pusher_status_channel)->default_value("presence-users"),
+     "the channel (room) that also gets user.status.changed, for Pusher subscribers; empty: none");
   // clang-format on
 
   po::options_description all;
@@ -205,6 +243,12 @@ std::optional<config> parse_config(int argc, char** argv, int& exit_code) {
   c.engine.upgrade_timeout = std::chrono::milliseconds(upgrade_timeout);
   c.engine.connect_timeout = std::chrono::milliseconds(connect_timeout);
   c.engine.cors.origins = cors_origins;
+  auto apps = parse_pusher_apps(pusher_apps);
+  if (!apps) {
+    exit_code = 2;
+    return std::nullopt;
+  }
+  c.chat.pusher_apps = std::move(*apps);
   if (!c.actor_threads)
     c.actor_threads = cores;
   exit_code = 0;

@@ -51,6 +51,7 @@ void mount_pusher(chat_app& app) {
   };
   app.pusher = std::make_unique<sio::pusher_server>(app.io, app.sys, pusher::app_registry(app.opts.pusher_apps),
                                                     app.opts.conversations_namespace, std::move(hooks));
+  mount_pusher_http_api(app, *app.pusher);
 }
 
 } // namespace chat
