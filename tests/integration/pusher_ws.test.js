@@ -102,6 +102,22 @@ describe("pusher-js: connection", () => {
       { app: `${p.APP_ARG};max-connections=2` },
     ),
   );
+
+  it("the app's origins: another Origin is refused (pusher:error 4009, closed), a listed one connects", T, () =>
+    p.withPusher(
+      [],
+      async (server) => {
+        const evil = await p.rawPusher(server, { headers: { Origin: "http://evil.example" } });
+        const e = await evil.frames.take(p.frame("pusher:error"), "pusher:error 4009");
+        assert.strictEqual(e.data.code, 4009, e.text);
+        const closed = await h.withTimeout(evil.closed, 3000, "close after 4009");
+        assert.strictEqual(closed.code, 4009);
+        const good = await p.rawConnected(server, { headers: { Origin: "http://good.example" } });
+        await p.assertPong(good);
+      },
+      { app: `${p.APP_ARG};origins=http://good.example|http://other.example` },
+    ),
+  );
 });
 
 describe("pusher-js: public channels", () => {
