@@ -139,7 +139,7 @@ bool socket::connected() const {
 
 void socket::on(std::string event, event_handler handler) {
   if (auto* s = conn_->find_socket(key_))
-    s->handlers[std::move(event)] = std::move(handler);
+    s->handlers[std::move(event)].push_back(std::move(handler));
 }
 
 void socket::on_disconnect(disconnect_handler handler) {

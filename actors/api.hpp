@@ -26,6 +26,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -60,6 +61,12 @@ struct message {
   message(std::initializer_list<json::value_ref> init) : args(init) {}
   /// Appends a binary argument (or use the returned placeholder inside an object).
   json::value add_binary(std::string bytes);
+};
+
+/// Two modules declared a handler for the same event of one namespace: the application
+/// is wrong, and says so at startup rather than let one silently replace the other.
+struct handler_conflict : std::logic_error {
+  using std::logic_error::logic_error;
 };
 
 /// A refusal from a middleware: sent as CONNECT_ERROR {message, data}.
@@ -143,6 +150,8 @@ public:
   json::object& data();
   bool connected() const;
 
+  /// Adds a listener: every listener of an event runs, in the order added (socket.io's
+  /// EventEmitter), after the handler a module declared for it (server::module_builder).
   void on(std::string event, event_handler handler);
   void on_disconnect(disconnect_handler handler);
 

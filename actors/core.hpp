@@ -52,10 +52,22 @@ struct server_options {
   std::size_t max_namespaces_per_connection = 32;
 };
 
+/// An event handler a module declared for every socket of a namespace.
+struct module_handler {
+  std::string module;
+  event_handler handler;
+};
+
+/// A namespace as the application declared it, before clients connect; read-only once
+/// a socket holds it. Several modules may share it: their middlewares, connection and
+/// disconnect handlers all run, in the order they were registered; each event name
+/// belongs to one module (server::module_builder refuses a second).
 struct namespace_def {
+  std::string name; ///< the namespace, or the pattern of dynamic ones (for messages)
   std::vector<middleware> middlewares;
-  /// Run in order for each new socket: several modules may share a namespace.
   std::vector<connection_handler> on_connection;
+  std::unordered_map<std::string, module_handler> events;
+  std::vector<disconnect_handler> on_disconnect;
 };
 
 enum class transport_kind : int { polling = 0, websocket = 1 };

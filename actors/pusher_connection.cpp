@@ -39,15 +39,17 @@ void send_error(self_ptr self, std::optional<int> code, std::string_view message
   send(self, pusher::encode_error(code, message));
 }
 
-void release_user(self_ptr self, const std::string& user) {
-  auto& st = self->state;
-  if (st.shared->hooks.user_departed)
-    run_guarded("pusher user_departed", [&] { st.shared->hooks.user_departed(st.nsp_name, user); });
-}
-
+/// A user this connection acts for (signed in, or a presence member): counted once per
+/// connection for online status and found by terminate_connections.
 void note_user(self_ptr self, const std::string& user) {
   auto& st = self->state;
-  if (++st.present_users[user] == 1 && st.shared->hooks.user_arrived)
+  if (++st.present_users[user] > 1)
+    return;
+  {
+    std::lock_guard<std::mutex> guard(st.shared->users_mutex);
+    st.shared->users.emplace(pusher_shared::user_key(st.app->id, user), self);
+  }
+  if (st.shared->hooks.user_arrived)
     run_guarded("pusher user_arrived", [&] { st.shared->hooks.user_arrived(st.nsp_name, user); });
 }
 
@@ -57,7 +59,17 @@ void forget_user(self_ptr self, const std::string& user) {
   if (it == st.present_users.end() || --it->second > 0)
     return;
   st.present_users.erase(it);
-  release_user(self, user);
+  {
+    std::lock_guard<std::mutex> guard(st.shared->users_mutex);
+    auto range = st.shared->users.equal_range(pusher_shared::user_key(st.app->id, user));
+    for (auto u = range.first; u != range.second; ++u)
+      if (u->second == self) {
+        st.shared->users.erase(u);
+        break;
+      }
+  }
+  if (st.shared->hooks.user_departed)
+    run_guarded("pusher user_departed", [&] { st.shared->hooks.user_departed(st.nsp_name, user); });
 }
 
 void drop_subscription(self_ptr self, std::map<std::string, pusher_connection_state::subscription>::iterator it) {
@@ -81,15 +93,8 @@ void end(self_ptr self) {
     return;
   while (!st.subs.empty())
     drop_subscription(self, st.subs.begin());
-  if (st.user_id) {
-    std::lock_guard<std::mutex> guard(st.shared->users_mutex);
-    auto range = st.shared->users.equal_range(pusher_shared::user_key(st.app->id, *st.user_id));
-    for (auto it = range.first; it != range.second; ++it)
-      if (it->second == self) {
-        st.shared->users.erase(it);
-        break;
-      }
-  }
+  if (st.user_id)
+    forget_user(self, *st.user_id);
   if (st.admitted)
     st.shared->apps.release(*st.app);
   st.shared->core->remove_other(self->address());
@@ -238,10 +243,6 @@ void signin(self_ptr self, const json::value& data) {
   if (st.user_id)
     return send_error(self, std::nullopt, "Already signed in");
   st.user_id = *id;
-  {
-    std::lock_guard<std::mutex> guard(st.shared->users_mutex);
-    st.shared->users.emplace(pusher_shared::user_key(st.app->id, *id), self);
-  }
   // Events to "#server-to-user-{id}" reach every connection signed in as that user.
   auto channel = "#server-to-user-" + *id;
   st.subs[channel] = {join_room(self, channel), std::nullopt};

@@ -30,7 +30,8 @@ struct pusher_shared {
 
   const std::string& nsp_of(const pusher::app& a) const { return a.nsp.empty() ? default_nsp : a.nsp; }
 
-  // -- signed-in users, for terminate_connections --
+  // -- users (signed in, or presence members) with their connections, for
+  // terminate_connections --
   std::mutex users_mutex;
   std::unordered_multimap<std::string, caf::actor> users; // app id + '\n' + user id
   static std::string user_key(const std::string& app_id, const std::string& user_id) {
@@ -63,7 +64,7 @@ struct pusher_connection_state {
   std::map<std::string, subscription> subs;
   std::unordered_map<std::uint64_t, std::string> channel_of; // subscription key -> channel
   std::optional<std::string> user_id;                       // from pusher:signin
-  std::map<std::string, int> present_users;                 // user -> presence subscriptions
+  std::map<std::string, int> present_users;                 // user -> signin + presence subscriptions
   std::chrono::steady_clock::time_point last_activity;
   std::optional<std::chrono::steady_clock::time_point> ping_sent;
   std::chrono::steady_clock::time_point window_start; // client-event rate

@@ -64,8 +64,8 @@ public:
   /// The namespace whose rooms are `a`'s channels.
   const std::string& nsp_of(const pusher::app& a) const;
 
-  /// Closes (pusher:error 4009, close code 4009) every connection of app `app_id` signed
-  /// in as `user_id`; how many.
+  /// Closes (pusher:error 4009, close code 4009) every connection of app `app_id` that
+  /// acts for `user_id` (signed in, or a presence member, as Reverb counts); how many.
   std::size_t terminate_user(const std::string& app_id, const std::string& user_id);
 
 private:

@@ -5,6 +5,7 @@
 #include "actors/ids.hpp"
 #include "actors/namespace_actor.hpp"
 #include "transport/engineio/packet.hpp"
+#include "transport/socketio/packet.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -396,17 +397,53 @@ server::namespace_builder& server::namespace_builder::on_connection(connection_h
   return *this;
 }
 
+std::optional<std::string> server::namespace_builder::handler_of(const std::string& event) const {
+  auto it = def_->events.find(event);
+  if (it == def_->events.end())
+    return std::nullopt;
+  return it->second.module;
+}
+
+server::module_builder& server::module_builder::use(middleware mw) {
+  def_->middlewares.push_back(std::move(mw));
+  return *this;
+}
+
+server::module_builder& server::module_builder::on_connection(connection_handler h) {
+  def_->on_connection.push_back(std::move(h));
+  return *this;
+}
+
+server::module_builder& server::module_builder::on(std::string event, event_handler h) {
+  if (socketio::is_reserved_event(event))
+    throw std::invalid_argument("namespace " + def_->name + ": module " + module_ + " handles the reserved event "
+                                + event);
+  auto [it, added] = def_->events.try_emplace(std::move(event), module_handler{module_, std::move(h)});
+  if (!added)
+    throw handler_conflict("namespace " + def_->name + ": event '" + it->first + "' is handled by module '"
+                           + it->second.module + "' and by module '" + module_ + "'");
+  return *this;
+}
+
+server::module_builder& server::module_builder::on_disconnect(disconnect_handler h) {
+  def_->on_disconnect.push_back(std::move(h));
+  return *this;
+}
+
 server::namespace_builder server::of(const std::string& name) {
   std::lock_guard<std::mutex> guard(core_->namespaces_mutex);
   auto& def = core_->defs[name];
-  if (!def)
+  if (!def) {
     def = std::make_shared<namespace_def>();
+    def->name = name;
+  }
   return namespace_builder(def);
 }
 
 server::namespace_builder server::of_pattern(const std::string& regex) {
   std::lock_guard<std::mutex> guard(core_->namespaces_mutex);
   auto def = std::make_shared<namespace_def>();
+  def->name = regex;
   core_->patterns.emplace_back(std::regex(regex, std::regex::ECMAScript), def);
   return namespace_builder(def);
 }

@@ -15,11 +15,35 @@ public:
   server(caf::actor_system& sys, server_options opts);
   ~server();
 
+  /// One module's share of a namespace: its event handlers are declared once for every
+  /// socket (nothing is registered per connection), and checked against the other
+  /// modules' when declared.
+  class module_builder {
+  public:
+    module_builder(std::shared_ptr<namespace_def> def, std::string module)
+        : def_(std::move(def)), module_(std::move(module)) {}
+    module_builder& use(middleware mw);
+    module_builder& on_connection(connection_handler h);
+    /// Throws handler_conflict when a module (this one included) already handles `event`
+    /// on this namespace, std::invalid_argument for a reserved name ("connect", ...).
+    module_builder& on(std::string event, event_handler h);
+    module_builder& on_disconnect(disconnect_handler h);
+    const std::string& name() const { return module_; }
+
+  private:
+    std::shared_ptr<namespace_def> def_;
+    std::string module_;
+  };
+
   class namespace_builder {
   public:
     explicit namespace_builder(std::shared_ptr<namespace_def> def) : def_(std::move(def)) {}
     namespace_builder& use(middleware mw);
     namespace_builder& on_connection(connection_handler h);
+    /// A named module of this namespace (see module_builder).
+    module_builder module(std::string name) const { return module_builder(def_, std::move(name)); }
+    /// The module that handles `event` here, or nothing.
+    std::optional<std::string> handler_of(const std::string& event) const;
 
   private:
     std::shared_ptr<namespace_def> def_;

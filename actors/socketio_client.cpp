@@ -166,6 +166,7 @@ void socketio_client::on_connect(sp::packet& p) {
   st->id = make_id();
   st->nsp = p.nsp;
   st->nsp_actor = ns->actor;
+  st->def = ns->def;
   // Sockets share the client's handshake; one with its own auth gets its own copy.
   st->handshake = handshake_;
   if ((p.has_data && p.data.is_object() && !p.data.as_object().empty()) || !query_auth.empty()) {
@@ -210,9 +211,17 @@ void socketio_client::on_connect(sp::packet& p) {
 void socketio_client::on_event(socket_state& s, sp::packet& p) {
   auto& arr = p.data.as_array();
   std::string name(arr[0].as_string());
-  auto handler = s.handlers.find(name);
-  if (handler == s.handlers.end())
+  // The module's handler (the definition is immutable: no copy), then the socket's own
+  // listeners (copied: a listener may add more while running).
+  const event_handler* declared = nullptr;
+  if (auto it = s.def->events.find(name); it != s.def->events.end())
+    declared = &it->second.handler;
+  auto listeners = s.handlers.find(name);
+  if (!declared && listeners == s.handlers.end())
     return;
+  std::vector<event_handler> own;
+  if (listeners != s.handlers.end())
+    own = listeners->second;
   message m;
   m.args.reserve(arr.size() - 1);
   for (std::size_t i = 1; i < arr.size(); ++i)
@@ -237,8 +246,12 @@ void socketio_client::on_event(socket_state& s, sp::packet& p) {
     });
   }
   socket handle(this, s.key);
-  auto fn = handler->second; // a handler may replace itself while running
-  run_guarded(name.c_str(), [&] { fn(handle, m, ack); });
+  auto def = s.def; // the socket, and its state, may be gone once a handler ran
+  if (declared)
+    run_guarded(name.c_str(), [&] { (*declared)(handle, m, ack); });
+  for (auto& fn : own)
+    if (handle.connected())
+      run_guarded(name.c_str(), [&] { fn(handle, m, ack); });
 }
 
 void socketio_client::on_ack(socket_state& s, sp::packet& p) {
@@ -317,7 +330,10 @@ void socketio_client::remove_socket(std::uint64_t key, const std::string& reason
     by_nsp_.erase(s.nsp);
     self_->send(s.nsp_actor, socket_remove{key});
     socket handle(this, key);
-    auto handlers = s.disconnect_handlers;
+    auto def = s.def;
+    auto handlers = s.disconnect_handlers; // before any handler runs: one may remove `s`
+    for (auto& h : def->on_disconnect)
+      run_guarded("disconnect", [&] { h(handle, reason); });
     for (auto& h : handlers)
       run_guarded("disconnect", [&] { h(handle, reason); });
   }

@@ -45,8 +45,9 @@ public:
     std::string nsp;
     caf::actor nsp_actor;
     std::shared_ptr<const handshake_info> handshake; // shared with the client unless auth differs
+    std::shared_ptr<const namespace_def> def;        // the modules' handlers
     json::object data;
-    std::unordered_map<std::string, event_handler> handlers;
+    std::unordered_map<std::string, std::vector<event_handler>> handlers; // socket::on's
     std::vector<disconnect_handler> disconnect_handlers;
     std::set<std::string> rooms;
     std::uint64_t next_ack_id = 0;

@@ -1,5 +1,6 @@
 // The chat application's shared parts: online status (§5), the rate limit, and mounting
-// the modules (platform.cpp, conversations.cpp, room_chat.cpp, http_api.cpp, auth.cpp).
+// the modules (platform.cpp, conversations.cpp, basic_chat.cpp, realtime.cpp,
+// room_chat.cpp, admin.cpp, notifications.cpp, http_api.cpp; auth.cpp).
 #include "apps/chat-server/chat_internal.hpp"
 
 #include "actors/persistence_actor.hpp"
@@ -70,15 +71,15 @@ void on_identity_gone(chat_app& app, sio::socket& s) {
 
 // Keys carry their kind in a first letter, so a user id never meets a socket id or an
 // address. An anonymous connection is limited on its own and with its address's others.
-bool chat_app::allow_send(sio::socket& s) {
+bool chat_app::allow_send(sio::socket& s, std::int64_t count) {
   auto now = now_ms();
   std::int64_t limit = opts.rate_limit_per_minute;
   if (verified(*this))
-    return rate.allow({{"u" + user_id_of(s).value_or(""), limit}}, now);
+    return rate.allow({{"u" + user_id_of(s).value_or(""), limit}}, now, count);
   auto connection = "c" + s.id();
   if (opts.rate_limit_per_address <= 0)
-    return rate.allow({{connection, limit}}, now);
-  return rate.allow({{connection, limit}, {"a" + s.handshake().address, opts.rate_limit_per_address}}, now);
+    return rate.allow({{connection, limit}}, now, count);
+  return rate.allow({{connection, limit}, {"a" + s.handshake().address, opts.rate_limit_per_address}}, now, count);
 }
 
 bool chat_app::allow_post(const std::optional<std::string>& verified_user, const std::string& address) {
@@ -115,14 +116,21 @@ std::shared_ptr<chat_app> mount_chat_app(sio::server& io, caf::actor_system& sys
   auto app = std::make_shared<chat_app>(io, sys, std::move(persistence), std::move(opts));
   auto& a = *app;
   warn_if_anonymous(a);
-  for (auto* nsp : {&a.opts.platform_namespace, &a.opts.conversations_namespace, &a.opts.room_chat_namespace}) {
-    if (a.namespaces.insert(*nsp).second)
+  for (auto* nsp : {&a.opts.platform_namespace, &a.opts.conversations_namespace, &a.opts.basic_chat_namespace,
+                    &a.opts.realtime_namespace, &a.opts.room_chat_namespace, &a.opts.notifications_namespace}) {
+    if (!nsp->empty() && a.namespaces.insert(*nsp).second)
       io.of(*nsp).use([&a](sio::socket& s) { return authenticate(a, s, false); });
   }
+  // Modules sharing a namespace each own their events; the io.of(...).module(...) calls
+  // throw sio::handler_conflict at the first event two of them claim. basic-chat before
+  // realtime: its `join-room` answers seed 001's ack too.
   mount_platform(a);
   mount_conversations(a);
+  mount_basic_chat(a);
+  mount_realtime(a);
   mount_room_chat(a);
   mount_admin(a);
+  mount_notifications(a);
   mount_pusher(a); // before mount_http_api's catch-all GET route
   mount_http_api(a);
   return app;

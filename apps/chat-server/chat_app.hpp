@@ -23,13 +23,16 @@ struct chat_options {
   std::string conversations_namespace = "/";
   std::string room_chat_namespace = "/chat";
   std::string admin_namespace = "/admin";
-  int rate_limit_per_minute = 10;            ///< messages a minute per user (or per anonymous connection)
-  std::int64_t rate_limit_per_address = 200; ///< anonymous messages a minute per client address; 0: none
-  std::string jwt_secret;                    ///< empty: anonymous clients accepted
-  bool jwt_require_exp = true;               ///< refuse tokens without exp
-  bool open_conversations = true;            ///< joining a conversation the backend did not close makes a participant
-  std::string admin_token;                   ///< empty: only a JWT with role "admin" opens /admin
-  std::string api_key;                       ///< empty: the backend API answers 503
+  std::string basic_chat_namespace = "/";                 ///< seed 003's `io()` chat; empty: not mounted
+  std::string realtime_namespace = "/";                   ///< seed 001's relays; empty: not mounted
+  std::string notifications_namespace = "/notifications"; ///< seed 001's; empty: not mounted
+  int rate_limit_per_minute = 10;                         ///< messages a minute per user (or per anonymous connection)
+  std::int64_t rate_limit_per_address = 200;              ///< anonymous messages a minute per client address; 0: none
+  std::string jwt_secret;                                 ///< empty: anonymous clients accepted
+  bool jwt_require_exp = true;                            ///< refuse tokens without exp
+  bool open_conversations = true; ///< joining a conversation the backend did not close makes a participant
+  std::string admin_token;        ///< empty: only a JWT with role "admin" opens /admin
+  std::string api_key;            ///< empty: the backend API answers 503
   std::string pusher_status_channel = "presence-users"; ///< channel that gets user.status.changed; empty: none
   std::string web_root;
   std::string client_bundle;
@@ -39,6 +42,8 @@ struct chat_options {
 struct chat_app;
 
 /// Mounts every module and the HTTP routes. `persistence` is the persistence actor.
+/// Throws sio::handler_conflict when two modules mounted on one namespace handle the same
+/// event (docs/chat-protocol.md, "Modules and namespaces").
 std::shared_ptr<chat_app> mount_chat_app(sio::server& io, caf::actor_system& sys, caf::actor persistence,
                                          chat_options opts);
 

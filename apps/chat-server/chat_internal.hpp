@@ -69,10 +69,10 @@ struct chat_app {
   /// Whether `room` is the own room of a connected socket other than `s`.
   bool is_other_socket_room(const sio::socket& s, const std::string& room);
 
-  /// Whether one more message from `s` passes the rate limit now (and counts it): keyed by
-  /// its verified user, else by its connection and its client address, never by a name
-  /// the client picks.
-  bool allow_send(sio::socket& s);
+  /// Whether `count` more messages from `s` pass the rate limit now (and counts them):
+  /// keyed by its verified user, else by its connection and its client address, never by
+  /// a name the client picks.
+  bool allow_send(sio::socket& s, std::int64_t count = 1);
   /// The same for an HTTP post: by the Bearer token's user, else by the client address.
   bool allow_post(const std::optional<std::string>& verified_user, const std::string& address);
 };
@@ -144,15 +144,42 @@ void enter_room(chat_app& app, sio::socket& s, const std::string& room, const si
 void presence_leave(chat_app& app, sio::socket& s, const std::string& room);
 void leave_room(chat_app& app, sio::socket& s, const std::string& room, const sio::ack_responder& ack);
 
+// -- the modules (one file each), mounted in this order: see chat_app.cpp --
 void mount_platform(chat_app& app);
 void mount_conversations(chat_app& app);
+void mount_basic_chat(chat_app& app);
+void mount_realtime(chat_app& app);
 void mount_room_chat(chat_app& app);
 void mount_admin(chat_app& app);
+void mount_notifications(chat_app& app);
 void mount_http_api(chat_app& app);
 /// The Pusher protocol (pusher_bridge.cpp) when apps are configured.
 void mount_pusher(chat_app& app);
 /// Pusher's HTTP API (/apps/{id}/...) for the apps of `pusher`, on the same rooms.
 void mount_pusher_http_api(chat_app& app, sio::pusher_server& pusher);
+
+/// A module's handler written as a named function of the app; `with_app` makes it the
+/// event (or connection, disconnect) handler the server calls.
+using app_event_fn = void (*)(chat_app&, sio::socket&, sio::message&, const sio::ack_responder&);
+using app_connection_fn = void (*)(chat_app&, sio::socket&);
+using app_disconnect_fn = void (*)(chat_app&, sio::socket&, const std::string& reason);
+inline sio::event_handler with_app(chat_app& app, app_event_fn fn) {
+  return [&app, fn](sio::socket& s, sio::message& m, const sio::ack_responder& ack) { fn(app, s, m, ack); };
+}
+inline sio::connection_handler with_app(chat_app& app, app_connection_fn fn) {
+  return [&app, fn](sio::socket& s) { fn(app, s); };
+}
+inline sio::disconnect_handler with_app(chat_app& app, app_disconnect_fn fn) {
+  return [&app, fn](sio::socket& s, const std::string& reason) { fn(app, s, reason); };
+}
+
+/// Joins `room` by the rules of §5 and §8 (rooms named for their users admit them alone,
+/// another socket's own room nobody, conversations their participants, presence rooms
+/// keep their members); answers through `ack` ({status:"ok", room, ...} or the refusal)
+/// or, without one, with `error` {message:"<refusal>: <room>"}.
+void join_checked(chat_app& app, sio::socket& s, const std::string& room, const sio::ack_responder& ack);
+/// Leaves `room` (presence bookkeeping included); ack {status:"ok", room}.
+void leave_checked(chat_app& app, sio::socket& s, const std::string& room, const sio::ack_responder& ack);
 
 /// The stored message as clients see it (§2).
 json::object message_json(const persistence::conversation_message& m);

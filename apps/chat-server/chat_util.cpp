@@ -74,6 +74,21 @@ json::object error_status(std::string_view error) {
   return json::object{{"status", "error"}, {"error", error}};
 }
 
+void refuse(sio::socket& s, const sio::ack_responder& ack, std::string_view message) {
+  if (ack.wanted())
+    return ack({error_status(message)});
+  s.emit("error", {json::object{{"message", message}}});
+}
+
+std::optional<std::string> room_name(const json::value& payload) {
+  if (payload.is_string() && !payload.as_string().empty())
+    return std::string(payload.as_string());
+  auto room = string_field(payload, "room");
+  if (room && room->empty())
+    return std::nullopt;
+  return room;
+}
+
 std::string describe(const caf::error& err) {
   if (err.category() == persistence_error_category) {
     switch (static_cast<persistence_errc>(err.code())) {

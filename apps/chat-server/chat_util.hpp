@@ -40,6 +40,13 @@ json::object ok_status(json::object extra = {});
 /// {status:"error", error}
 json::object error_status(std::string_view error);
 
+/// Answers a refused event: through the ack when the client asked for one, else as
+/// `error` {message} to the sender.
+void refuse(sio::socket& s, const sio::ack_responder& ack, std::string_view message);
+
+/// A room name given as a non-empty string or as {room}, or nothing.
+std::optional<std::string> room_name(const json::value& payload);
+
 /// The refusal of an act in a conversation by a user who does not take part in it.
 inline constexpr std::string_view not_participant_error = "Forbidden: not a participant of this conversation";
 

@@ -137,6 +137,12 @@ std::optional<config> parse_config(int argc, char** argv, int& exit_code) {
      "namespace of conversations, presence and private rooms")
     ("room-chat-namespace", po::value(&c.chat.room_chat_namespace)->default_value("/chat"), "namespace of the room chat")
     ("admin-namespace", po::value(&c.chat.admin_namespace)->default_value("/admin"), "namespace of the admin broadcast")
+    ("basic-chat-namespace", po::value(&c.chat.basic_chat_namespace)->default_value("/"),
+     "namespace of seed 003's io() chat: message, join-room, room-message, leave-room, client-error (empty: off)")
+    ("realtime-namespace", po::value(&c.chat.realtime_namespace)->default_value("/"),
+     "namespace of seed 001's relays: message.sent, typing.started, typing.stopped, join-room (empty: off)")
+    ("notifications-namespace", po::value(&c.chat.notifications_namespace)->default_value("/notifications"),
+     "namespace seed 001's clients listen on for the backend's notifications (empty: off)")
     ("rate-limit", po::value(&c.chat.rate_limit_per_minute)->default_value(10),
      "messages a minute per user (send-message, sendMessage, HTTP posts together); per connection when identities "
      "are not verified")

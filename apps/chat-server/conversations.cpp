@@ -159,132 +159,172 @@ std::optional<receipt_fields> parse_receipt(const json::value& p, std::string_vi
 
 } // namespace
 
+// -- handlers (module "conversations") --------------------------------------------------------------
+
+namespace {
+
+void on_connected(chat_app& app, sio::socket& s) {
+  app.track_socket_id(s);
+  on_identity(app, s);
+}
+
+// `joinRoom` / `join`: a room name, or {room} / {conversationId}.
+void on_join(chat_app& app, sio::socket& s, sio::message& m, const sio::ack_responder& ack) {
+  auto room = room_of(first_arg(m));
+  if (!room)
+    return room_required(s, ack);
+  join_room(app, s, *room, ack);
+}
+
+void on_leave(chat_app& app, sio::socket& s, sio::message& m, const sio::ack_responder& ack) {
+  auto room = room_of(first_arg(m));
+  if (!room)
+    return room_required(s, ack);
+  leave_room(app, s, *room, ack);
+}
+
+void on_send_message(chat_app& app, sio::socket& s, sio::message& m, const sio::ack_responder& ack) {
+  persistence::conversation_message msg;
+  if (auto err = parse_new_message(first_arg(m), std::nullopt, msg))
+    return message_error(s, ack, *err);
+  if (auto refusal = not_oneself(app, s, msg.sender_id, "senderId"))
+    return message_error(s, ack, *refusal);
+  if (!app.allow_send(s))
+    return message_error(s, ack, "Rate limit exceeded");
+  store_then<persistence::conversation_message>(app, s, store_message{msg, verified(app)}, ack,
+                                                announce_stored("receiveMessage"));
+}
+
+// `typing` / `stopTyping` {conversationId, userId}: `out_event` to the room but the sender.
+void relay_typing(chat_app& app, sio::socket& s, sio::message& m, const sio::ack_responder& ack,
+                  const char* out_event) {
+  auto& p = first_arg(m);
+  auto conversation = id_field(p, "conversationId");
+  if (!conversation)
+    return message_error(s, ack, "Missing required fields");
+  json::value user = nullptr;
+  if (auto u = id_field(p, "userId")) {
+    if (auto refusal = not_oneself(app, s, *u, "userId"))
+      return message_error(s, ack, *refusal);
+    user = *u;
+  } else if (verified(app)) {
+    user = user_id_of(s).value_or("");
+  }
+  if (!takes_part(app, s, *conversation))
+    return message_error(s, ack, not_participant_error);
+  s.to(*conversation).emit(out_event, {json::object{{"conversationId", *conversation}, {"userId", user}}});
+  ack({ok_status()});
+}
+
+void on_typing(chat_app& app, sio::socket& s, sio::message& m, const sio::ack_responder& ack) {
+  relay_typing(app, s, m, ack, "userTyping");
+}
+
+void on_stop_typing(chat_app& app, sio::socket& s, sio::message& m, const sio::ack_responder& ack) {
+  relay_typing(app, s, m, ack, "userStoppedTyping");
+}
+
+// `markDelivered` / `markRead`: stored, then announced to the message's own conversation,
+// whatever conversationId the payload named.
+void mark_receipt(chat_app& app, sio::socket& s, sio::message& m, const sio::ack_responder& ack, bool read) {
+  auto r = parse_receipt(first_arg(m), "userId");
+  if (!r)
+    return message_error(s, ack, "Missing required fields");
+  if (auto refusal = not_oneself(app, s, r->user_id, "userId"))
+    return message_error(s, ack, *refusal);
+  auto on_stored = [read](sio::socket& s, persistence::receipt& rec, const sio::ack_responder& ack) {
+    s.nsp_all()
+        .to(rec.conversation_id)
+        .emit(read ? "messageRead" : "messageDelivered",
+              {json::object{{"conversationId", rec.conversation_id},
+                            {"messageId", rec.message_id},
+                            {"userId", rec.user_id},
+                            {read ? "readAt" : "deliveredAt", iso_time(rec.at)}}});
+    ack({ok_status()});
+  };
+  auto checked = verified(app);
+  if (read)
+    store_then<persistence::receipt>(app, s, mark_read{r->message_id, r->user_id, now_ms(), checked}, ack, on_stored);
+  else
+    store_then<persistence::receipt>(app, s, mark_delivered{r->message_id, r->user_id, now_ms(), checked}, ack,
+                                     on_stored);
+}
+
+void on_mark_delivered(chat_app& app, sio::socket& s, sio::message& m, const sio::ack_responder& ack) {
+  mark_receipt(app, s, m, ack, false);
+}
+
+void on_mark_read(chat_app& app, sio::socket& s, sio::message& m, const sio::ack_responder& ack) {
+  mark_receipt(app, s, m, ack, true);
+}
+
+void on_edit_message(chat_app& app, sio::socket& s, sio::message& m, const sio::ack_responder& ack) {
+  auto& p = first_arg(m);
+  auto r = parse_receipt(p, "senderId");
+  auto content = string_field(p, "content");
+  if (!r || !content)
+    return message_error(s, ack, "Missing required fields");
+  if (text_length(*content) > 5000)
+    return message_error(s, ack, "Message too long");
+  if (auto refusal = not_oneself(app, s, r->user_id, "senderId"))
+    return message_error(s, ack, *refusal);
+  store_then<persistence::conversation_message>(
+      app, s, edit_message{r->message_id, *content, r->user_id, now_ms(), verified(app)}, ack,
+      announce_stored("messageEdited"));
+}
+
+void on_delete_message(chat_app& app, sio::socket& s, sio::message& m, const sio::ack_responder& ack) {
+  auto r = parse_receipt(first_arg(m), "senderId");
+  if (!r)
+    return message_error(s, ack, "Missing required fields");
+  if (auto refusal = not_oneself(app, s, r->user_id, "senderId"))
+    return message_error(s, ack, *refusal);
+  store_then<persistence::conversation_message>(
+      app, s, delete_message{r->message_id, r->user_id, now_ms(), verified(app)}, ack,
+      [](sio::socket& s, persistence::conversation_message& stored, const sio::ack_responder& ack) {
+        s.nsp_all()
+            .to(stored.conversation_id)
+            .emit("messageDeleted",
+                  {json::object{{"conversationId", stored.conversation_id}, {"messageId", stored.id}}});
+        ack({ok_status({{"id", stored.id}})});
+      });
+}
+
+void on_disconnected(chat_app& app, sio::socket& s, const std::string&) {
+  for (auto& room : s.rooms())
+    presence_leave(app, s, room);
+  on_identity_gone(app, s);
+}
+
+} // namespace
+
+void join_checked(chat_app& app, sio::socket& s, const std::string& room, const sio::ack_responder& ack) {
+  join_room(app, s, room, ack);
+}
+
+void leave_checked(chat_app& app, sio::socket& s, const std::string& room, const sio::ack_responder& ack) {
+  leave_room(app, s, room, ack);
+}
+
 void mount_conversations(chat_app& app) {
+  if (app.opts.conversations_namespace.empty())
+    return;
   app.namespaces.insert(app.opts.conversations_namespace);
-  app.io.of(app.opts.conversations_namespace).on_connection([&app](sio::socket& s) {
-    app.track_socket_id(s);
-    on_identity(app, s);
-
-    auto join_handler = [&app](sio::socket& s, sio::message& m, const sio::ack_responder& ack) {
-      auto room = room_of(first_arg(m));
-      if (!room)
-        return room_required(s, ack);
-      join_room(app, s, *room, ack);
-    };
-    auto leave_handler = [&app](sio::socket& s, sio::message& m, const sio::ack_responder& ack) {
-      auto room = room_of(first_arg(m));
-      if (!room)
-        return room_required(s, ack);
-      leave_room(app, s, *room, ack);
-    };
-    s.on("joinRoom", join_handler);
-    s.on("join", join_handler);
-    s.on("leaveRoom", leave_handler);
-    s.on("leave", leave_handler);
-
-    s.on("sendMessage", [&app](sio::socket& s, sio::message& m, const sio::ack_responder& ack) {
-      persistence::conversation_message msg;
-      if (auto err = parse_new_message(first_arg(m), std::nullopt, msg))
-        return message_error(s, ack, *err);
-      if (auto refusal = not_oneself(app, s, msg.sender_id, "senderId"))
-        return message_error(s, ack, *refusal);
-      if (!app.allow_send(s))
-        return message_error(s, ack, "Rate limit exceeded");
-      store_then<persistence::conversation_message>(app, s, store_message{msg, verified(app)}, ack,
-                                                    announce_stored("receiveMessage"));
-    });
-
-    auto typing = [&app](const char* out_event) {
-      return [&app, out_event](sio::socket& s, sio::message& m, const sio::ack_responder& ack) {
-        auto& p = first_arg(m);
-        auto conversation = id_field(p, "conversationId");
-        if (!conversation)
-          return message_error(s, ack, "Missing required fields");
-        json::value user = nullptr;
-        if (auto u = id_field(p, "userId")) {
-          if (auto refusal = not_oneself(app, s, *u, "userId"))
-            return message_error(s, ack, *refusal);
-          user = *u;
-        } else if (verified(app)) {
-          user = user_id_of(s).value_or("");
-        }
-        if (!takes_part(app, s, *conversation))
-          return message_error(s, ack, not_participant_error);
-        s.to(*conversation).emit(out_event, {json::object{{"conversationId", *conversation}, {"userId", user}}});
-        ack({ok_status()});
-      };
-    };
-    s.on("typing", typing("userTyping"));
-    s.on("stopTyping", typing("userStoppedTyping"));
-
-    auto receipt_handler = [&app](bool read) {
-      return [&app, read](sio::socket& s, sio::message& m, const sio::ack_responder& ack) {
-        auto r = parse_receipt(first_arg(m), "userId");
-        if (!r)
-          return message_error(s, ack, "Missing required fields");
-        if (auto refusal = not_oneself(app, s, r->user_id, "userId"))
-          return message_error(s, ack, *refusal);
-        // To the message's own conversation, whatever conversationId the payload named.
-        auto on_stored = [read](sio::socket& s, persistence::receipt& rec, const sio::ack_responder& ack) {
-          s.nsp_all()
-              .to(rec.conversation_id)
-              .emit(read ? "messageRead" : "messageDelivered",
-                    {json::object{{"conversationId", rec.conversation_id},
-                                  {"messageId", rec.message_id},
-                                  {"userId", rec.user_id},
-                                  {read ? "readAt" : "deliveredAt", iso_time(rec.at)}}});
-          ack({ok_status()});
-        };
-        auto checked = verified(app);
-        if (read)
-          store_then<persistence::receipt>(app, s, mark_read{r->message_id, r->user_id, now_ms(), checked}, ack,
-                                           on_stored);
-        else
-          store_then<persistence::receipt>(app, s, mark_delivered{r->message_id, r->user_id, now_ms(), checked}, ack,
-                                           on_stored);
-      };
-    };
-    s.on("markDelivered", receipt_handler(false));
-    s.on("markRead", receipt_handler(true));
-
-    s.on("editMessage", [&app](sio::socket& s, sio::message& m, const sio::ack_responder& ack) {
-      auto& p = first_arg(m);
-      auto r = parse_receipt(p, "senderId");
-      auto content = string_field(p, "content");
-      if (!r || !content)
-        return message_error(s, ack, "Missing required fields");
-      if (text_length(*content) > 5000)
-        return message_error(s, ack, "Message too long");
-      if (auto refusal = not_oneself(app, s, r->user_id, "senderId"))
-        return message_error(s, ack, *refusal);
-      store_then<persistence::conversation_message>(
-          app, s, edit_message{r->message_id, *content, r->user_id, now_ms(), verified(app)}, ack,
-          announce_stored("messageEdited"));
-    });
-
-    s.on("deleteMessage", [&app](sio::socket& s, sio::message& m, const sio::ack_responder& ack) {
-      auto r = parse_receipt(first_arg(m), "senderId");
-      if (!r)
-        return message_error(s, ack, "Missing required fields");
-      if (auto refusal = not_oneself(app, s, r->user_id, "senderId"))
-        return message_error(s, ack, *refusal);
-      store_then<persistence::conversation_message>(
-          app, s, delete_message{r->message_id, r->user_id, now_ms(), verified(app)}, ack,
-          [](sio::socket& s, persistence::conversation_message& stored, const sio::ack_responder& ack) {
-            s.nsp_all()
-                .to(stored.conversation_id)
-                .emit("messageDeleted",
-                      {json::object{{"conversationId", stored.conversation_id}, {"messageId", stored.id}}});
-            ack({ok_status({{"id", stored.id}})});
-          });
-    });
-
-    s.on_disconnect([&app](sio::socket& s, const std::string&) {
-      for (auto& room : s.rooms())
-        presence_leave(app, s, room);
-      on_identity_gone(app, s);
-    });
-  });
+  app.io.of(app.opts.conversations_namespace)
+      .module("conversations")
+      .on_connection(with_app(app, on_connected))
+      .on("joinRoom", with_app(app, on_join))
+      .on("join", with_app(app, on_join))
+      .on("leaveRoom", with_app(app, on_leave))
+      .on("leave", with_app(app, on_leave))
+      .on("sendMessage", with_app(app, on_send_message))
+      .on("typing", with_app(app, on_typing))
+      .on("stopTyping", with_app(app, on_stop_typing))
+      .on("markDelivered", with_app(app, on_mark_delivered))
+      .on("markRead", with_app(app, on_mark_read))
+      .on("editMessage", with_app(app, on_edit_message))
+      .on("deleteMessage", with_app(app, on_delete_message))
+      .on_disconnect(with_app(app, on_disconnected));
 }
 
 } // namespace chat

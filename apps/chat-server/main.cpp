@@ -81,7 +81,14 @@ int main(int argc, char** argv) {
     persistence = chat::spawn_persistence(system, std::move(store), popts);
     // Connections left open by a crash are closed in the store before anyone connects.
     caf::anon_send(persistence, chat::close_open_connections{0});
-    chat_app = chat::mount_chat_app(io, system, persistence, cfg->chat);
+    try {
+      chat_app = chat::mount_chat_app(io, system, persistence, cfg->chat);
+    } catch (const sio::handler_conflict& e) {
+      std::cerr << "chat-server: " << e.what()
+                << ": mount these modules on different namespaces (docs/chat-protocol.md, Modules and namespaces)\n";
+      caf::anon_send_exit(persistence, caf::exit_reason::user_shutdown);
+      return 2;
+    }
   } else {
     chat::mount_echo_app(io);
     io.route("GET", "/health", [&io, started](const sio::http::request&, sio::http::reply_ptr r) {
@@ -115,8 +122,9 @@ int main(int argc, char** argv) {
   std::cout << "listening on http://" << cfg->http.host << ":" << port << std::endl;
   spdlog::info("chat-server ({} app) on {}:{}, {} I/O threads, actors on {}", cfg->app, cfg->http.host, port,
                cfg->http.io_threads,
-               cfg->actor_scheduler == "io" ? "the I/O threads"
-                                            : std::to_string(cfg->actor_threads) + " " + cfg->actor_scheduler + " workers");
+               cfg->actor_scheduler == "io"
+                   ? "the I/O threads"
+                   : std::to_string(cfg->actor_threads) + " " + cfg->actor_scheduler + " workers");
   // The derived cap depends on `ulimit -n`: say what it came to (0: none).
   spdlog::info("at most {} connections, {} per client address", cfg->http.max_connections,
                cfg->http.max_connections_per_address);

@@ -20,7 +20,7 @@ std::size_t rate_limiter::size() const {
   return index_.size();
 }
 
-bool rate_limiter::allow(std::initializer_list<quota> quotas, std::int64_t now_ms) {
+bool rate_limiter::allow(std::initializer_list<quota> quotas, std::int64_t now_ms, std::int64_t count) {
   std::lock_guard<std::mutex> guard(mutex_);
   for (int n = 0; n < prune_per_call && oldest_ != none && expired(entries_[oldest_], now_ms); ++n)
     remove(oldest_);
@@ -30,11 +30,11 @@ bool rate_limiter::allow(std::initializer_list<quota> quotas, std::int64_t now_m
     std::int64_t used = 0;
     if (it != index_.end() && !expired(entries_[it->second], now_ms))
       used = entries_[it->second].count;
-    if (used >= q.limit)
+    if (used + count > q.limit)
       return false;
   }
   for (auto& q : quotas)
-    ++entries_[find_or_add(q.key, now_ms)].count;
+    entries_[find_or_add(q.key, now_ms)].count += count;
   return true;
 }
 

@@ -31,9 +31,9 @@ public:
 
   rate_limiter(std::size_t capacity, std::int64_t window_ms);
 
-  /// Whether one more send passes every quota at `now_ms`; counted in each of them only
-  /// when all pass (a refused send costs nothing). Thread-safe.
-  bool allow(std::initializer_list<quota> quotas, std::int64_t now_ms);
+  /// Whether `count` more sends pass every quota at `now_ms`; counted in each of them
+  /// only when all pass (a refused send costs nothing). Thread-safe.
+  bool allow(std::initializer_list<quota> quotas, std::int64_t now_ms, std::int64_t count = 1);
 
   /// Keys held (expired ones not yet dropped included).
   std::size_t size() const;

@@ -518,11 +518,29 @@ if (!harness.isReference())
     it("presence room: members in the ack and presence.members, user.joined / user.left by user", TEST_TIMEOUT, () =>
       c.withChat(ARGS, async (server) => {
         const room = "presence-room1";
+        // Every member carries connected_at (seed 001's getPresenceData): an ISO time, the
+        // same for as long as the user stays; compared apart from the rest.
+        const since = {};
+        const bare = (m) => {
+          assert.match(m.connected_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+          since[m.user_id] ??= m.connected_at;
+          assert.strictEqual(m.connected_at, since[m.user_id], `${m.user_id}'s connected_at changed`);
+          const { connected_at: _, ...rest } = m;
+          return rest;
+        };
+        const bareAll = (list) => list.map(bare);
         const alice = await connectAs(server.url, { userId: "pa", username: "Alice" });
         const [ackA] = await h.emitAck(alice, "joinRoom", room);
-        assert.deepStrictEqual(ackA, { status: "ok", room, members: [{ user_id: "pa", user_info: { name: "Alice" } }] });
+        assert.deepStrictEqual({ ...ackA, members: bareAll(ackA.members) }, {
+          status: "ok",
+          room,
+          members: [{ user_id: "pa", user_info: { name: "Alice" } }],
+        });
         const [pmA] = await alice.inbox.take("presence.members");
-        assert.deepStrictEqual(pmA, { room, members: [{ user_id: "pa", user_info: { name: "Alice" } }] });
+        assert.deepStrictEqual({ ...pmA, members: bareAll(pmA.members) }, {
+          room,
+          members: [{ user_id: "pa", user_info: { name: "Alice" } }],
+        });
 
         const bob1 = await connectAs(server.url, { userId: "pb", username: "Bob" });
         const [ackB] = await h.emitAck(bob1, "joinRoom", { room });
@@ -530,18 +548,18 @@ if (!harness.isReference())
         const both = [{ user_id: "pa", user_info: { name: "Alice" } }, { user_id: "pb", user_info: { name: "Bob" } }];
         assert.strictEqual(ackB.status, "ok");
         assert.strictEqual(ackB.room, room);
-        assert.deepStrictEqual([...ackB.members].sort(byId), both);
+        assert.deepStrictEqual(bareAll([...ackB.members].sort(byId)), both);
         const [pmB] = await bob1.inbox.take("presence.members");
         assert.strictEqual(pmB.room, room);
-        assert.deepStrictEqual([...pmB.members].sort(byId), both);
+        assert.deepStrictEqual(bareAll([...pmB.members].sort(byId)), both);
         const [joined] = await alice.inbox.take("user.joined");
-        assert.deepStrictEqual(joined, { user_id: "pb", user_info: { name: "Bob" } });
+        assert.deepStrictEqual(bare(joined), { user_id: "pb", user_info: { name: "Bob" } });
         await c.assertNone(bob1, "user.joined");
 
         // Bob's second socket: still one member per user.
         const bob2 = await connectAs(server.url, { userId: "pb", username: "Bob" });
         const [ackB2] = await h.emitAck(bob2, "joinRoom", room);
-        assert.deepStrictEqual([...ackB2.members].sort(byId), both);
+        assert.deepStrictEqual(bareAll([...ackB2.members].sort(byId)), both);
         // Members are users: Bob was already there, so no second user.joined.
         await c.assertNone([alice, bob1], "user.joined");
 
@@ -552,7 +570,7 @@ if (!harness.isReference())
         // His last socket goes away: user.left to the room.
         bob2.disconnect();
         const [gone] = await alice.inbox.take("user.left");
-        assert.deepStrictEqual(gone, { user_id: "pb", user_info: { name: "Bob" } });
+        assert.deepStrictEqual(bare(gone), { user_id: "pb", user_info: { name: "Bob" } });
         await c.assertNone([alice, bob1], "user.left");
 
         // An anonymous socket is a member under its socket id.

@@ -91,6 +91,14 @@ CAF_TEST(a_refused_send_costs_nothing_in_any_quota) {
   CAF_CHECK(rl.allow({{"c-three", 3}, {"a-other", 5}}, 10));
 }
 
+CAF_TEST(several_sends_at_once_count_whole_or_not_at_all) {
+  rate_limiter rl(100, minute);
+  CAF_CHECK(rl.allow({{"u1", 10}}, 10, 4));  // a batch of 4: 6 left
+  CAF_CHECK(!rl.allow({{"u1", 10}}, 10, 7)); // 7 do not fit, and cost nothing
+  CAF_CHECK(rl.allow({{"u1", 10}}, 10, 6));
+  CAF_CHECK(!rl.allow({{"u1", 10}}, 10));
+}
+
 CAF_TEST(expired_entries_are_dropped) {
   rate_limiter rl(1000, minute);
   for (int i = 0; i < 100; ++i)
