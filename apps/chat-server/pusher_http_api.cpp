@@ -355,9 +355,7 @@ void dispatch(chat_app& app, sio::pusher_server& pusher, const request& req, rep
   if (!a)
     return r->send(refused(404, "Unknown app_id"));
   auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
-  // The signature covers the path as the client sent it, before percent-decoding.
-  auto raw_path = std::string_view(req.target).substr(0, req.target.find('?'));
-  if (auto refusal = pusher::verify_request(*a, req.method, raw_path, req.query, req.body, now.count()))
+  if (auto refusal = pusher::verify_request(*a, req.method, req.path, req.query, req.body, now.count()))
     return r->send(refused(refusal->status, refusal->message));
   found->fn(app, pusher, *a, req, parts, std::move(r));
 }
