@@ -101,7 +101,7 @@ void broadcast::emit(std::string_view event, message m) const {
   if (!nsp_actor_)
     return;
   auto frame = shared_frame{std::make_shared<const wire_packet>(
-      wire_packet{engineio::encode_message(encode_event(nsp_, event, m)), std::move(m.attachments)})};
+      wire_packet{engineio::encode_message(encode_event(nsp_, event, m)), std::move(m.attachments), {}})};
   caf::anon_send(nsp_actor_, broadcast_request{rooms_, except_, std::move(frame), is_volatile_});
 }
 

@@ -106,6 +106,13 @@ struct server_core {
   std::atomic<std::size_t> session_count{0};
   std::atomic<bool> shutting_down{false};
 
+  // -- connections of other protocols (Pusher): closed at shutdown like sessions --
+  std::mutex others_mutex;
+  std::unordered_map<caf::actor_addr, caf::actor> others;
+  void add_other(const caf::actor& a);
+  void remove_other(const caf::actor_addr& a);
+  std::size_t other_count();
+
   void add_session(const std::string& sid, std::shared_ptr<session_entry> entry);
   void remove_session(const std::string& sid);
   std::shared_ptr<session_entry> find_session(const std::string& sid);

@@ -80,6 +80,9 @@ void announce_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<room_deliver>("sio::room_deliver");
   cfg.add_message_type<deliver>("sio::deliver");
   cfg.add_message_type<close_request>("sio::close_request");
+  cfg.add_message_type<rooms_query>("sio::rooms_query");
+  cfg.add_message_type<room_count>("sio::room_count");
+  cfg.add_message_type<room_list>("sio::room_list");
   cfg.add_message_type<std::vector<std::uint64_t>>("std::vector<uint64_t>");
 }
 

@@ -37,6 +37,9 @@ using wflush_atom = caf::atom_constant<caf::atom("wflush")>;   // flush the defe
 struct wire_packet {
   std::string text;
   std::vector<std::string> attachments;
+  /// The same event as a Pusher message, when the sender made one (a Pusher client event:
+  /// one channel, with the sender's user_id); empty: subscribers translate `text`.
+  std::string pusher;
 };
 
 /// An immutable, shared wire packet: a broadcast encodes once and every recipient holds
@@ -52,8 +55,11 @@ struct shared_frame {
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, shared_frame& x) {
   std::string text = x.ptr ? x.ptr->text : std::string{};
   std::vector<std::string> attachments = x.ptr ? x.ptr->attachments : std::vector<std::string>{};
-  return f(caf::meta::type_name("shared_frame"), text, attachments, caf::meta::load_callback([&]() -> caf::error {
-             x.ptr = std::make_shared<const wire_packet>(wire_packet{std::move(text), std::move(attachments)});
+  std::string pusher = x.ptr ? x.ptr->pusher : std::string{};
+  return f(caf::meta::type_name("shared_frame"), text, attachments, pusher,
+           caf::meta::load_callback([&]() -> caf::error {
+             x.ptr = std::make_shared<const wire_packet>(
+                 wire_packet{std::move(text), std::move(attachments), std::move(pusher)});
              return caf::none;
            }));
 }
@@ -97,6 +103,9 @@ using delivery_sink_ptr = std::shared_ptr<delivery_sink>;
 struct recipient {
   caf::actor connection;
   delivery_sink_ptr sink; // null for a socket of another node
+  /// A member that takes room broadcasts only, never the whole namespace's (a Pusher
+  /// subscription: a channel's events go to the channel's subscribers alone).
+  bool rooms_only = false;
 };
 
 /// Hands `frame` to socket `key` through its sink, else as a `deliver` message.
@@ -128,9 +137,10 @@ struct socket_add {
   std::string id;
   caf::actor connection;
   delivery_sink_ptr sink; // local only: not serialized
+  bool rooms_only = false; // see recipient::rooms_only
 };
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, socket_add& x) {
-  return f(caf::meta::type_name("socket_add"), x.key, x.id, x.connection);
+  return f(caf::meta::type_name("socket_add"), x.key, x.id, x.connection, x.rooms_only);
 }
 
 struct socket_remove {
@@ -166,6 +176,28 @@ struct broadcast_request {
 };
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, broadcast_request& x) {
   return f(caf::meta::type_name("broadcast_request"), x.rooms, x.except, x.frame, x.is_volatile);
+}
+
+/// Asks a namespace for its rooms whose names start with `prefix`, sockets' own-id rooms
+/// left out; the answer is a `room_list`.
+struct rooms_query {
+  std::string prefix;
+};
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, rooms_query& x) {
+  return f(caf::meta::type_name("rooms_query"), x.prefix);
+}
+struct room_count {
+  std::string name;
+  std::uint64_t members = 0;
+};
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, room_count& x) {
+  return f(caf::meta::type_name("room_count"), x.name, x.members);
+}
+struct room_list {
+  std::vector<room_count> rooms;
+};
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, room_list& x) {
+  return f(caf::meta::type_name("room_list"), x.rooms);
 }
 
 /// Room membership kept by a room actor.

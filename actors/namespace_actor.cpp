@@ -67,7 +67,7 @@ void broadcast(self_ptr self, broadcast_request& req) {
   sort_unique(exclude);
   if (req.rooms.empty()) {
     for (auto& [key, to] : st.sockets) {
-      if (!exclude.empty() && std::binary_search(exclude.begin(), exclude.end(), key))
+      if (to.rooms_only || (!exclude.empty() && std::binary_search(exclude.begin(), exclude.end(), key)))
         continue;
       deliver_to(self, key, to, req.frame, req.is_volatile);
     }
@@ -103,8 +103,10 @@ caf::behavior namespace_actor(caf::stateful_actor<namespace_state>* self, std::s
   self->state.name = std::move(name);
   return {
       [=](socket_add& s) {
-        self->state.sockets[s.key] = recipient{std::move(s.connection), std::move(s.sink)};
+        self->state.sockets[s.key] = recipient{std::move(s.connection), std::move(s.sink), s.rooms_only};
         join(self, s.key, s.id);
+        if (auto own = self->state.rooms.find(s.id); own != self->state.rooms.end())
+          own->second.own = true;
       },
       [=](socket_remove& s) {
         auto& st = self->state;
@@ -125,6 +127,13 @@ caf::behavior namespace_actor(caf::stateful_actor<namespace_state>* self, std::s
       },
       [=](wflush_atom) { self->state.writes.flush_now(); },
       [=](count_atom) { return self->state.sockets.size(); },
+      [=](const rooms_query& q) {
+        room_list out;
+        for (auto& [name, entry] : self->state.rooms)
+          if (!entry.own && name.compare(0, q.prefix.size(), q.prefix) == 0)
+            out.rooms.push_back({name, entry.members.size()});
+        return out;
+      },
       [=](shutdown_atom) {
         for (auto& [name, entry] : self->state.rooms)
           if (entry.actor)

@@ -10,7 +10,7 @@
 // it is empty again.
 //
 // Takes: socket_add, socket_remove, room_join, room_leave, broadcast_request,
-//        (count_atom) -> size_t, shutdown_atom.
+//        (count_atom) -> size_t, (rooms_query) -> room_list, shutdown_atom.
 #pragma once
 
 #include "actors/messages.hpp"
@@ -27,6 +27,7 @@ struct namespace_state {
   struct room_entry {
     caf::actor actor; // null while the room is small
     std::unordered_set<std::uint64_t> members;
+    bool own = false; // named by a member's id: not listed by rooms_query
   };
   std::string name;
   std::unordered_map<std::uint64_t, recipient> sockets;

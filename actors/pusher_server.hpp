@@ -39,7 +39,18 @@ struct pusher_hooks {
   std::function<void(const std::string& nsp, const std::string& channel, const pusher_member& member,
                      const std::string& sub_id)>
       presence_leave;
+  /// The application's events that tell a presence room's members of a member added or
+  /// removed ({user_id, user_info}): Pusher subscribers get them as
+  /// pusher_internal:member_added / member_removed.
+  std::string member_added_event;
+  std::string member_removed_event;
+  /// A connection came to know its user (signin, or its first presence channel), and
+  /// the connection of that user ended; for online status.
+  std::function<void(const std::string& nsp, const std::string& user_id)> user_arrived;
+  std::function<void(const std::string& nsp, const std::string& user_id)> user_departed;
 };
+
+struct pusher_shared;
 
 class pusher_server {
 public:
@@ -57,10 +68,8 @@ public:
   /// in as `user_id`; how many.
   std::size_t terminate_user(const std::string& app_id, const std::string& user_id);
 
-  struct state;
-
 private:
-  std::shared_ptr<state> state_;
+  std::shared_ptr<pusher_shared> shared_;
 };
 
 } // namespace sio

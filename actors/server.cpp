@@ -1,5 +1,6 @@
 #include "actors/server.hpp"
 
+#include "actors/actor_sink.hpp"
 #include "actors/connection.hpp"
 #include "actors/ids.hpp"
 #include "actors/namespace_actor.hpp"
@@ -36,6 +37,21 @@ std::optional<server_core::namespace_entry> server_core::find_namespace(const st
   namespace_entry entry{def, sys.spawn(namespace_actor, name)};
   namespaces.emplace(name, entry);
   return entry;
+}
+
+void server_core::add_other(const caf::actor& a) {
+  std::lock_guard<std::mutex> guard(others_mutex);
+  others.emplace(a.address(), a);
+}
+
+void server_core::remove_other(const caf::actor_addr& a) {
+  std::lock_guard<std::mutex> guard(others_mutex);
+  others.erase(a);
+}
+
+std::size_t server_core::other_count() {
+  std::lock_guard<std::mutex> guard(others_mutex);
+  return others.size();
 }
 
 void server_core::add_session(const std::string& sid, std::shared_ptr<session_entry> entry) {
@@ -134,19 +150,6 @@ private:
 };
 
 /// Forwards a WebSocket's messages to its connection actor.
-class actor_sink final : public http::ws_sink {
-public:
-  actor_sink(caf::actor a, std::uint64_t channel) : actor_(std::move(a)), channel_(channel) {}
-  void on_message(bool binary, std::string data) override {
-    caf::anon_send(actor_, ws_in{channel_, binary, std::move(data)});
-  }
-  void on_close(std::string reason) override { caf::anon_send(actor_, ws_gone{channel_, std::move(reason)}); }
-
-private:
-  caf::actor actor_;
-  std::uint64_t channel_;
-};
-
 int protocol_of(const http::request& req) {
   auto* v = req.param("EIO");
   return v && *v == "3" ? 3 : 4;
@@ -213,11 +216,20 @@ public:
     r->send(http::response::json(404, R"({"error":"not found"})"));
   }
 
+  struct ws_route {
+    std::string prefix;
+    ws_route_handler decide;
+  };
+  std::vector<ws_route> ws_routes;
+
   upgrade_decision on_upgrade(const http::request& req) override {
     upgrade_decision d;
     auto& opts = core_->opts;
     bool raw = !opts.raw_engine_path.empty() && req.path == opts.raw_engine_path;
     if (req.path != opts.path && !raw) {
+      for (auto& rt : ws_routes)
+        if (req.path.compare(0, rt.prefix.size(), rt.prefix) == 0)
+          return rt.decide(req);
       d.refuse = http::response::json(404, R"({"error":"not found"})");
       return d;
     }
@@ -410,6 +422,29 @@ void server::route(std::string method, std::string path, route_handler h) {
   engine_->routes.push_back({std::move(method), std::move(path), std::move(h)});
 }
 
+void server::ws_route(std::string prefix, ws_route_handler decide) {
+  engine_->ws_routes.push_back({std::move(prefix), std::move(decide)});
+}
+
+void server::rooms(const std::string& nsp, std::string prefix, std::function<void(std::vector<room_summary>)> done) {
+  auto entry = core_->find_namespace(nsp);
+  if (!entry)
+    return done({});
+  core_->sys.spawn([nsp_actor = entry->actor, prefix = std::move(prefix),
+                    done = std::move(done)](caf::event_based_actor* self) mutable {
+    self->request(nsp_actor, caf::infinite, rooms_query{std::move(prefix)})
+        .then(
+            [done](room_list& list) {
+              std::vector<room_summary> out;
+              out.reserve(list.rooms.size());
+              for (auto& r : list.rooms)
+                out.push_back({std::move(r.name), static_cast<std::size_t>(r.members)});
+              done(std::move(out));
+            },
+            [done](caf::error&) { done({}); });
+  });
+}
+
 std::shared_ptr<http::handler> server::handler() {
   return engine_;
 }
@@ -426,8 +461,14 @@ void server::shutdown(std::chrono::milliseconds grace) {
   core_->shutting_down = true;
   for (auto& a : core_->all_sessions())
     caf::anon_send(a, close_request{"server shutting down"});
+  {
+    std::lock_guard<std::mutex> guard(core_->others_mutex);
+    for (auto& [addr, a] : core_->others)
+      caf::anon_send(a, close_request{"server shutting down"});
+  }
   auto deadline = std::chrono::steady_clock::now() + grace;
-  while (core_->session_count.load() > 0 && std::chrono::steady_clock::now() < deadline)
+  while ((core_->session_count.load() > 0 || core_->other_count() > 0)
+         && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   std::vector<caf::actor> namespaces;
   {

@@ -54,6 +54,9 @@ public:
   /// `done` runs once, on an actor thread (empty when `nsp` is not registered).
   void rooms(const std::string& nsp, std::string prefix, std::function<void(std::vector<room_summary>)> done);
 
+  /// The state the actors share, for other protocols' connections (Pusher).
+  const std::shared_ptr<server_core>& core() const { return core_; }
+
   /// What to give to http::server.
   std::shared_ptr<http::handler> handler();
 

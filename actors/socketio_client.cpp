@@ -11,7 +11,7 @@ namespace sp = socketio;
 namespace {
 
 shared_frame make_frame(std::string text, std::vector<std::string> attachments) {
-  return shared_frame{std::make_shared<const wire_packet>(wire_packet{std::move(text), std::move(attachments)})};
+  return shared_frame{std::make_shared<const wire_packet>(wire_packet{std::move(text), std::move(attachments), {}})};
 }
 
 shared_frame frame_of(const sp::packet& p) {

@@ -8,33 +8,38 @@ namespace chat {
 
 // -- identity and online status (§5) ------------------------------------------------------------
 
-void on_identity(chat_app& app, sio::socket& s) {
-  auto user = user_id_of(s);
-  if (!user || s.data().contains("identityCounted"))
-    return;
-  s.data()["identityCounted"] = true;
-  s.join("private-user." + *user);
-  if (s.nsp() != app.opts.conversations_namespace)
-    return;
+namespace {
+
+// `user.status.changed` {user:{id, is_online, last_seen}} to every Socket.IO socket of the
+// conversations namespace, and to the Pusher channel named by `pusher-status-channel`
+// (seed 004's presence-users), whose Socket.IO members get it once.
+void emit_status(chat_app& app, const std::string& user, bool online, const std::string& last_seen) {
+  sio::message m{json::object{{"user", json::object{{"id", user}, {"is_online", online}, {"last_seen", last_seen}}}}};
+  auto nsp = app.io.in(app.opts.conversations_namespace);
+  auto& channel = app.opts.pusher_status_channel;
+  if (channel.empty())
+    return nsp.emit("user.status.changed", std::move(m));
+  nsp.except(channel).emit("user.status.changed", m);
+  nsp.to(channel).emit("user.status.changed", std::move(m));
+}
+
+} // namespace
+
+void user_online(chat_app& app, const std::string& user) {
   bool first = false;
   {
     std::lock_guard<std::mutex> guard(app.presence_mutex);
-    first = ++app.online[*user] == 1;
+    first = ++app.online[user] == 1;
   }
   if (first)
-    s.nsp_all().emit(
-        "user.status.changed",
-        {json::object{{"user", json::object{{"id", *user}, {"is_online", true}, {"last_seen", iso_now()}}}}});
+    emit_status(app, user, true, iso_now());
 }
 
-void on_identity_gone(chat_app& app, sio::socket& s) {
-  auto user = user_id_of(s);
-  if (!user || !s.data().contains("identityCounted") || s.nsp() != app.opts.conversations_namespace)
-    return;
+void user_offline(chat_app& app, const std::string& user) {
   bool last = false;
   {
     std::lock_guard<std::mutex> guard(app.presence_mutex);
-    auto it = app.online.find(*user);
+    auto it = app.online.find(user);
     if (it != app.online.end() && --it->second <= 0) {
       app.online.erase(it);
       last = true;
@@ -43,10 +48,24 @@ void on_identity_gone(chat_app& app, sio::socket& s) {
   if (!last)
     return;
   auto now = now_ms();
-  caf::anon_send(app.persistence, update_last_seen{*user, now});
-  s.nsp_all().emit(
-      "user.status.changed",
-      {json::object{{"user", json::object{{"id", *user}, {"is_online", false}, {"last_seen", iso_time(now)}}}}});
+  caf::anon_send(app.persistence, update_last_seen{user, now});
+  emit_status(app, user, false, iso_time(now));
+}
+
+void on_identity(chat_app& app, sio::socket& s) {
+  auto user = user_id_of(s);
+  if (!user || s.data().contains("identityCounted"))
+    return;
+  s.data()["identityCounted"] = true;
+  s.join("private-user." + *user);
+  if (s.nsp() == app.opts.conversations_namespace)
+    user_online(app, *user);
+}
+
+void on_identity_gone(chat_app& app, sio::socket& s) {
+  auto user = user_id_of(s);
+  if (user && s.data().contains("identityCounted") && s.nsp() == app.opts.conversations_namespace)
+    user_offline(app, *user);
 }
 
 // Keys carry their kind in a first letter, so a user id never meets a socket id or an
@@ -104,11 +123,7 @@ std::shared_ptr<chat_app> mount_chat_app(sio::server& io, caf::actor_system& sys
   mount_conversations(a);
   mount_room_chat(a);
   mount_admin(a);
-  if (!a.opts.pusher_apps.empty()) {
-    a.pusher = std::make_unique<sio::pusher_server>(io, sys, pusher::app_registry(a.opts.pusher_apps),
-                                                    a.opts.conversations_namespace, sio::pusher_hooks{});
-    mount_pusher_http_api(a, *a.pusher); // before mount_http_api's catch-all GET route
-  }
+  mount_pusher(a); // before mount_http_api's catch-all GET route
   mount_http_api(a);
   return app;
 }

@@ -30,6 +30,7 @@ struct chat_options {
   bool open_conversations = true;            ///< joining a conversation the backend did not close makes a participant
   std::string admin_token;                   ///< empty: only a JWT with role "admin" opens /admin
   std::string api_key;                       ///< empty: the backend API answers 503
+  std::string pusher_status_channel = "presence-users"; ///< channel that gets user.status.changed; empty: none
   std::string web_root;
   std::string client_bundle;
   std::vector<pusher::app> pusher_apps; ///< the Pusher apps (WebSocket /app/{key}, HTTP API /apps/{id}); none: off

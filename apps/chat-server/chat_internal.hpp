@@ -35,8 +35,9 @@ struct chat_app {
 
   // -- presence and online status (§5) --
   struct presence_member {
-    json::object info;
-    int sockets = 0;
+    json::value info;         // user_info: {name} for Socket.IO sockets, channel_data's for Pusher
+    std::string connected_at; // when the user's first socket or connection entered
+    int sockets = 0;          // the user's sockets and Pusher subscriptions in the room
   };
   std::mutex presence_mutex;
   std::unordered_map<std::string, std::map<std::string, presence_member>> presence; // room -> user
@@ -111,16 +112,45 @@ std::optional<sio::connect_error> authenticate(const chat_app& app, sio::socket&
 
 /// Logs (once, at start) that identities are not verified, when no JWT secret is set.
 void warn_if_anonymous(const chat_app& app);
+/// One more socket or Pusher connection of `user` on the conversations namespace;
+/// `user.status.changed` when it is the first.
+void user_online(chat_app& app, const std::string& user);
+/// One fewer; offline (last_seen stored, `user.status.changed`) after the last.
+void user_offline(chat_app& app, const std::string& user);
 /// Called when a socket gets a user id (connect or identify): private-user room, online.
 void on_identity(chat_app& app, sio::socket& s);
 /// Called when a socket of the conversations namespace leaves: offline after the last one.
 void on_identity_gone(chat_app& app, sio::socket& s);
+
+// -- presence rooms (presence.cpp) --
+
+bool is_presence_room(const std::string& room);
+/// {user_id, user_info, connected_at}.
+json::object member_json(const std::string& user, const chat_app::presence_member& m);
+/// The room's members (takes no lock: hold app.presence_mutex).
+json::array presence_members(chat_app& app, const std::string& room);
+struct presence_entry {
+  bool first = false;  // the user's first socket or connection in the room
+  json::object member; // this member
+  json::array members; // everyone in the room afterwards
+};
+/// Counts one more socket or connection of `user` in `room`.
+presence_entry presence_add(chat_app& app, const std::string& room, const std::string& user, json::value info);
+/// One fewer; the member when that was the user's last (the user left the room).
+std::optional<json::object> presence_remove(chat_app& app, const std::string& room, const std::string& user);
+/// Socket.IO: joins `room` (checks passed), with the presence bookkeeping and answers.
+void enter_room(chat_app& app, sio::socket& s, const std::string& room, const sio::ack_responder& ack);
+/// Socket.IO: `s` left presence room `room` (user.left after the user's last).
+void presence_leave(chat_app& app, sio::socket& s, const std::string& room);
+void leave_room(chat_app& app, sio::socket& s, const std::string& room, const sio::ack_responder& ack);
 
 void mount_platform(chat_app& app);
 void mount_conversations(chat_app& app);
 void mount_room_chat(chat_app& app);
 void mount_admin(chat_app& app);
 void mount_http_api(chat_app& app);
+/// The Pusher protocol (pusher_bridge.cpp) when apps are configured.
+void mount_pusher(chat_app& app);
 /// Pusher's HTTP API (/apps/{id}/...) for the apps of `pusher`, on the same rooms.
 void mount_pusher_http_api(chat_app& app, sio::pusher_server& pusher);
 

@@ -156,7 +156,9 @@ std::optional<config> parse_config(int argc, char** argv, int& exit_code) {
      "socket.io.js served at /socket.io/socket.io.js")
     ("pusher-app", po::value(&pusher_apps)->composing(),
      "a Pusher Channels app, ID:KEY:SECRET[;origins=A|B][;activity-timeout=SECONDS][;max-connections=N]"
-     "[;namespace=/NSP] (repeat for more apps; the environment holds one)");
+     "[;namespace=/NSP] (repeat for more apps; the environment holds one)")
+    ("pusher-status-channel", po::value(&c.chat.pusher_status_channel)->default_value("presence-users"),
+     "the channel (room) that also gets user.status.changed, for Pusher subscribers; empty: none");
   // clang-format on
 
   po::options_description all;

@@ -64,10 +64,6 @@ std::optional<std::string> room_of(const json::value& p) {
   return id_field(p, "conversationId");
 }
 
-bool is_presence_room(const std::string& room) {
-  return room.rfind("presence-", 0) == 0 || room.rfind("presence.", 0) == 0;
-}
-
 // Whether the socket's user is one of those the room's name admits (private-user.{u},
 // private-chat.{a-b}: docs/chat-protocol.md §5); true for rooms that name nobody.
 bool named_admits(sio::socket& s, const std::string& room) {
@@ -85,19 +81,6 @@ bool takes_part(const chat_app& app, sio::socket& s, const std::string& conversa
          || (persistence::named_participants(conversation) && named_admits(s, conversation));
 }
 
-json::object member_json(const std::string& user, const json::object& info) {
-  return json::object{{"user_id", user}, {"user_info", info}};
-}
-
-json::array presence_members(chat_app& app, const std::string& room) {
-  json::array members;
-  auto it = app.presence.find(room);
-  if (it != app.presence.end())
-    for (auto& [user, m] : it->second)
-      members.push_back(member_json(user, m.info));
-  return members;
-}
-
 // A join or leave that names no room: answered like a refused join, never silently.
 void room_required(sio::socket& s, const sio::ack_responder& ack) {
   if (ack.wanted())
@@ -111,53 +94,6 @@ void refuse_join(sio::socket& s, const std::string& room, const sio::ack_respond
     ack({error_status("Forbidden")});
   else
     s.emit("error", {json::object{{"message", "Forbidden: " + room}}});
-}
-
-// Enters `room` (the checks passed) with the presence bookkeeping; answers through ack or
-// events.
-void enter_room(chat_app& app, sio::socket& s, const std::string& room, const sio::ack_responder& ack) {
-  auto joined = s.join(room);
-  if (joined == sio::socket::join_result::not_connected)
-    return;
-  if (joined == sio::socket::join_result::limit_reached) {
-    if (ack.wanted())
-      ack({error_status("Too many rooms")});
-    else
-      s.emit("error", {json::object{{"message", "Too many rooms: " + room}}});
-    return;
-  }
-  bool already = joined == sio::socket::join_result::already_in;
-  if (!is_presence_room(room) || already) {
-    if (is_presence_room(room)) {
-      json::array members;
-      {
-        std::lock_guard<std::mutex> guard(app.presence_mutex);
-        members = presence_members(app, room);
-      }
-      // Answered outside the lock: an answer may close the session, whose disconnect
-      // handler takes the lock again.
-      ack({ok_status({{"room", room}, {"members", members}})});
-    } else {
-      ack({ok_status({{"room", room}})});
-    }
-    return;
-  }
-  auto user = user_id_of(s).value_or(s.id());
-  json::object info{{"name", user_name_of(s)}};
-  bool first = false;
-  json::array members;
-  {
-    std::lock_guard<std::mutex> guard(app.presence_mutex);
-    auto& m = app.presence[room][user];
-    first = m.sockets++ == 0;
-    if (first)
-      m.info = info;
-    members = presence_members(app, room);
-  }
-  if (first)
-    s.to(room).emit("user.joined", {member_json(user, info)});
-  s.emit("presence.members", {json::object{{"room", room}, {"members", members}}});
-  ack({ok_status({{"room", room}, {"members", members}})});
 }
 
 // Joins `room`: a room named for its users admits them alone; with verified identities
@@ -180,40 +116,6 @@ void join_room(chat_app& app, sio::socket& s, const std::string& room, const sio
           return ack({error_status(describe(err))});
         s.emit("error", {json::object{{"message", describe(err) + ": " + room}}});
       });
-}
-
-void presence_leave(chat_app& app, sio::socket& s, const std::string& room) {
-  if (!is_presence_room(room))
-    return;
-  auto user = user_id_of(s).value_or(s.id());
-  json::object info;
-  bool last = false;
-  {
-    std::lock_guard<std::mutex> guard(app.presence_mutex);
-    auto r = app.presence.find(room);
-    if (r == app.presence.end())
-      return;
-    auto m = r->second.find(user);
-    if (m == r->second.end())
-      return;
-    if (--m->second.sockets <= 0) {
-      info = m->second.info;
-      r->second.erase(m);
-      last = true;
-      if (r->second.empty())
-        app.presence.erase(r);
-    }
-  }
-  if (last)
-    s.nsp_all().to(room).emit("user.left", {member_json(user, info)});
-}
-
-void leave_room(chat_app& app, sio::socket& s, const std::string& room, const sio::ack_responder& ack) {
-  bool was_in = s.in_room(room);
-  s.leave(room);
-  if (was_in)
-    presence_leave(app, s, room);
-  ack({ok_status({{"room", room}})});
 }
 
 // An error goes through the ack when the client asked for one, else as `messageError`.

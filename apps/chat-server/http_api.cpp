@@ -374,7 +374,7 @@ void mount_http_api(chat_app& app) {
       std::lock_guard<std::mutex> guard(app.presence_mutex);
       if (auto it = app.presence.find(parts[2]); it != app.presence.end())
         for (auto& [user, m] : it->second)
-          members.push_back(json::object{{"user_id", user}, {"user_info", m.info}});
+          members.push_back(member_json(user, m));
     }
     r->send(json_response(200, json::object{{"room", parts[2]}, {"members", members}}));
   });
