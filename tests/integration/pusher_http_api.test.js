@@ -67,7 +67,8 @@ function signed(method, apiPath, { params = {}, body, secret = APP.secret, key =
     .join("&");
   q.auth_signature = crypto.createHmac("sha256", secret).update(`${method}\n${apiPath}\n${toSign}`).digest("hex");
   if (tweak) tweak(q);
-  return { method, path: `${apiPath}?${new URLSearchParams(q)}`, data };
+  // Signed as the path reads, sent percent-encoded (Pusher signs the unescaped path).
+  return { method, path: `${encodeURI(apiPath)}?${new URLSearchParams(q)}`, data };
 }
 
 async function send(server, req) {
@@ -311,7 +312,7 @@ describe("Pusher HTTP API: channels, presence users and terminate_connections", 
       assert.strictEqual(users.status, 200);
       assert.deepStrictEqual(users.json.users.map((u) => u.id).sort(), ["u1", "u2"]);
       assert.strictEqual((await call(pusher.get({ path: "/channels/orders/users" }))).status, 400);
-      const bad = await send(server, signed("GET", `/apps/${APP.appId}/channels/bad%20name`));
+      const bad = await send(server, signed("GET", `/apps/${APP.appId}/channels/bad name`));
       assert.strictEqual(bad.status, 400, bad.body);
     }),
   );
