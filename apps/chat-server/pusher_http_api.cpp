@@ -5,6 +5,7 @@
 // subscribers of that room alike.
 #include "apps/chat-server/chat_internal.hpp"
 
+#include "transport/pusher/message.hpp"
 #include "transport/pusher/signature.hpp"
 #include "transport/socketio/packet.hpp"
 
@@ -20,12 +21,11 @@ using sio::http::request;
 using sio::http::response;
 
 // Pusher's limits (HTTP API reference): 10 KB of data per event, 100 channels per
-// trigger, 10 events per batch, 200 characters per event name, 164 per channel name.
+// trigger, 10 events per batch, 200 characters per event name.
 constexpr std::size_t max_data_bytes = 10 * 1024;
 constexpr std::size_t max_channels = 100;
 constexpr std::size_t max_batch = 10;
 constexpr std::size_t max_event_name = 200;
-constexpr std::size_t max_channel_name = 164;
 constexpr std::size_t max_user_id = 200;
 
 // Pusher answers errors in plain text and successes as JSON.
@@ -37,24 +37,8 @@ response answer(json::object body) {
   return response::json(200, json::serialize(body));
 }
 
-bool valid_channel_name(std::string_view name) {
-  return !name.empty() && name.size() <= max_channel_name && std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-           || std::string_view("-_=@,.;").find(c) != std::string_view::npos;
-  });
-}
-
 bool is_presence(std::string_view channel) {
-  return channel.rfind("presence-", 0) == 0;
-}
-
-// A Pusher socket id: "N.N".
-bool valid_socket_id(std::string_view id) {
-  auto dot = id.find('.');
-  auto digits = [](std::string_view s) {
-    return !s.empty() && s.size() <= 20 && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
-  };
-  return dot != std::string_view::npos && digits(id.substr(0, dot)) && digits(id.substr(dot + 1));
+  return pusher::kind_of(channel) == pusher::channel_kind::presence;
 }
 
 // The comma-separated `info` attributes, each one of `allowed`; the refusal otherwise.
@@ -123,19 +107,19 @@ std::optional<std::pair<int, std::string>> parse_event(const json::value& v, boo
     if (!channels->is_array() || channels->as_array().empty() || channels->as_array().size() > max_channels)
       return bad("channels must be an array of 1 to 100 channel names");
     for (auto& c : channels->as_array()) {
-      if (!c.is_string() || !valid_channel_name(c.as_string()))
+      if (!c.is_string() || !pusher::valid_channel_name(c.as_string()))
         return bad("Invalid channel name in channels");
       out.channels.emplace_back(c.as_string());
     }
   } else if (auto* channel = o.if_contains("channel")) {
-    if (!channel->is_string() || !valid_channel_name(channel->as_string()))
+    if (!channel->is_string() || !pusher::valid_channel_name(channel->as_string()))
       return bad("Invalid channel name");
     out.channels.emplace_back(channel->as_string());
   } else {
     return bad(single_channel ? "channel is required" : "channel or channels is required");
   }
   if (auto* socket_id = o.if_contains("socket_id")) {
-    if (!socket_id->is_string() || !valid_socket_id(socket_id->as_string()))
+    if (!socket_id->is_string() || !pusher::valid_socket_id(socket_id->as_string()))
       return bad("Invalid socket_id");
     out.socket_id = std::string(socket_id->as_string());
   }
@@ -206,7 +190,7 @@ void list_channels(chat_app& app, sio::pusher_server& pusher, const pusher::app&
     return r->send(refused(400, *refusal));
   auto* prefix = req.param("filter_by_prefix");
   std::string filter = prefix ? *prefix : std::string();
-  if (filter.size() > max_channel_name)
+  if (filter.size() > 164) // the longest channel name
     return r->send(refused(400, "filter_by_prefix is too long"));
   bool with_users = wants(info, "user_count");
   // Pusher's rule: user_count is only counted over presence channels.
@@ -216,7 +200,7 @@ void list_channels(chat_app& app, sio::pusher_server& pusher, const pusher::app&
     json::object channels;
     for (auto& room : rooms) {
       // Rooms whose names Pusher cannot spell (conversation ids, say) are not channels.
-      if (!valid_channel_name(room.name))
+      if (!pusher::valid_channel_name(room.name))
         continue;
       json::object attributes;
       if (with_users)
@@ -231,7 +215,7 @@ void list_channels(chat_app& app, sio::pusher_server& pusher, const pusher::app&
 void channel_info(chat_app& app, sio::pusher_server& pusher, const pusher::app& a, const request& req,
                   const std::vector<std::string>& parts, reply_ptr r) {
   auto& channel = parts[3];
-  if (!valid_channel_name(channel))
+  if (!pusher::valid_channel_name(channel))
     return r->send(refused(400, "Invalid channel name"));
   std::vector<std::string> info;
   if (auto refusal = parse_info(req, {"user_count", "subscription_count"}, info))
@@ -259,7 +243,7 @@ void channel_info(chat_app& app, sio::pusher_server& pusher, const pusher::app& 
 void channel_users(chat_app& app, sio::pusher_server&, const pusher::app&, const request&,
                    const std::vector<std::string>& parts, reply_ptr r) {
   auto& channel = parts[3];
-  if (!valid_channel_name(channel))
+  if (!pusher::valid_channel_name(channel))
     return r->send(refused(400, "Invalid channel name"));
   if (!is_presence(channel))
     return r->send(refused(400, "Users can only be listed for presence channels"));

@@ -13,6 +13,7 @@ const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
 const Pusher = require("pusher");
+const WebSocket = require("ws");
 const harness = require("./harness");
 const h = require("./helpers");
 const c = require("./chat_helpers");
@@ -35,6 +36,52 @@ async function clientIn(server, rooms, auth) {
   const s = await c.chatConnect(server.url, { transports: ["websocket"], ...(auth ? { auth } : {}) });
   for (const room of rooms) await joinRoom(s, room);
   return s;
+}
+
+/**
+ * A Pusher protocol 7 connection (the `ws` package, frames as Pusher's reference spells
+ * them): resolves once connected with {socketId, events (every message, parsed), take(event,
+ * channel), subscribe(channel), close()}.
+ */
+async function pusherSocket(server) {
+  const ws = new WebSocket(`ws://127.0.0.1:${server.port}/app/${APP.key}?protocol=7&client=js&version=8.4.0`);
+  h.track(ws);
+  const events = [];
+  const waiters = [];
+  ws.on("message", (raw) => {
+    const msg = JSON.parse(raw.toString());
+    events.push(msg);
+    for (let i = 0; i < waiters.length; i++) {
+      const idx = events.findIndex(waiters[i].match);
+      if (idx >= 0) waiters.splice(i--, 1)[0].resolve(events.splice(idx, 1)[0]);
+    }
+  });
+  const take = (event, channel) => {
+    const match = (m) => m.event === event && (channel === undefined || m.channel === channel);
+    const idx = events.findIndex(match);
+    if (idx >= 0) return Promise.resolve(events.splice(idx, 1)[0]);
+    return h.withTimeout(new Promise((resolve) => waiters.push({ match, resolve })), h.DEFAULT_TIMEOUT_MS, event);
+  };
+  const established = await take("pusher:connection_established");
+  const socketId = JSON.parse(established.data).socket_id;
+  const closed = new Promise((resolve) => ws.once("close", (code) => resolve(code)));
+  return {
+    socketId,
+    events,
+    take,
+    closed,
+    /** pusher:signin as `user`, signed like a backend's user authentication endpoint. */
+    async signin(user) {
+      const userData = JSON.stringify({ id: user });
+      const sig = crypto.createHmac("sha256", APP.secret).update(`${socketId}::user::${userData}`).digest("hex");
+      ws.send(JSON.stringify({ event: "pusher:signin", data: { auth: `${APP.key}:${sig}`, user_data: userData } }));
+      await take("pusher:signin_success");
+    },
+    async subscribe(channel) {
+      ws.send(JSON.stringify({ event: "pusher:subscribe", data: { channel } }));
+      await take("pusher_internal:subscription_succeeded", channel);
+    },
+  };
 }
 
 /** The library's answer as {status, json}; a refusal as its status and body. */
@@ -67,7 +114,8 @@ function signed(method, apiPath, { params = {}, body, secret = APP.secret, key =
     .join("&");
   q.auth_signature = crypto.createHmac("sha256", secret).update(`${method}\n${apiPath}\n${toSign}`).digest("hex");
   if (tweak) tweak(q);
-  return { method, path: `${apiPath}?${new URLSearchParams(q)}`, data };
+  // Signed as the path reads, sent percent-encoded (Pusher signs the unescaped path).
+  return { method, path: `${encodeURI(apiPath)}?${new URLSearchParams(q)}`, data };
 }
 
 async function send(server, req) {
@@ -103,23 +151,28 @@ describe("Pusher HTTP API: publishing to the rooms", () => {
     }),
   );
 
-  it("socket_id keeps the event from the subscriptions of that Pusher socket", TEST_TIMEOUT, () =>
+  it("Pusher subscribers of the channel get it too; socket_id keeps it from that connection", TEST_TIMEOUT, () =>
     c.withChat(PUSHER_ARGS, async (server) => {
-      // A Pusher connection's subscriptions are members of the room named by its socket
-      // id (actors/pusher_server.hpp); a Socket.IO socket in such a room stands for one.
-      const [kept, excluded] = await Promise.all([
-        clientIn(server, ["orders"]),
-        clientIn(server, ["orders", "1234.5678"]),
-      ]);
+      const sio = await clientIn(server, ["orders"]);
+      const [sender, other] = await Promise.all([pusherSocket(server), pusherSocket(server)]);
+      await Promise.all([sender.subscribe("orders"), other.subscribe("orders")]);
       const pusher = backend(server);
-      const res = await call(pusher.trigger("orders", "update", { v: 1 }, { socket_id: "1234.5678" }));
+      const res = await call(pusher.trigger("orders", "update", { v: 1 }, { socket_id: sender.socketId }));
       assert.strictEqual(res.status, 200);
-      assert.deepStrictEqual(await kept.inbox.take("update"), [{ v: 1 }]);
+      assert.deepStrictEqual(await sio.inbox.take("update"), [{ v: 1 }]);
+      const got = await other.take("update", "orders");
+      assert.deepStrictEqual(JSON.parse(got.data), { v: 1 });
       // Another socket id excludes nobody here.
       assert.strictEqual((await call(pusher.trigger("orders", "update", { v: 2 }, { socket_id: "1.1" }))).status, 200);
-      assert.deepStrictEqual(await kept.inbox.take("update"), [{ v: 2 }]);
-      assert.deepStrictEqual(await excluded.inbox.take("update"), [{ v: 2 }]);
-      await c.assertNone([excluded], "update");
+      assert.deepStrictEqual(JSON.parse((await sender.take("update", "orders")).data), { v: 2 });
+      assert.deepStrictEqual(JSON.parse((await other.take("update", "orders")).data), { v: 2 });
+      assert.deepStrictEqual(await sio.inbox.take("update"), [{ v: 2 }]);
+      await h.delay(h.SETTLE_MS);
+      assert.deepStrictEqual(
+        sender.events.filter((m) => m.event === "update"),
+        [],
+        "the excluded connection got the event",
+      );
     }),
   );
 
@@ -311,15 +364,24 @@ describe("Pusher HTTP API: channels, presence users and terminate_connections", 
       assert.strictEqual(users.status, 200);
       assert.deepStrictEqual(users.json.users.map((u) => u.id).sort(), ["u1", "u2"]);
       assert.strictEqual((await call(pusher.get({ path: "/channels/orders/users" }))).status, 400);
-      const bad = await send(server, signed("GET", `/apps/${APP.appId}/channels/bad%20name`));
+      const bad = await send(server, signed("GET", `/apps/${APP.appId}/channels/bad name`));
       assert.strictEqual(bad.status, 400, bad.body);
     }),
   );
 
-  it("terminate_connections answers {}", TEST_TIMEOUT, () =>
+  it("terminate_connections closes the user's Pusher connections and answers {}", TEST_TIMEOUT, () =>
     c.withChat(PUSHER_ARGS, async (server) => {
+      const [u1, u1Again, u2] = await Promise.all([pusherSocket(server), pusherSocket(server), pusherSocket(server)]);
+      await Promise.all([u1.signin("u1"), u1Again.signin("u1"), u2.signin("u2")]);
       const res = await call(backend(server).terminateUserConnections("u1"));
       assert.deepStrictEqual(res, { status: 200, json: {} });
+      for (const conn of [u1, u1Again]) {
+        const error = await conn.take("pusher:error");
+        assert.strictEqual((typeof error.data === "string" ? JSON.parse(error.data) : error.data).code, 4009);
+        assert.strictEqual(await h.withTimeout(conn.closed, h.DEFAULT_TIMEOUT_MS, "close"), 4009);
+      }
+      await h.delay(h.SETTLE_MS);
+      assert.deepStrictEqual(u2.events.filter((m) => m.event === "pusher:error"), []);
       const userPath = `/apps/${APP.appId}/users/${"u".repeat(201)}/terminate_connections`;
       const tooLong = await send(server, signed("POST", userPath, { body: {} }));
       assert.strictEqual(tooLong.status, 400);

@@ -175,7 +175,10 @@ CAF_TEST(verify_request_refuses_each_bad_part) {
   };
   check(docs_query(), docs_body, docs_time + 601, "a timestamp 601 s old");
   check(docs_query(), docs_body, docs_time - 601, "a timestamp 601 s ahead");
-  check(docs_query(), docs_body, INT64_MIN, "a clock far away (no overflow)");
+  check(docs_query(), docs_body, INT64_MIN, "a clock far behind (no overflow)");
+  check(docs_query(), docs_body, INT64_MAX, "a clock far ahead (no overflow)");
+  check(with("auth_timestamp", "-9223372036854775808"), docs_body, docs_time, "the lowest timestamp");
+  check(with("auth_timestamp", "9223372036854775807"), docs_body, INT64_MIN, "the farthest apart");
   check(with("auth_timestamp", "1353088179x"), docs_body, docs_time, "a timestamp that is not a number");
   check(with("auth_timestamp", "99999999999999999999999"), docs_body, docs_time, "a timestamp out of range");
   check(with("auth_key", "278d425bdf160c739804"), docs_body, docs_time, "another app's key");

@@ -135,8 +135,10 @@ std::optional<request_refusal> verify_request(const app& a, std::string_view met
   auto [end, ec] = std::from_chars(ts.data(), ts.data() + ts.size(), timestamp);
   if (ts.empty() || ec != std::errc() || end != ts.data() + ts.size())
     return request_refusal{401, "Invalid auth_timestamp"};
-  // Both within int64 range and a bounded distance apart before subtracting.
-  if (timestamp < now_s - max_skew_s || timestamp > now_s + max_skew_s)
+  // The distance in unsigned arithmetic: exact for any two int64 values, never overflows.
+  auto skew = timestamp < now_s ? static_cast<std::uint64_t>(now_s) - static_cast<std::uint64_t>(timestamp)
+                                : static_cast<std::uint64_t>(timestamp) - static_cast<std::uint64_t>(now_s);
+  if (skew > static_cast<std::uint64_t>(max_skew_s))
     return request_refusal{401, "Timestamp expired: Given timestamp (" + ts + ") not within "
                                     + std::to_string(max_skew_s) + "s of server time (" + std::to_string(now_s) + ")"};
   if (!body.empty() && !p.body_md5)
