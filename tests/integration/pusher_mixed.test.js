@@ -86,8 +86,9 @@ describe("Socket.IO and Pusher in one presence room", () => {
       const other = await sioAs(server, { userId: "11", username: "Olga" });
       const [ack2] = await h.emitAck(other, "joinRoom", ROOM);
       assert.deepStrictEqual(normalized(ack2.members), normalized([samMember, eve, { user_id: "11", user_info: { name: "Olga" } }]));
-      const olga = await h.withTimeout(new Promise((resolve) => channel.joining(resolve)), 3000, "joining for olga");
-      assert.deepStrictEqual(olga, { name: "Olga" });
+      const olgaAdded = await echo.pusher.messages.take(p.frame("pusher_internal:member_added", ROOM), "member_added for olga");
+      assert.strictEqual(String(olgaAdded.data.user_id), "11", JSON.stringify(olgaAdded));
+      assert.deepStrictEqual(olgaAdded.data.user_info, { name: "Olga" });
 
       // Echo leaves: user.left on Socket.IO.
       echo.leave("chat.1");
