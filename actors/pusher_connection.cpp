@@ -21,8 +21,11 @@ using clock = std::chrono::steady_clock;
 /// Pusher's limits: client events per second per connection, a client event's data.
 constexpr int client_events_per_second = 10;
 constexpr std::size_t max_client_event_bytes = 10240;
-/// Time to answer the server's pusher:ping before the connection is closed (4201).
-constexpr auto pong_timeout = std::chrono::seconds(30);
+/// Time to answer the server's pusher:ping before the connection is closed (4201): 30 s,
+/// or the app's activity timeout when shorter.
+std::chrono::seconds pong_timeout(const pusher::app& a) {
+  return std::min<std::chrono::seconds>(std::chrono::seconds(30), a.activity_timeout);
+}
 /// Longest user id in channel_data or user_data (Pusher's limit).
 constexpr std::size_t max_user_id = 128;
 
@@ -173,8 +176,10 @@ void subscribe(self_ptr self, const json::value& data) {
   if (!pusher::valid_channel_name(*channel))
     return send_error(self, std::nullopt, "Invalid channel name: 1 to 164 of A-Z a-z 0-9 - _ = @ , . ;");
   auto kind = pusher::kind_of(*channel);
-  if (kind == pusher::channel_kind::server_to_user)
-    return refuse("AuthError", "Server-to-user channels cannot be subscribed to", 403);
+  // pusher-js subscribes to its own #server-to-user- channel after signin (it is already
+  // in: answered below); anyone else's is refused.
+  if (kind == pusher::channel_kind::server_to_user && !st.subs.count(*channel))
+    return refuse("AuthError", "Server-to-user channels are joined by pusher:signin", 403);
   if (auto it = st.subs.find(*channel); it != st.subs.end()) {
     // Subscribing again answers again (Reverb does the same); nothing is added twice.
     json::value again = json::object{};
@@ -338,17 +343,18 @@ void on_deliver(self_ptr self, const deliver& d) {
 void on_activity_check(self_ptr self) {
   auto& st = self->state;
   auto now = clock::now();
+  auto wait = pong_timeout(*st.app);
   if (st.ping_sent) {
-    if (now - *st.ping_sent >= pong_timeout)
+    if (now - *st.ping_sent >= wait)
       return close_with(self, pusher::code::pong_not_received, "Pong reply not received");
-    self->delayed_send(self, pong_timeout - (now - *st.ping_sent), activity_atom::value);
+    self->delayed_send(self, wait - (now - *st.ping_sent), activity_atom::value);
     return;
   }
   auto idle = now - st.last_activity;
   if (idle >= st.app->activity_timeout) {
     send(self, pusher::encode_ping());
     st.ping_sent = now;
-    self->delayed_send(self, pong_timeout, activity_atom::value);
+    self->delayed_send(self, wait, activity_atom::value);
     return;
   }
   self->delayed_send(self, st.app->activity_timeout - idle, activity_atom::value);

@@ -87,6 +87,22 @@ describe("pusher-js: connection", () => {
     ),
   );
 
+  it("a client that does not answer the server's pusher:ping is closed with 4201", T, () =>
+    p.withPusher(
+      [],
+      async (server) => {
+        const ws = await p.rawConnected(server);
+        await ws.frames.take(p.frame("pusher:ping"), "a server pusher:ping after 1 s of silence", 5000);
+        // No pong: with activity-timeout=1 the server waits 1 s more, then closes.
+        const closed = await h.withTimeout(ws.closed, 5000, "the close after an unanswered ping");
+        assert.strictEqual(closed.code, 4201, JSON.stringify(closed));
+        const err = await ws.frames.take(p.frame("pusher:error"), "pusher:error before the close");
+        assert.strictEqual(err.data.code, 4201, err.text);
+      },
+      { app: `${p.APP_ARG};activity-timeout=1` },
+    ),
+  );
+
   it("max-connections: the connection past the app's limit gets pusher:error 4100 and is closed", T, () =>
     p.withPusher(
       [],
@@ -488,14 +504,15 @@ describe("pusher-js: user authentication (pusher:signin)", () => {
     client.signin();
     const ok = await client.messages.take(p.frame("pusher:signin_success"), "pusher:signin_success");
     assert.deepStrictEqual(JSON.parse(ok.data.user_data), { id, user_info: { name: id } });
-    // pusher-js then subscribes to the user's own #server-to-user-{id} channel; servers
-    // differ in the answer (Pusher's is not documented), and events reach the user either way.
-    await client.messages.take(
+    // pusher-js then subscribes to the user's own #server-to-user-{id} channel, which
+    // signin joined: answered as a success, never an error in the client's console.
+    const answer = await client.messages.take(
       (f) =>
         f.channel === `#server-to-user-${id}` &&
         ["pusher_internal:subscription_succeeded", "pusher:subscription_error"].includes(f.event),
       `the answer to subscribing #server-to-user-${id}`,
     );
+    assert.strictEqual(answer.event, "pusher_internal:subscription_succeeded", answer.text);
     return client;
   }
 
