@@ -467,19 +467,23 @@ void server::rooms(const std::string& nsp, std::string prefix, std::function<voi
   auto entry = core_->find_namespace(nsp);
   if (!entry)
     return done({});
-  core_->sys.spawn([nsp_actor = entry->actor, prefix = std::move(prefix),
-                    done = std::move(done)](caf::event_based_actor* self) mutable {
-    self->request(nsp_actor, caf::infinite, rooms_query{std::move(prefix)})
-        .then(
-            [done](room_list& list) {
-              std::vector<room_summary> out;
-              out.reserve(list.rooms.size());
-              for (auto& r : list.rooms)
-                out.push_back({std::move(r.name), static_cast<std::size_t>(r.members)});
-              done(std::move(out));
-            },
-            [done](caf::error&) { done({}); });
-  });
+  // Arguments go through spawn, not captures: CAF 0.17 binds a reference to a null tuple
+  // for an actor spawned without any (UBSan reports it).
+  using done_fn = std::function<void(std::vector<room_summary>)>;
+  core_->sys.spawn(
+      [](caf::event_based_actor* self, caf::actor nsp_actor, std::string prefix, done_fn done) {
+        self->request(nsp_actor, caf::infinite, rooms_query{std::move(prefix)})
+            .then(
+                [done](room_list& list) {
+                  std::vector<room_summary> out;
+                  out.reserve(list.rooms.size());
+                  for (auto& r : list.rooms)
+                    out.push_back({std::move(r.name), static_cast<std::size_t>(r.members)});
+                  done(std::move(out));
+                },
+                [done](caf::error&) { done({}); });
+      },
+      entry->actor, std::move(prefix), std::move(done));
 }
 
 std::shared_ptr<http::handler> server::handler() {
