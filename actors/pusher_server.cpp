@@ -23,7 +23,7 @@ bool origin_allowed(const pusher::app& a, const http::request& req) {
 
 /// Checks that decide the connection's fate after the upgrade: Pusher answers them with
 /// pusher:error and a close code, which clients act on, rather than with an HTTP status.
-std::optional<pusher_refusal> check(const pusher_shared& shared, const pusher::app* a, const http::request& req) {
+std::optional<pusher_refusal> check(const pusher::app* a, const http::request& req) {
   if (!a)
     return pusher_refusal{pusher::code::app_not_found, "Application does not exist"};
   auto* protocol = req.param("protocol");
@@ -33,7 +33,6 @@ std::optional<pusher_refusal> check(const pusher_shared& shared, const pusher::a
     return pusher_refusal{pusher::code::unsupported_protocol, "Unsupported protocol version"};
   if (!origin_allowed(*a, req))
     return pusher_refusal{pusher::code::unauthorized, "Origin not allowed"};
-  (void)shared;
   return std::nullopt;
 }
 
@@ -63,7 +62,7 @@ pusher_server::pusher_server(server& io, caf::actor_system& sys, pusher::app_reg
     http::handler::upgrade_decision d;
     auto key = std::string_view(req.path).substr(5);
     const pusher::app* a = key.find('/') == std::string_view::npos ? shared->apps.by_key(key) : nullptr;
-    auto refusal = check(*shared, a, req);
+    auto refusal = check(a, req);
     auto channel = next_key();
     d.attach = [shared, a, channel, refusal](http::ws_channel_ptr ws) -> std::shared_ptr<http::ws_sink> {
       auto actor = shared->core->sys.spawn(pusher_connection, shared, a, channel, std::move(ws), refusal);
