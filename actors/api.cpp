@@ -96,13 +96,19 @@ broadcast broadcast::volatile_() const {
   return b;
 }
 
+broadcast broadcast::local() const {
+  auto b = *this;
+  b.local_ = true;
+  return b;
+}
+
 void broadcast::emit(std::string_view event, message m) const {
   refuse_reserved(event);
   if (!nsp_actor_)
     return;
   auto frame = shared_frame{std::make_shared<const wire_packet>(
       wire_packet{engineio::encode_message(encode_event(nsp_, event, m)), std::move(m.attachments), {}})};
-  caf::anon_send(nsp_actor_, broadcast_request{rooms_, except_, std::move(frame), is_volatile_});
+  caf::anon_send(nsp_actor_, broadcast_request{rooms_, except_, std::move(frame), is_volatile_, local_});
 }
 
 // -- socket ------------------------------------------------------------------------------

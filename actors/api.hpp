@@ -110,6 +110,10 @@ public:
   broadcast except(std::string room) const;
   /// Dropped for clients that cannot take it right now.
   broadcast volatile_() const;
+  /// This node's sockets only (socket.io's `local`): in a cluster, every node that makes
+  /// the same broadcast for its own sockets (a dead member's users leaving) reaches each
+  /// socket once.
+  broadcast local() const;
 
   /// Encodes the packet once and hands the shared frame to the namespace actor.
   /// Throws std::invalid_argument for a reserved event name ("connect", "disconnect", ...).
@@ -121,6 +125,7 @@ private:
   std::vector<std::string> rooms_;
   std::vector<std::string> except_;
   bool is_volatile_ = false;
+  bool local_ = false;
 };
 
 /// Logs what a handler threw (`error` is null for a non-exception).

@@ -22,6 +22,8 @@
 
 namespace sio {
 
+class cluster_directory;
+
 struct server_options {
   std::string path = "/socket.io/";
   std::chrono::milliseconds ping_interval{25000};
@@ -111,6 +113,12 @@ struct server_core {
   /// The namespace's definition and actor, spawning the actor on first use (exact names
   /// first, then patterns, which create dynamic namespaces). Nothing when unknown.
   std::optional<namespace_entry> find_namespace(const std::string& name);
+
+  // -- the cluster (both empty without --cluster-listen; set before the front end starts) --
+  /// This node's cluster node actor (actors/cluster_node.hpp).
+  caf::actor cluster;
+  /// The members, for threads outside actors (forwarding a session's requests).
+  std::shared_ptr<cluster_directory> cluster_members;
 
   // -- sessions --
   std::mutex sessions_mutex;

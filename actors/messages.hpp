@@ -173,9 +173,12 @@ struct broadcast_request {
   std::vector<std::string> except;
   shared_frame frame;
   bool is_volatile = false;
+  /// This node's sockets only: not handed to the cluster (a broadcast that came from a
+  /// member, or one every node makes for its own sockets, like socket.io's `local`).
+  bool local = false;
 };
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, broadcast_request& x) {
-  return f(caf::meta::type_name("broadcast_request"), x.rooms, x.except, x.frame, x.is_volatile);
+  return f(caf::meta::type_name("broadcast_request"), x.rooms, x.except, x.frame, x.is_volatile, x.local);
 }
 
 /// Asks a namespace for its rooms whose names start with `prefix`, sockets' own-id rooms
