@@ -214,16 +214,23 @@ void subscribe(self_ptr self, const json::value& data) {
   }
   auto key = join_room(self, *channel);
   st.subs[*channel] = {key, member};
-  json::value succeeded = json::object{};
-  if (member) {
-    note_user(self, member->user_id);
-    std::vector<pusher_member> members{*member};
-    if (st.shared->hooks.presence_join)
-      run_guarded("pusher presence_join",
-                  [&] { members = st.shared->hooks.presence_join(st.nsp_name, *channel, *member, st.socket_id); });
-    succeeded = presence_data(members);
-  }
-  send(self, pusher::encode_subscription_succeeded(*channel, succeeded));
+  if (!member)
+    return send(self, pusher::encode_subscription_succeeded(*channel, json::object{}));
+  note_user(self, member->user_id);
+  // Answered with the members once the application has them (from its presence state),
+  // unless the subscription ended meanwhile.
+  auto done = [self, channel = *channel, key](std::vector<pusher_member> members) {
+    auto& st = self->state;
+    auto it = st.subs.find(channel);
+    if (st.ended || it == st.subs.end() || it->second.key != key)
+      return;
+    send(self, pusher::encode_subscription_succeeded(channel, presence_data(members)));
+  };
+  auto& hooks = st.shared->hooks;
+  if (!hooks.presence_join)
+    return done({*member});
+  run_guarded("pusher presence_join",
+              [&] { hooks.presence_join(self, st.nsp_name, *channel, *member, st.socket_id, done); });
 }
 
 void unsubscribe(self_ptr self, const json::value& data) {
@@ -331,8 +338,8 @@ void on_deliver(self_ptr self, const deliver& d) {
       json::value id = nullptr;
       if (auto* o = e->data.if_object(); o && o->contains("user_id"))
         id = o->at("user_id");
-      return send(self, pusher::encode_event("pusher_internal:member_removed", channel->second,
-                                             json::object{{"user_id", id}}));
+      return send(
+          self, pusher::encode_event("pusher_internal:member_removed", channel->second, json::object{{"user_id", id}}));
     }
   }
   send(self, pusher::encode_event(e->event, channel->second, e->data));

@@ -10,6 +10,7 @@
 #include "transport/pusher/app.hpp"
 
 #include <boost/json.hpp>
+#include <caf/event_based_actor.hpp>
 
 #include <functional>
 #include <memory>
@@ -30,10 +31,13 @@ struct pusher_member {
 /// connection actor; must not block.
 struct pusher_hooks {
   /// A presence subscription of `member` to `channel` (its room id `sub_id`, the
-  /// subscription's own room) entered: record the member, tell the others, and return the
-  /// channel's members afterwards (the subscriber included).
-  std::function<std::vector<pusher_member>(const std::string& nsp, const std::string& channel,
-                                           const pusher_member& member, const std::string& sub_id)>
+  /// subscription's own room) entered: record the member, tell the others, and call
+  /// `done` with the channel's members afterwards (the subscriber included), from a
+  /// handler of `self` (the connection actor: `self->request(...).then(...)`), which
+  /// then answers the subscription. Not calling `done` leaves it unanswered.
+  using members_fn = std::function<void(std::vector<pusher_member>)>;
+  std::function<void(caf::event_based_actor* self, const std::string& nsp, const std::string& channel,
+                     const pusher_member& member, const std::string& sub_id, members_fn done)>
       presence_join;
   /// The subscription of `member` to `channel` ended (unsubscribe or disconnect).
   std::function<void(const std::string& nsp, const std::string& channel, const pusher_member& member,

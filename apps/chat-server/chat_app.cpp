@@ -1,56 +1,21 @@
-// The chat application's shared parts: online status (§5), the rate limit, and mounting
-// the modules (platform.cpp, conversations.cpp, basic_chat.cpp, realtime.cpp,
-// room_chat.cpp, admin.cpp, notifications.cpp, http_api.cpp; auth.cpp).
+// The chat application's shared parts: online status (§5, counted by the presence actor),
+// the rate limit, the state actors, and mounting the modules (platform.cpp, conversations.cpp, basic_chat.cpp,
+// realtime.cpp, room_chat.cpp, admin.cpp, notifications.cpp, http_api.cpp; auth.cpp).
 #include "apps/chat-server/chat_internal.hpp"
 
 #include "actors/persistence_actor.hpp"
+#include "apps/chat-server/rate_replicator.hpp"
 
 namespace chat {
 
 // -- identity and online status (§5) ------------------------------------------------------------
 
-namespace {
-
-// `user.status.changed` {user:{id, is_online, last_seen}} to every Socket.IO socket of the
-// conversations namespace, and to the Pusher channel named by `pusher-status-channel`
-// (seed 004's presence-users), whose Socket.IO members get it once.
-void emit_status(chat_app& app, const std::string& user, bool online, const std::string& last_seen) {
-  sio::message m{json::object{{"user", json::object{{"id", user}, {"is_online", online}, {"last_seen", last_seen}}}}};
-  auto nsp = app.io.in(app.opts.conversations_namespace);
-  auto& channel = app.opts.pusher_status_channel;
-  if (channel.empty())
-    return nsp.emit("user.status.changed", std::move(m));
-  nsp.except(channel).emit("user.status.changed", m);
-  nsp.to(channel).emit("user.status.changed", std::move(m));
-}
-
-} // namespace
-
 void user_online(chat_app& app, const std::string& user) {
-  bool first = false;
-  {
-    std::lock_guard<std::mutex> guard(app.presence_mutex);
-    first = ++app.online[user] == 1;
-  }
-  if (first)
-    emit_status(app, user, true, iso_now());
+  caf::anon_send(app.presence, online_enter{user});
 }
 
 void user_offline(chat_app& app, const std::string& user) {
-  bool last = false;
-  {
-    std::lock_guard<std::mutex> guard(app.presence_mutex);
-    auto it = app.online.find(user);
-    if (it != app.online.end() && --it->second <= 0) {
-      app.online.erase(it);
-      last = true;
-    }
-  }
-  if (!last)
-    return;
-  auto now = now_ms();
-  caf::anon_send(app.persistence, update_last_seen{user, now});
-  emit_status(app, user, false, iso_time(now));
+  caf::anon_send(app.presence, online_exit{user});
 }
 
 void on_identity(chat_app& app, sio::socket& s) {
@@ -75,20 +40,20 @@ bool chat_app::allow_send(sio::socket& s, std::int64_t count) {
   auto now = now_ms();
   std::int64_t limit = opts.rate_limit_per_minute;
   if (verified(*this))
-    return rate.allow({{"u" + user_id_of(s).value_or(""), limit}}, now, count);
+    return rate->allow({{"u" + user_id_of(s).value_or(""), limit}}, now, count);
   auto connection = "c" + s.id();
   if (opts.rate_limit_per_address <= 0)
-    return rate.allow({{connection, limit}}, now, count);
-  return rate.allow({{connection, limit}, {"a" + s.handshake().address, opts.rate_limit_per_address}}, now, count);
+    return rate->allow({{connection, limit}}, now, count);
+  return rate->allow({{connection, limit}, {"a" + s.handshake().address, opts.rate_limit_per_address}}, now, count);
 }
 
 bool chat_app::allow_post(const std::optional<std::string>& verified_user, const std::string& address) {
   auto now = now_ms();
   if (verified_user)
-    return rate.allow({{"u" + *verified_user, opts.rate_limit_per_minute}}, now);
+    return rate->allow({{"u" + *verified_user, opts.rate_limit_per_minute}}, now);
   if (opts.rate_limit_per_address <= 0)
     return true;
-  return rate.allow({{"a" + address, opts.rate_limit_per_address}}, now);
+  return rate->allow({{"a" + address, opts.rate_limit_per_address}}, now);
 }
 
 void chat_app::track_socket_id(sio::socket& s) {
@@ -109,12 +74,52 @@ bool chat_app::is_other_socket_room(const sio::socket& s, const std::string& roo
   return socket_ids.count(room) > 0;
 }
 
+// -- the state actors -------------------------------------------------------------------------
+
+namespace {
+
+// A namespace's broadcast handle, found when needed: the actors hold the server's core,
+// which outlives them, not the server.
+std::function<sio::broadcast(const std::string&)> broadcasts_of(sio::server& io) {
+  return [core = io.core()](const std::string& nsp) {
+    auto entry = core->find_namespace(nsp);
+    return entry ? sio::broadcast(entry->actor, nsp) : sio::broadcast();
+  };
+}
+
+void spawn_state_actors(chat_app& a) {
+  auto cluster = a.io.core()->cluster;
+  auto in = broadcasts_of(a.io);
+  a.presence = spawn_presence(
+      a.sys, presence_config{in, a.opts.conversations_namespace, a.opts.pusher_status_channel, a.persistence, cluster});
+  a.room_chat_users = spawn_room_chat_users(
+      a.sys, room_chat_users_config{[in, nsp = a.opts.room_chat_namespace] { return in(nsp); }, cluster});
+  // One node needs no replication: nothing is kept for it then.
+  if (cluster)
+    a.rate_replication = spawn_rate_replicator(a.sys, a.rate, cluster);
+}
+
+} // namespace
+
+chat_app::~chat_app() {
+  for (auto* actor : {&presence, &room_chat_users, &rate_replication})
+    if (*actor)
+      caf::anon_send_exit(*actor, caf::exit_reason::user_shutdown);
+}
+
+void announce_chat_state_types(caf::actor_system_config& cfg) {
+  announce_presence_types(cfg);
+  announce_room_chat_types(cfg);
+  announce_rate_types(cfg);
+}
+
 // -- mounting -------------------------------------------------------------------------------------
 
 std::shared_ptr<chat_app> mount_chat_app(sio::server& io, caf::actor_system& sys, caf::actor persistence,
                                          chat_options opts) {
   auto app = std::make_shared<chat_app>(io, sys, std::move(persistence), std::move(opts));
   auto& a = *app;
+  spawn_state_actors(a);
   warn_if_anonymous(a);
   for (auto* nsp : {&a.opts.platform_namespace, &a.opts.conversations_namespace, &a.opts.basic_chat_namespace,
                     &a.opts.realtime_namespace, &a.opts.room_chat_namespace, &a.opts.notifications_namespace}) {

@@ -9,6 +9,7 @@
 
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -46,6 +47,11 @@ struct chat_app;
 /// event (docs/chat-protocol.md, "Modules and namespaces").
 std::shared_ptr<chat_app> mount_chat_app(sio::server& io, caf::actor_system& sys, caf::actor persistence,
                                          chat_options opts);
+
+/// Announces the messages of the chat's state actors (presence, room chat users, rate
+/// limit replication) to CAF, so that they cross nodes. Call on the config before the
+/// actor system starts.
+void announce_chat_state_types(caf::actor_system_config& cfg);
 
 /// `server-shutting-down` {timestamp} to every client of every namespace.
 void announce_shutdown(chat_app& app);

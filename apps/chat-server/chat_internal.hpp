@@ -4,7 +4,9 @@
 #include "actors/pusher_server.hpp"
 #include "apps/chat-server/chat_app.hpp"
 #include "apps/chat-server/chat_util.hpp"
+#include "apps/chat-server/presence_actor.hpp"
 #include "apps/chat-server/rate_limiter.hpp"
+#include "apps/chat-server/room_chat_users.hpp"
 #include "persistence/store.hpp"
 
 #include <atomic>
@@ -30,29 +32,16 @@ struct chat_app {
   // -- platform (§1) --
   std::atomic<std::int64_t> platform_sockets{0};
 
-  // -- rate limit (send-message, sendMessage, HTTP posts) --
-  rate_limiter rate{rate_limit_keys, 60000};
+  // -- rate limit (send-message, sendMessage, HTTP posts): checked here, at once; in a
+  // cluster the replicator tells the other nodes what passed (rate_replicator.hpp) --
+  std::shared_ptr<rate_limiter> rate = std::make_shared<rate_limiter>(rate_limit_keys, 60000);
+  caf::actor rate_replication;
 
-  // -- presence and online status (§5) --
-  struct presence_member {
-    json::value info;         // user_info: {name} for Socket.IO sockets, channel_data's for Pusher
-    std::string connected_at; // when the user's first socket or connection entered
-    int sockets = 0;          // the user's sockets and Pusher subscriptions in the room
-  };
-  std::mutex presence_mutex;
-  std::unordered_map<std::string, std::map<std::string, presence_member>> presence; // room -> user
-  std::unordered_map<std::string, int> online;                                      // user -> sockets
+  // -- state shared by the sockets, in actors (the same messages cross nodes) --
+  caf::actor presence;        // presence rooms and online status (§5): presence_actor.hpp
+  caf::actor room_chat_users; // the room chat's users (§3): room_chat_users.hpp
 
-  // -- room chat (§3) --
-  struct chat_user {
-    std::string username;
-    std::string socket_id;
-    std::optional<std::string> room;
-  };
-  std::mutex users_mutex;
-  std::vector<std::string> user_order; // socket ids, in join order
-  std::unordered_map<std::string, chat_user> users;
-  std::unordered_map<std::string, std::set<std::string>> chat_rooms; // room -> socket ids
+  ~chat_app();
 
   /// The Pusher protocol beside Socket.IO, when pusher apps are configured.
   std::unique_ptr<sio::pusher_server> pusher;
@@ -112,8 +101,8 @@ std::optional<sio::connect_error> authenticate(const chat_app& app, sio::socket&
 
 /// Logs (once, at start) that identities are not verified, when no JWT secret is set.
 void warn_if_anonymous(const chat_app& app);
-/// One more socket or Pusher connection of `user` on the conversations namespace;
-/// `user.status.changed` when it is the first.
+/// One more socket or Pusher connection of `user` on the conversations namespace (told
+/// to the presence actor, which announces `user.status.changed` when it is the first).
 void user_online(chat_app& app, const std::string& user);
 /// One fewer; offline (last_seen stored, `user.status.changed`) after the last.
 void user_offline(chat_app& app, const std::string& user);
@@ -122,27 +111,44 @@ void on_identity(chat_app& app, sio::socket& s);
 /// Called when a socket of the conversations namespace leaves: offline after the last one.
 void on_identity_gone(chat_app& app, sio::socket& s);
 
-// -- presence rooms (presence.cpp) --
+// -- presence rooms (presence.cpp; the members live in the presence actor) --
 
 bool is_presence_room(const std::string& room);
 /// {user_id, user_info, connected_at}.
-json::object member_json(const std::string& user, const chat_app::presence_member& m);
-/// The room's members (takes no lock: hold app.presence_mutex).
-json::array presence_members(chat_app& app, const std::string& room);
-struct presence_entry {
-  bool first = false;  // the user's first socket or connection in the room
-  json::object member; // this member
-  json::array members; // everyone in the room afterwards
-};
-/// Counts one more socket or connection of `user` in `room`.
-presence_entry presence_add(chat_app& app, const std::string& room, const std::string& user, json::value info);
-/// One fewer; the member when that was the user's last (the user left the room).
-std::optional<json::object> presence_remove(chat_app& app, const std::string& room, const std::string& user);
+json::object member_json(const presence_member& m);
+json::array members_json(const presence_list& list);
 /// Socket.IO: joins `room` (checks passed), with the presence bookkeeping and answers.
 void enter_room(chat_app& app, sio::socket& s, const std::string& room, const sio::ack_responder& ack);
-/// Socket.IO: `s` left presence room `room` (user.left after the user's last).
+/// Socket.IO: `s` left presence room `room` (the presence actor announces user.left
+/// after the user's last socket).
 void presence_leave(chat_app& app, sio::socket& s, const std::string& room);
 void leave_room(chat_app& app, sio::socket& s, const std::string& room, const sio::ack_responder& ack);
+
+/// How long an HTTP request waits for a state actor (they answer at once; this only
+/// bounds a request against an actor that is gone).
+inline constexpr std::chrono::seconds state_timeout{5};
+
+/// Asks `dest` from outside any actor (an HTTP handler): a one-shot actor makes the
+/// request and runs `ok` or `fail` with the answer, so no I/O thread waits.
+template <class Reply, class Request, class Ok, class Fail>
+void ask_actor(chat_app& app, const caf::actor& dest, Request req, Ok ok, Fail fail, caf::duration timeout) {
+  // Arguments go through spawn, not captures (CAF 0.17 binds a null tuple for an
+  // argument-less spawn).
+  app.sys.spawn(
+      [](caf::event_based_actor* self, caf::actor dest, Request req, Ok ok, Fail fail, caf::duration timeout) {
+        self->request(dest, timeout, std::move(req))
+            .then(
+                [self, ok](Reply& reply) mutable {
+                  ok(reply);
+                  self->quit();
+                },
+                [self, fail](caf::error& err) mutable {
+                  fail(err);
+                  self->quit();
+                });
+      },
+      dest, std::move(req), std::move(ok), std::move(fail), timeout);
+}
 
 // -- the modules (one file each), mounted in this order: see chat_app.cpp --
 void mount_platform(chat_app& app);

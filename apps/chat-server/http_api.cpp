@@ -56,23 +56,10 @@ std::optional<json::value> parse_body(const request& req) {
   return sio::socketio::parse_json(req.body);
 }
 
-// Asks the persistence actor from outside any actor: a one-shot actor makes the request
-// and runs `ok` or `fail` with the answer.
+// Asks the persistence actor from outside any actor.
 template <class Reply, class Request, class Ok, class Fail> void ask(chat_app& app, Request req, Ok ok, Fail fail) {
-  app.sys.spawn(
-      [](caf::event_based_actor* self, caf::actor dest, Request req, Ok ok, Fail fail) {
-        self->request(dest, persistence_timeout, std::move(req))
-            .then(
-                [self, ok](Reply& reply) mutable {
-                  ok(reply);
-                  self->quit();
-                },
-                [self, fail](caf::error& err) mutable {
-                  fail(err);
-                  self->quit();
-                });
-      },
-      app.persistence, std::move(req), std::move(ok), std::move(fail));
+  ask_actor<Reply>(app, app.persistence, std::move(req), std::move(ok), std::move(fail),
+                   caf::duration{persistence_timeout});
 }
 
 // The non-empty segments of the request's path, each decoded on its own: a conversation
@@ -369,14 +356,13 @@ void mount_http_api(chat_app& app) {
     auto parts = split_path(req);
     if (parts.size() != 3)
       return r->send(error_response(404, "not found"));
-    json::array members;
-    {
-      std::lock_guard<std::mutex> guard(app.presence_mutex);
-      if (auto it = app.presence.find(parts[2]); it != app.presence.end())
-        for (auto& [user, m] : it->second)
-          members.push_back(member_json(user, m));
-    }
-    r->send(json_response(200, json::object{{"room", parts[2]}, {"members", members}}));
+    // The presence actor holds every node's members.
+    ask_actor<presence_list>(
+        app, app.presence, presence_query{parts[2]},
+        [r](presence_list& list) {
+          r->send(json_response(200, json::object{{"room", list.room}, {"members", members_json(list)}}));
+        },
+        [r](caf::error& err) { r->send(error_response(503, describe(err))); }, caf::duration{state_timeout});
   });
 
   io.route("GET", "/api/users/*", [&app](const request& req, reply_ptr r) {
@@ -399,20 +385,21 @@ void mount_http_api(chat_app& app) {
           [r](caf::error& err) { r->send(error_response(503, describe(err))); });
     }
     if (parts[3] == "status") {
-      bool online = false;
-      {
-        std::lock_guard<std::mutex> guard(app.presence_mutex);
-        online = app.online.count(user) > 0;
-      }
-      return ask<last_seen_info>(
-          app, get_last_seen{user},
-          [r, user, online](last_seen_info& info) {
-            json::value last = nullptr;
-            if (info.last_seen)
-              last = iso_time(*info.last_seen);
-            r->send(json_response(200, json::object{{"id", user}, {"is_online", online}, {"last_seen", last}}));
+      // Online anywhere in the cluster (the presence actor's counts), last seen in the store.
+      return ask_actor<online_state>(
+          app, app.presence, online_query{user},
+          [&app, r](online_state& state) {
+            ask<last_seen_info>(
+                app, get_last_seen{state.user},
+                [r, user = state.user, online = state.online](last_seen_info& info) {
+                  json::value last = nullptr;
+                  if (info.last_seen)
+                    last = iso_time(*info.last_seen);
+                  r->send(json_response(200, json::object{{"id", user}, {"is_online", online}, {"last_seen", last}}));
+                },
+                [r](caf::error& err) { r->send(error_response(503, describe(err))); });
           },
-          [r](caf::error& err) { r->send(error_response(503, describe(err))); });
+          [r](caf::error& err) { r->send(error_response(503, describe(err))); }, caf::duration{state_timeout});
     }
     r->send(error_response(404, "not found"));
   });

@@ -44,6 +44,7 @@ int main(int argc, char** argv) {
   caf::actor_system_config caf_cfg;
   sio::announce_message_types(caf_cfg);
   chat::announce_persistence_types(caf_cfg);
+  chat::announce_chat_state_types(caf_cfg);
   caf_cfg.set("scheduler.max-threads", cfg->actor_threads);
   if (cfg->actor_scheduler == "io") {
     // Actors run on the I/O threads: no thread hand-off between a socket and its actor

@@ -1,9 +1,12 @@
 // Presence rooms (docs/chat-protocol.md §5, §8; seeds 001, 004): one member list per
 // room, whichever protocol its members came by. A Socket.IO socket enters with joinRoom
 // (enter_room below), a Pusher connection by subscribing to the presence channel of the
-// same name (pusher_bridge.cpp); both count through presence_add / presence_remove, so a
-// user with several sockets or connections is one member, announced once.
+// same name (pusher_bridge.cpp); both count in the presence actor (presence_actor.hpp),
+// so a user with several sockets or connections, on any node, is one member, announced
+// once to each socket.
 #include "apps/chat-server/chat_internal.hpp"
+
+#include "transport/socketio/packet.hpp"
 
 namespace chat {
 
@@ -11,46 +14,19 @@ bool is_presence_room(const std::string& room) {
   return room.rfind("presence-", 0) == 0 || room.rfind("presence.", 0) == 0;
 }
 
-json::object member_json(const std::string& user, const chat_app::presence_member& m) {
-  return json::object{{"user_id", user}, {"user_info", m.info}, {"connected_at", m.connected_at}};
+json::object member_json(const presence_member& m) {
+  auto info = sio::socketio::parse_json(m.info);
+  return json::object{{"user_id", m.user},
+                      {"user_info", info ? std::move(*info) : json::value(nullptr)},
+                      {"connected_at", m.connected_at}};
 }
 
-json::array presence_members(chat_app& app, const std::string& room) {
-  json::array members;
-  auto it = app.presence.find(room);
-  if (it != app.presence.end())
-    for (auto& [user, m] : it->second)
-      members.push_back(member_json(user, m));
-  return members;
-}
-
-presence_entry presence_add(chat_app& app, const std::string& room, const std::string& user, json::value info) {
-  presence_entry out;
-  std::lock_guard<std::mutex> guard(app.presence_mutex);
-  auto& m = app.presence[room][user];
-  out.first = m.sockets++ == 0;
-  if (out.first) {
-    m.info = std::move(info);
-    m.connected_at = iso_now();
-  }
-  out.member = member_json(user, m);
-  out.members = presence_members(app, room);
+json::array members_json(const presence_list& list) {
+  json::array out;
+  out.reserve(list.members.size());
+  for (auto& m : list.members)
+    out.push_back(member_json(m));
   return out;
-}
-
-std::optional<json::object> presence_remove(chat_app& app, const std::string& room, const std::string& user) {
-  std::lock_guard<std::mutex> guard(app.presence_mutex);
-  auto r = app.presence.find(room);
-  if (r == app.presence.end())
-    return std::nullopt;
-  auto m = r->second.find(user);
-  if (m == r->second.end() || --m->second.sockets > 0)
-    return std::nullopt;
-  auto member = member_json(user, m->second);
-  r->second.erase(m);
-  if (r->second.empty())
-    app.presence.erase(r);
-  return member;
 }
 
 void enter_room(chat_app& app, sio::socket& s, const std::string& room, const sio::ack_responder& ack) {
@@ -69,38 +45,47 @@ void enter_room(chat_app& app, sio::socket& s, const std::string& room, const si
     ack({ok_status({{"room", room}})});
     return;
   }
+  auto failed = [ack](sio::socket& s, const caf::error& err) { refuse(s, ack, describe(err)); };
   if (already) {
-    json::array members;
-    {
-      std::lock_guard<std::mutex> guard(app.presence_mutex);
-      members = presence_members(app, room);
-    }
-    // Answered outside the lock: an answer may close the session, whose disconnect
-    // handler takes the lock again.
-    ack({ok_status({{"room", room}, {"members", members}})});
+    s.request<presence_list>(
+        app.presence, presence_query{room},
+        [ack](sio::socket&, presence_list& list) {
+          ack({ok_status({{"room", list.room}, {"members", members_json(list)}})});
+        },
+        failed);
     return;
   }
+  // The presence actor counts the socket and tells the room (user.joined) when it is the
+  // user's first; the answer is the room afterwards.
   auto user = user_id_of(s).value_or(s.id());
-  auto entry = presence_add(app, room, user, json::object{{"name", user_name_of(s)}});
-  if (entry.first)
-    s.to(room).emit("user.joined", {entry.member});
-  s.emit("presence.members", {json::object{{"room", room}, {"members", entry.members}}});
-  ack({ok_status({{"room", room}, {"members", entry.members}})});
+  auto info = json::serialize(json::object{{"name", user_name_of(s)}});
+  s.request<presence_list>(
+      app.presence, presence_enter{s.nsp(), room, user, std::move(info), s.id()},
+      [ack](sio::socket& s, presence_list& list) {
+        auto members = members_json(list);
+        s.emit("presence.members", {json::object{{"room", list.room}, {"members", members}}});
+        ack({ok_status({{"room", list.room}, {"members", std::move(members)}})});
+      },
+      failed);
 }
 
 void presence_leave(chat_app& app, sio::socket& s, const std::string& room) {
-  if (!is_presence_room(room))
-    return;
-  if (auto member = presence_remove(app, room, user_id_of(s).value_or(s.id())))
-    s.nsp_all().to(room).emit("user.left", {*member});
+  if (is_presence_room(room))
+    caf::anon_send(app.presence, presence_exit{s.nsp(), room, user_id_of(s).value_or(s.id())});
 }
 
 void leave_room(chat_app& app, sio::socket& s, const std::string& room, const sio::ack_responder& ack) {
   bool was_in = s.in_room(room);
   s.leave(room);
-  if (was_in)
-    presence_leave(app, s, room);
-  ack({ok_status({{"room", room}})});
+  if (!was_in || !is_presence_room(room))
+    return ack({ok_status({{"room", room}})});
+  // Answered once the presence actor counted it: the room heard user.left first.
+  s.request<caf::ok_atom>(
+      app.presence, presence_exit{s.nsp(), room, user_id_of(s).value_or(s.id())},
+      [ack, room](sio::socket&, caf::ok_atom) {
+        ack({ok_status({{"room", room}})});
+      },
+      [ack](sio::socket& s, const caf::error& err) { refuse(s, ack, describe(err)); });
 }
 
 } // namespace chat

@@ -5,28 +5,34 @@
 // status like a socket.
 #include "apps/chat-server/chat_internal.hpp"
 
+#include "transport/socketio/packet.hpp"
+
 namespace chat {
 
 namespace {
 
-std::vector<sio::pusher_member> presence_join(chat_app& app, const std::string& nsp, const std::string& channel,
-                                              const sio::pusher_member& member, const std::string& sub_id) {
-  auto entry = presence_add(app, channel, member.user_id, member.user_info);
-  if (entry.first)
-    app.io.in(nsp).to(channel).except(sub_id).emit("user.joined", {entry.member});
-  std::vector<sio::pusher_member> out;
-  out.reserve(entry.members.size());
-  for (auto& m : entry.members) {
-    auto& o = m.as_object();
-    out.push_back({std::string(o.at("user_id").as_string()), o.at("user_info")});
-  }
-  return out;
+// The presence actor counts the subscription (and tells the room, user.joined, when it is
+// the user's first); the subscription is answered with the channel's members afterwards.
+void presence_join(chat_app& app, caf::event_based_actor* self, const std::string& nsp, const std::string& channel,
+                   const sio::pusher_member& member, const std::string& sub_id, sio::pusher_hooks::members_fn done) {
+  self->request(app.presence, caf::infinite,
+                presence_enter{nsp, channel, member.user_id, json::serialize(member.user_info), sub_id})
+      .then(
+          [done](presence_list& list) {
+            std::vector<sio::pusher_member> out;
+            out.reserve(list.members.size());
+            for (auto& m : list.members) {
+              auto info = sio::socketio::parse_json(m.info);
+              out.push_back({m.user, info ? std::move(*info) : json::value(nullptr)});
+            }
+            done(std::move(out));
+          },
+          [done, member](caf::error&) { done({member}); });
 }
 
 void presence_leave(chat_app& app, const std::string& nsp, const std::string& channel,
                     const sio::pusher_member& member) {
-  if (auto gone = presence_remove(app, channel, member.user_id))
-    app.io.in(nsp).to(channel).emit("user.left", {*gone});
+  caf::anon_send(app.presence, presence_exit{nsp, channel, member.user_id});
 }
 
 } // namespace
@@ -35,8 +41,11 @@ void mount_pusher(chat_app& app) {
   if (app.opts.pusher_apps.empty())
     return;
   sio::pusher_hooks hooks;
-  hooks.presence_join = [&app](const std::string& nsp, const std::string& channel, const sio::pusher_member& member,
-                               const std::string& sub_id) { return presence_join(app, nsp, channel, member, sub_id); };
+  hooks.presence_join = [&app](caf::event_based_actor* self, const std::string& nsp, const std::string& channel,
+                               const sio::pusher_member& member, const std::string& sub_id,
+                               sio::pusher_hooks::members_fn done) {
+    presence_join(app, self, nsp, channel, member, sub_id, std::move(done));
+  };
   hooks.presence_leave = [&app](const std::string& nsp, const std::string& channel, const sio::pusher_member& member,
                                 const std::string&) { presence_leave(app, nsp, channel, member); };
   hooks.member_added_event = "user.joined";

@@ -64,11 +64,13 @@ bool wants(const std::vector<std::string>& info, std::string_view attribute) {
   return std::find(info.begin(), info.end(), attribute) != info.end();
 }
 
-// Distinct users of a presence channel, whichever protocol they came by.
-std::size_t user_count(chat_app& app, const std::string& channel) {
-  std::lock_guard<std::mutex> guard(app.presence_mutex);
-  auto it = app.presence.find(channel);
-  return it == app.presence.end() ? 0 : it->second.size();
+// Distinct users of each of `channels` (presence channels, whichever protocol their
+// members came by, on any node): `done` with the counts in the same order, or 503.
+template <class Done> void user_counts(chat_app& app, std::vector<std::string> channels, reply_ptr r, Done done) {
+  ask_actor<presence_counts>(
+      app, app.presence, presence_count_query{std::move(channels)},
+      [done](presence_counts& counts) mutable { done(counts.users); },
+      [r](caf::error& err) { r->send(refused(503, describe(err))); }, caf::duration{state_timeout});
 }
 
 // -- publishing ---------------------------------------------------------------------------------
@@ -197,17 +199,24 @@ void list_channels(chat_app& app, sio::pusher_server& pusher, const pusher::app&
   if (with_users && filter.rfind("presence-", 0) != 0)
     return r->send(refused(400, "info=user_count requires filter_by_prefix=presence-"));
   app.io.rooms(pusher.nsp_of(a), filter, [&app, r, with_users](std::vector<sio::server::room_summary> rooms) {
-    json::object channels;
-    for (auto& room : rooms) {
-      // Rooms whose names Pusher cannot spell (conversation ids, say) are not channels.
-      if (!pusher::valid_channel_name(room.name))
-        continue;
-      json::object attributes;
-      if (with_users)
-        attributes["user_count"] = user_count(app, room.name);
-      channels[room.name] = std::move(attributes);
-    }
-    r->send(answer({{"channels", std::move(channels)}}));
+    // Rooms whose names Pusher cannot spell (conversation ids, say) are not channels.
+    std::vector<std::string> names;
+    for (auto& room : rooms)
+      if (pusher::valid_channel_name(room.name))
+        names.push_back(std::move(room.name));
+    auto answer_with = [r, names](const std::vector<std::uint64_t>& users) {
+      json::object channels;
+      for (std::size_t i = 0; i < names.size(); ++i) {
+        json::object attributes;
+        if (i < users.size())
+          attributes["user_count"] = users[i];
+        channels[names[i]] = std::move(attributes);
+      }
+      r->send(answer({{"channels", std::move(channels)}}));
+    };
+    if (!with_users)
+      return answer_with({});
+    user_counts(app, names, r, answer_with);
   });
 }
 
@@ -230,12 +239,19 @@ void channel_info(chat_app& app, sio::pusher_server& pusher, const pusher::app& 
                  for (auto& room : rooms)
                    if (room.name == channel)
                      members = room.members;
-                 json::object out{{"occupied", members > 0}};
-                 if (with_users)
-                   out["user_count"] = user_count(app, channel);
-                 if (with_subscriptions)
-                   out["subscription_count"] = members;
-                 r->send(answer(std::move(out)));
+                 auto answer_with = [r, members, with_subscriptions](std::optional<std::uint64_t> users) {
+                   json::object out{{"occupied", members > 0}};
+                   if (users)
+                     out["user_count"] = *users;
+                   if (with_subscriptions)
+                     out["subscription_count"] = members;
+                   r->send(answer(std::move(out)));
+                 };
+                 if (!with_users)
+                   return answer_with(std::nullopt);
+                 user_counts(app, {channel}, r, [answer_with](const std::vector<std::uint64_t>& users) {
+                   answer_with(users.empty() ? 0 : users.front());
+                 });
                });
 }
 
@@ -247,14 +263,15 @@ void channel_users(chat_app& app, sio::pusher_server&, const pusher::app&, const
     return r->send(refused(400, "Invalid channel name"));
   if (!is_presence(channel))
     return r->send(refused(400, "Users can only be listed for presence channels"));
-  json::array users;
-  {
-    std::lock_guard<std::mutex> guard(app.presence_mutex);
-    if (auto it = app.presence.find(channel); it != app.presence.end())
-      for (auto& entry : it->second)
-        users.push_back(json::object{{"id", entry.first}});
-  }
-  r->send(answer({{"users", std::move(users)}}));
+  ask_actor<presence_list>(
+      app, app.presence, presence_query{channel},
+      [r](presence_list& list) {
+        json::array users;
+        for (auto& m : list.members)
+          users.push_back(json::object{{"id", m.user}});
+        r->send(answer({{"users", std::move(users)}}));
+      },
+      [r](caf::error& err) { r->send(refused(503, describe(err))); }, caf::duration{state_timeout});
 }
 
 // POST /apps/{id}/users/{user_id}/terminate_connections

@@ -33,9 +33,50 @@ bool rate_limiter::allow(std::initializer_list<quota> quotas, std::int64_t now_m
     if (used + count > q.limit)
       return false;
   }
-  for (auto& q : quotas)
-    entries_[find_or_add(q.key, now_ms)].count += count;
+  for (auto& q : quotas) {
+    auto i = find_or_add(q.key, now_ms);
+    auto& e = entries_[i];
+    e.count += count;
+    if (track_unsent_) {
+      if (e.unsent == 0)
+        unsent_.push_back(i);
+      e.unsent += count;
+    }
+  }
   return true;
+}
+
+void rate_limiter::track_unsent(bool on) {
+  std::lock_guard<std::mutex> guard(mutex_);
+  track_unsent_ = on;
+  if (on)
+    return;
+  for (auto i : unsent_)
+    entries_[i].unsent = 0;
+  std::vector<std::uint32_t>().swap(unsent_);
+}
+
+std::vector<rate_limiter::sent> rate_limiter::take_unsent() {
+  std::lock_guard<std::mutex> guard(mutex_);
+  std::vector<sent> out;
+  out.reserve(unsent_.size());
+  // An index may be listed twice (its entry was dropped and the slot reused): the first
+  // visit takes the count, the second finds zero.
+  for (auto i : unsent_) {
+    auto& e = entries_[i];
+    if (e.unsent > 0)
+      out.push_back({e.key, e.unsent});
+    e.unsent = 0;
+  }
+  unsent_.clear();
+  return out;
+}
+
+void rate_limiter::add(std::string_view key, std::int64_t count, std::int64_t now_ms) {
+  if (count <= 0)
+    return;
+  std::lock_guard<std::mutex> guard(mutex_);
+  entries_[find_or_add(key, now_ms)].count += count;
 }
 
 std::uint32_t rate_limiter::find_or_add(std::string_view key, std::int64_t now) {
@@ -64,6 +105,7 @@ std::uint32_t rate_limiter::find_or_add(std::string_view key, std::int64_t now) 
   e.key.assign(key);
   e.window_start = now;
   e.count = 0;
+  e.unsent = 0;
   index_.emplace(std::string_view(e.key), i);
   link_newest(i);
   return i;
@@ -88,6 +130,7 @@ void rate_limiter::remove(std::uint32_t i) {
   auto& e = entries_[i];
   index_.erase(std::string_view(e.key));
   unlink(i);
+  e.unsent = 0;              // what is lost with the entry is at most one window's count of one key
   std::string().swap(e.key); // the key's memory goes back too
   free_.push_back(i);
 }

@@ -37,6 +37,22 @@ public:
 
   /// Keys held (expired ones not yet dropped included).
   std::size_t size() const;
+
+  // -- across nodes (rate_replicator.hpp) --
+
+  /// A key and a count.
+  struct sent {
+    std::string key;
+    std::int64_t count;
+  };
+  /// Whether allow() keeps what it counts for take_unsent() too (off: nothing kept).
+  void track_unsent(bool on);
+  /// What allow() counted since the last call, per key (at most `capacity()` keys),
+  /// to tell the other nodes.
+  std::vector<sent> take_unsent();
+  /// Counts another node let through: they weigh on this node's windows like its own
+  /// (a key not held starts its window now).
+  void add(std::string_view key, std::int64_t count, std::int64_t now_ms);
   std::size_t capacity() const { return capacity_; }
 
 private:
@@ -45,6 +61,7 @@ private:
     std::string key;
     std::int64_t window_start = 0;
     std::int64_t count = 0;
+    std::int64_t unsent = 0;                // counted here, not yet told to the other nodes
     std::uint32_t prev = none, next = none; // in window-start order
   };
 
@@ -61,6 +78,8 @@ private:
   std::vector<std::uint32_t> free_;
   std::unordered_map<std::string_view, std::uint32_t> index_;
   std::uint32_t oldest_ = none, newest_ = none;
+  bool track_unsent_ = false;
+  std::vector<std::uint32_t> unsent_; // entries whose unsent count went above zero
 };
 
 } // namespace chat
