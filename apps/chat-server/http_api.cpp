@@ -2,6 +2,7 @@
 // posting for clients whose socket is down, the backend API (X-API-Key), the web page
 // and the Socket.IO client bundle. Store reads run in a short-lived actor per request,
 // so no I/O thread ever waits for the disk.
+#include "actors/cluster_node.hpp"
 #include "apps/chat-server/chat_internal.hpp"
 
 #include "actors/persistence_actor.hpp"
@@ -282,6 +283,17 @@ void mount_http_api(chat_app& app) {
                       {"uptime", uptime.count()},
                       {"connections", app.io.connection_count()},
                       {"sockets", app.platform_sockets.load()}};
+    if (auto& dir = app.io.core()->cluster_members) {
+      // This node and the members it has admitted (a test waits for all of them).
+      json::array members;
+      std::string self;
+      for (auto& n : dir->members()) {
+        members.push_back(json::value(n.name));
+        if (n.number == dir->self_number())
+          self = n.name;
+      }
+      base["cluster"] = json::object{{"node", self}, {"members", std::move(members)}};
+    }
     ask<std::int64_t>(
         app, count_messages{},
         [&app, r, base](std::int64_t conversation) {
