@@ -265,6 +265,25 @@ void api_emit(chat_app& app, const request& req, reply_ptr r) {
     b = b.to(*room);
   if (auto user = id_field(body, "userId"))
     b = b.to("private-user." + *user);
+  // except: a room (or socket id) whose members do not get it, or a list of them.
+  if (auto* except = body.as_object().if_contains("except")) {
+    constexpr std::size_t max_except = 100;
+    auto bad = [&] { r->send(error_response(400, "except must be a room or an array of 1 to 100 rooms")); };
+    if (except->is_array()) {
+      if (except->as_array().empty() || except->as_array().size() > max_except)
+        return bad();
+      for (auto& v : except->as_array()) {
+        auto room = id_value(v);
+        if (!room)
+          return bad();
+        b = b.except(*room);
+      }
+    } else if (auto room = id_value(*except)) {
+      b = b.except(*room);
+    } else {
+      return bad();
+    }
+  }
   sio::message m;
   if (auto* data = body.as_object().if_contains("data"))
     m.args.push_back(*data);
