@@ -2,13 +2,16 @@
 
 namespace chat {
 
+void cluster_peers::offer(const caf::actor& node, const std::string& service, const caf::actor& actor) {
+  if (node)
+    caf::anon_send(node, sio::register_service{service, actor});
+}
+
 void cluster_peers::join(caf::event_based_actor* self, caf::actor node) {
   node_ = std::move(node);
-  if (!node_)
-    return;
-  // anon_send: the node actor answers neither, and an answer would land in our behavior.
-  caf::anon_send(node_, sio::register_service{service_, caf::actor_cast<caf::actor>(self)});
-  caf::anon_send(node_, sio::subscribe_atom::value, caf::actor_cast<caf::actor>(self));
+  // anon_send: an answer would land in our behavior.
+  if (node_)
+    caf::anon_send(node_, sio::subscribe_atom::value, caf::actor_cast<caf::actor>(self));
 }
 
 caf::actor cluster_peers::up(const caf::event_based_actor* self, const sio::node_up& up) {

@@ -19,8 +19,12 @@ class cluster_peers {
 public:
   explicit cluster_peers(std::string service) : service_(std::move(service)) {}
 
-  /// Offers `self` to the members as this node's `service` and subscribes it to
-  /// node_up / node_down. Nothing without a node actor (one node).
+  /// Offers `actor` to the members as this node's `service`. Called where it is spawned,
+  /// so that the offer reaches the node actor before main's start_atom does (the node
+  /// takes offers until it starts). Nothing without a node actor (one node).
+  static void offer(const caf::actor& node, const std::string& service, const caf::actor& actor);
+
+  /// Subscribes `self` to node_up / node_down. Nothing without a node actor.
   void join(caf::event_based_actor* self, caf::actor node);
 
   /// A member is up (again): the service's instance there when it is another node (send

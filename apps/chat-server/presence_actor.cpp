@@ -29,7 +29,7 @@ const std::string local_origin;
 
 struct presence_state {
   presence_config cfg;
-  cluster_peers peers{"presence"};
+  cluster_peers peers{presence_service};
   node_counts<member_key> rooms;
   std::map<member_key, member_meta> members; // the present ones, by room then user
   node_counts<std::string> online;
@@ -270,7 +270,10 @@ caf::behavior presence_actor(self_ptr self, presence_config cfg) {
 } // namespace
 
 caf::actor spawn_presence(caf::actor_system& sys, presence_config cfg) {
-  return sys.spawn(presence_actor, std::move(cfg));
+  auto node = cfg.cluster;
+  auto actor = sys.spawn(presence_actor, std::move(cfg));
+  cluster_peers::offer(node, presence_service, actor);
+  return actor;
 }
 
 void announce_presence_types(caf::actor_system_config& cfg) {

@@ -193,6 +193,9 @@ template <class Inspector> typename Inspector::result_type inspect(Inspector& f,
 
 // -- the actor -----------------------------------------------------------------------------
 
+/// The name the instances offer each other under (node_info::services).
+inline constexpr const char* presence_service = "presence";
+
 struct presence_config {
   /// A namespace's broadcast handle (server::in), for the announcements.
   std::function<sio::broadcast(const std::string& nsp)> nsp;

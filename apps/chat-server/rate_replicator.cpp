@@ -15,7 +15,7 @@ constexpr std::size_t max_key_bytes = 1024;
 
 struct rate_replicator_state {
   std::shared_ptr<rate_limiter> limiter;
-  cluster_peers peers{"rate-limit"};
+  cluster_peers peers{rate_limit_service};
   bool ticking = false;
   static inline const char* name = "rate_replicator";
 };
@@ -79,7 +79,9 @@ caf::behavior rate_replicator(self_ptr self, std::shared_ptr<rate_limiter> limit
 } // namespace
 
 caf::actor spawn_rate_replicator(caf::actor_system& sys, std::shared_ptr<rate_limiter> limiter, caf::actor cluster) {
-  return sys.spawn(rate_replicator, std::move(limiter), std::move(cluster));
+  auto actor = sys.spawn(rate_replicator, std::move(limiter), cluster);
+  cluster_peers::offer(cluster, rate_limit_service, actor);
+  return actor;
 }
 
 void announce_rate_types(caf::actor_system_config& cfg) {

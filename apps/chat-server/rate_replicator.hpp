@@ -25,6 +25,9 @@ namespace chat {
 
 inline constexpr std::chrono::milliseconds rate_replication_interval{250};
 
+/// The name the replicators offer each other under (node_info::services).
+inline constexpr const char* rate_limit_service = "rate-limit";
+
 /// What node `origin` let through per key since its last rate_counts.
 struct rate_counts {
   std::string origin;

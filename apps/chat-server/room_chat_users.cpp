@@ -37,7 +37,7 @@ struct user_entry {
 
 struct room_chat_users_state {
   room_chat_users_config cfg;
-  cluster_peers peers{"room-chat-users"};
+  cluster_peers peers{room_chat_users_service};
   std::unordered_map<std::string, user_entry> users;  // socket id -> user
   std::vector<std::string> order;                     // socket ids, in join order
   std::map<std::string, std::set<std::string>> rooms; // room -> socket ids
@@ -250,7 +250,10 @@ caf::behavior room_chat_users_actor(self_ptr self, room_chat_users_config cfg) {
 } // namespace
 
 caf::actor spawn_room_chat_users(caf::actor_system& sys, room_chat_users_config cfg) {
-  return sys.spawn(room_chat_users_actor, std::move(cfg));
+  auto node = cfg.cluster;
+  auto actor = sys.spawn(room_chat_users_actor, std::move(cfg));
+  cluster_peers::offer(node, room_chat_users_service, actor);
+  return actor;
 }
 
 void announce_room_chat_types(caf::actor_system_config& cfg) {

@@ -128,6 +128,9 @@ boost::json::array users_json(const std::vector<room_chat_user>& users);
 
 // -- the actor -----------------------------------------------------------------------------
 
+/// The name the instances offer each other under (node_info::services).
+inline constexpr const char* room_chat_users_service = "room-chat-users";
+
 struct room_chat_users_config {
   /// The room chat namespace's broadcast handle (server::in), for the announcements.
   std::function<sio::broadcast()> nsp;

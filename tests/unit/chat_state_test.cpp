@@ -140,7 +140,7 @@ struct fixture : test_coordinator_fixture<config> {
     i.name = n.name;
     i.number = 1;
     i.node = n.cluster;
-    i.services = {{"presence", n.presence}, {"room-chat-users", n.users}};
+    i.services = {{chat::presence_service, n.presence}, {chat::room_chat_users_service, n.users}};
     return i;
   }
 
@@ -449,7 +449,7 @@ CAF_TEST(rate_counts_reach_the_other_node_within_an_interval) {
     sio::node_info i;
     i.name = std::move(name);
     i.node = std::move(node);
-    i.services = {{"rate-limit", std::move(r)}};
+    i.services = {{chat::rate_limit_service, std::move(r)}};
     return i;
   };
   for (auto& [to, self_info, other] : {std::make_tuple(ra, info("a", ca, ra), info("b", cb, rb)),
