@@ -15,6 +15,8 @@
 #include "apps/chat-server/rate_replicator.hpp"
 #include "apps/chat-server/room_chat_users.hpp"
 
+#include <caf/binary_deserializer.hpp>
+#include <caf/binary_serializer.hpp>
 #include <caf/test/unit_test_impl.hpp>
 #include <caf/test/dsl.hpp>
 #undef allow
@@ -214,6 +216,19 @@ std::vector<std::string> statuses(std::vector<broadcast_heard> hs) {
 
 using strings = std::vector<std::string>;
 
+// What another node gets: the message serialized as BASP does (by the announced names).
+caf::message across(caf::actor_system& sys, caf::message m) {
+  std::vector<char> buf;
+  caf::binary_serializer sink{sys, buf};
+  if (auto err = sink(m))
+    CAF_FAIL("serialize: " << sys.render(err));
+  caf::message out;
+  caf::binary_deserializer source{sys, buf};
+  if (auto err = source(out))
+    CAF_FAIL("deserialize: " << sys.render(err));
+  return out;
+}
+
 } // namespace
 
 // -- node_counts -----------------------------------------------------------------------------
@@ -245,6 +260,33 @@ CAF_TEST(node_counts_sum_over_nodes) {
 }
 
 CAF_TEST_FIXTURE_SCOPE(chat_state_tests, fixture)
+
+// -- the messages that cross nodes ---------------------------------------------------------------
+
+CAF_TEST(state_messages_cross_a_serializer) {
+  chat::presence_snapshot snap{"a", {{"/", "presence-x", "u1", R"({"name":"U"})", "t0", 2}}, {{"u1", 3}}, true};
+  auto m = across(sys, caf::make_message(snap, chat::online_delta{"a", "u2", -1, 42}));
+  CAF_REQUIRE(m.match_elements<chat::presence_snapshot, chat::online_delta>());
+  auto& s2 = m.get_as<chat::presence_snapshot>(0);
+  CAF_CHECK_EQUAL(s2.origin, "a");
+  CAF_REQUIRE_EQUAL(s2.rooms.size(), 1u);
+  CAF_CHECK_EQUAL(s2.rooms[0].info, R"({"name":"U"})");
+  CAF_CHECK_EQUAL(s2.rooms[0].sockets, 2);
+  CAF_CHECK_EQUAL(s2.online.at(0).sockets, 3);
+  CAF_CHECK(s2.answer_wanted);
+  CAF_CHECK_EQUAL(m.get_as<chat::online_delta>(1).at_ms, 42);
+  m = across(sys, caf::make_message(chat::presence_delta{"b", "/", "presence-x", "u1", "{}", "t1", -1},
+                                    chat::chat_users_delta{"b", chat::chat_users_delta::leave_room, "s1", "", "r"}));
+  CAF_REQUIRE(m.match_elements<chat::presence_delta, chat::chat_users_delta>());
+  CAF_CHECK_EQUAL(m.get_as<chat::presence_delta>(0).diff, -1);
+  CAF_CHECK_EQUAL(m.get_as<chat::chat_users_delta>(1).op, chat::chat_users_delta::leave_room);
+  CAF_CHECK_EQUAL(m.get_as<chat::chat_users_delta>(1).room, "r");
+  chat::chat_users_snapshot users{"b", {{{"s1", "bob", "r"}, {"r", "q"}}}, false};
+  m = across(sys, caf::make_message(users, chat::rate_counts{"b", {"u1", "a127.0.0.1"}, {2, 5}}));
+  CAF_REQUIRE(m.match_elements<chat::chat_users_snapshot, chat::rate_counts>());
+  CAF_CHECK_EQUAL(m.get_as<chat::chat_users_snapshot>(0).users.at(0).rooms, (strings{"r", "q"}));
+  CAF_CHECK_EQUAL(m.get_as<chat::rate_counts>(1).counts, (std::vector<std::int64_t>{2, 5}));
+}
 
 // -- presence, one node ----------------------------------------------------------------------
 
