@@ -92,7 +92,7 @@ enum class persistence_errc : std::uint8_t {
   duplicate,           ///< a message with this id exists
   forbidden,           ///< only the sender may edit or delete a message
   invalid_argument,    ///< missing field, unknown message type, bad limit
-  unavailable,         ///< the actor has no store (closed)
+  unavailable,         ///< no store to ask: closed, or (actors/remote_store.hpp) the store node is unreachable
   not_participant,     ///< the acting user does not take part in the conversation
 };
 
