@@ -20,6 +20,7 @@
 //                 start_atom                    publish, then join the seeds
 //                 (members_atom) -> std::vector<node_info>, this node first
 //                 cluster_broadcast, room_interest
+//                 (rooms_query, nsp) -> room_list   this node's rooms (members may ask too)
 //                 (leave_atom)  -> ok_atom      tells every member this node leaves (SIGTERM)
 // Takes (from members, after admission):
 //                 cluster_broadcast, room_interest, interest_snapshot,
@@ -34,6 +35,7 @@
 #include <caf/all.hpp>
 
 #include <chrono>
+#include <functional>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -186,8 +188,36 @@ caf::actor spawn_cluster_node(caf::actor_system& sys, std::shared_ptr<server_cor
 
 /// Asks `targets` the same request and calls `done` once, on an actor thread, with the
 /// answers that came within `timeout` (failures and late ones left out).
-void gather(caf::actor_system& sys, std::vector<caf::actor> targets, caf::message request,
-            std::chrono::milliseconds timeout, std::function<void(std::vector<caf::message>)> done);
+template <class Reply, class Request>
+void gather(caf::actor_system& sys, std::vector<caf::actor> targets, Request req, std::chrono::milliseconds timeout,
+            std::function<void(std::vector<Reply>)> done) {
+  struct pending {
+    std::vector<Reply> answers;
+    std::size_t left = 0;
+    std::function<void(std::vector<Reply>)> done;
+    void one_less() {
+      if (--left == 0)
+        done(std::move(answers));
+    }
+  };
+  // Arguments go through spawn: CAF 0.17 binds a null tuple for an argument-less spawn.
+  sys.spawn(
+      [](caf::event_based_actor* self, std::vector<caf::actor> targets, Request req, std::chrono::milliseconds timeout,
+         std::function<void(std::vector<Reply>)> done) {
+        if (targets.empty())
+          return done({});
+        auto p = std::make_shared<pending>();
+        p->left = targets.size();
+        p->done = std::move(done);
+        for (auto& t : targets)
+          self->request(t, timeout, req).then([p](Reply& r) {
+            p->answers.push_back(std::move(r));
+            p->one_less();
+          },
+                                              [p](caf::error&) { p->one_less(); });
+      },
+      std::move(targets), std::move(req), timeout, std::move(done));
+}
 
 void announce_cluster_types(caf::actor_system_config& cfg);
 

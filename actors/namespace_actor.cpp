@@ -1,5 +1,6 @@
 #include "actors/namespace_actor.hpp"
 
+#include "actors/cluster_node.hpp"
 #include "actors/room.hpp"
 
 #include <algorithm>
@@ -18,6 +19,8 @@ void join(self_ptr self, std::uint64_t key, const std::string& room) {
   auto& entry = st.rooms[room];
   if (!entry.members.insert(key).second)
     return;
+  if (st.cluster && entry.members.size() == 1)
+    self->send(st.cluster, room_interest{st.name, room, true});
   st.socket_rooms[key].insert(room);
   if (entry.actor) {
     self->send(entry.actor, member_add{key, sock->second});
@@ -39,6 +42,8 @@ void leave(self_ptr self, std::uint64_t key, const std::string& room) {
   if (sr != st.socket_rooms.end())
     sr->second.erase(room);
   if (entry->second.members.empty()) {
+    if (st.cluster)
+      self->send(st.cluster, room_interest{st.name, room, false});
     if (entry->second.actor)
       self->send(entry->second.actor, shutdown_atom::value);
     st.rooms.erase(entry);
@@ -58,7 +63,7 @@ void sort_unique(std::vector<std::uint64_t>& v) {
   v.erase(std::unique(v.begin(), v.end()), v.end());
 }
 
-void broadcast(self_ptr self, broadcast_request& req) {
+void deliver_broadcast(self_ptr self, broadcast_request& req) {
   auto& st = self->state;
   http::write_batch::scope collect(st.writes.batch); // see finish_broadcast
   std::vector<std::uint64_t> exclude;
@@ -99,8 +104,9 @@ void broadcast(self_ptr self, broadcast_request& req) {
 
 } // namespace
 
-caf::behavior namespace_actor(caf::stateful_actor<namespace_state>* self, std::string name) {
+caf::behavior namespace_actor(caf::stateful_actor<namespace_state>* self, std::string name, caf::actor cluster) {
   self->state.name = std::move(name);
+  self->state.cluster = std::move(cluster);
   return {
       [=](socket_add& s) {
         self->state.sockets[s.key] = recipient{std::move(s.connection), std::move(s.sink), s.rooms_only};
@@ -122,7 +128,9 @@ caf::behavior namespace_actor(caf::stateful_actor<namespace_state>* self, std::s
       [=](room_join& j) { join(self, j.key, j.room); },
       [=](room_leave& l) { leave(self, l.key, l.room); },
       [=](broadcast_request& req) {
-        broadcast(self, req);
+        if (self->state.cluster && !req.local)
+          self->send(self->state.cluster, cluster_broadcast{self->state.name, req});
+        deliver_broadcast(self, req);
         finish_broadcast(self, self->state.writes);
       },
       [=](wflush_atom) { self->state.writes.flush_now(); },

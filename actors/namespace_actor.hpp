@@ -9,6 +9,10 @@
 // its own room actor, which fans out its broadcasts in parallel with the namespace, until
 // it is empty again.
 //
+// In a cluster it tells its node of every room it gains or loses (room_interest) and
+// hands it every broadcast that came from this node (cluster_broadcast), which the node
+// sends to the members with sockets in the target rooms.
+//
 // Takes: socket_add, socket_remove, room_join, room_leave, broadcast_request,
 //        (count_atom) -> size_t, (rooms_query) -> room_list, shutdown_atom.
 #pragma once
@@ -34,9 +38,12 @@ struct namespace_state {
   std::unordered_map<std::string, room_entry> rooms;
   std::unordered_map<std::uint64_t, std::unordered_set<std::string>> socket_rooms;
   deferred_writes writes;
+  /// This node's cluster node actor (null without a cluster): told of rooms gained and
+  /// lost, and given every broadcast that is not `local`.
+  caf::actor cluster;
   static inline const char* name_prefix = "namespace";
 };
 
-caf::behavior namespace_actor(caf::stateful_actor<namespace_state>* self, std::string name);
+caf::behavior namespace_actor(caf::stateful_actor<namespace_state>* self, std::string name, caf::actor cluster);
 
 } // namespace sio

@@ -35,7 +35,7 @@ std::optional<server_core::namespace_entry> server_core::find_namespace(const st
   }
   if (!def || shutting_down)
     return std::nullopt;
-  namespace_entry entry{def, sys.spawn(namespace_actor, name)};
+  namespace_entry entry{def, sys.spawn(namespace_actor, name, cluster)};
   namespaces.emplace(name, entry);
   return entry;
 }

@@ -29,7 +29,7 @@ apt_packages=(
 npm_dirs=(apps/chat-server/vendor)
 case "$mode" in
   --test)
-    apt_packages+=(python3 python3-socketio python3-requests python3-websocket chromium clang libclang-rt-14-dev)
+    apt_packages+=(python3 python3-socketio python3-requests python3-websocket chromium clang libclang-rt-14-dev openssl)
     npm_dirs+=(tests) ;;
   --bench)
     apt_packages+=(python3 linux-perf)

@@ -3,6 +3,7 @@
 #include <boost/program_options.hpp>
 
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <iostream>
@@ -57,6 +58,79 @@ std::optional<std::vector<pusher::app>> parse_pusher_apps(const std::vector<std:
   return apps;
 }
 
+/// "HOST:PORT" (an IPv6 host in brackets); nothing when malformed.
+std::optional<std::pair<std::string, std::uint16_t>> host_port(const std::string& text) {
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size())
+    return std::nullopt;
+  auto host = text.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  auto digits = text.substr(colon + 1);
+  if (digits.size() > 5 || digits.find_first_not_of("0123456789") != std::string::npos)
+    return std::nullopt;
+  auto port = std::stoul(digits);
+  if (port > 65535)
+    return std::nullopt;
+  return std::make_pair(host, static_cast<std::uint16_t>(port));
+}
+
+std::string default_node_name(unsigned port) {
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0)
+    host[0] = 0;
+  return std::string(host[0] ? host : "node") + ":" + (port ? std::to_string(port) : std::to_string(getpid()));
+}
+
+/// The cluster settings into `c`; false (after saying which setting) when one is wrong.
+bool parse_cluster(config& c, const std::string& listen, const std::vector<std::string>& seeds,
+                   unsigned long failure_timeout, unsigned port) {
+  auto& cl = c.cluster;
+  if (listen.empty()) {
+    if (!seeds.empty()) {
+      std::cerr << "chat-server: cluster-seeds needs cluster-listen (a node must be reachable by the others)\n";
+      return false;
+    }
+    return true;
+  }
+  auto where = host_port(listen);
+  if (!where) {
+    std::cerr << "chat-server: cluster-listen must be HOST:PORT, not '" << listen << "'\n";
+    return false;
+  }
+  c.clustered = true;
+  cl.listen_host = where->first;
+  cl.listen_port = where->second;
+  for (auto& list : seeds) {
+    std::size_t start = 0;
+    while (start <= list.size()) {
+      auto comma = list.find(',', start);
+      auto item = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      start = comma == std::string::npos ? list.size() + 1 : comma + 1;
+      if (item.empty())
+        continue;
+      auto seed = host_port(item);
+      if (!seed || seed->second == 0) {
+        std::cerr << "chat-server: cluster-seeds must be HOST:PORT,..., not '" << item << "'\n";
+        return false;
+      }
+      cl.seeds.push_back(*seed);
+    }
+  }
+  if (cl.tls_cert.empty() != cl.tls_key.empty()) {
+    std::cerr << "chat-server: cluster-tls-cert and cluster-tls-key go together\n";
+    return false;
+  }
+  if (failure_timeout < 200) {
+    std::cerr << "chat-server: cluster-failure-timeout must be at least 200 ms\n";
+    return false;
+  }
+  cl.failure_timeout = std::chrono::milliseconds(failure_timeout);
+  if (cl.node_name.empty())
+    cl.node_name = default_node_name(port);
+  return true;
+}
+
 } // namespace
 
 std::optional<store_kind> parse_store(const std::string& value) {
@@ -80,6 +154,9 @@ std::optional<config> parse_config(int argc, char** argv, int& exit_code) {
   unsigned long header_timeout = 10000, keep_alive_timeout = 65000;
   long long max_connections = -1; // -1: derived from the open-file limit
   std::string store = "sqlite";
+  std::string cluster_listen;
+  std::vector<std::string> cluster_seeds;
+  unsigned long cluster_failure_timeout = 5000;
 
   // clang-format off
   po::options_description general("chat-server options");
@@ -176,7 +253,21 @@ std::optional<config> parse_config(int argc, char** argv, int& exit_code) {
      "a Pusher Channels app, ID:KEY:SECRET[;origins=A|B][;activity-timeout=SECONDS][;max-connections=N]"
      "[;namespace=/NSP] (repeat for more apps; the environment holds one)")
     ("pusher-status-channel", po::value(&c.chat.pusher_status_channel)->default_value("presence-users"),
-     "the channel (room) that also gets user.status.changed, for Pusher subscribers; empty: none");
+     "the channel (room) that also gets user.status.changed, for Pusher subscribers; empty: none")
+    ("node-id", po::value(&c.cluster.node_name),
+     "this node's name in a cluster (default: host name:port); session ids carry it, so that any node can "
+     "forward a session's requests to its own")
+    ("cluster-listen", po::value(&cluster_listen),
+     "HOST:PORT where this node's cluster actor is published (CAF networking); unset: no cluster")
+    ("cluster-seeds", po::value(&cluster_seeds)->composing(),
+     "HOST:PORT,... of members to join through (any one that answers; every node learns every member)")
+    ("cluster-secret", po::value(&c.cluster.secret),
+     "shared secret a node must prove it knows (HMAC challenge) to be admitted")
+    ("cluster-tls-cert", po::value(&c.cluster.tls_cert),
+     "PEM certificate: cluster links over TLS (libcaf_openssl), peers verified against it; with cluster-tls-key")
+    ("cluster-tls-key", po::value(&c.cluster.tls_key), "PEM private key of cluster-tls-cert")
+    ("cluster-failure-timeout", po::value(&cluster_failure_timeout)->default_value(5000),
+     "a member silent this long (no heartbeat) is dead: its sockets leave every room and presence list, ms");
   // clang-format on
 
   po::options_description all;
@@ -274,6 +365,15 @@ std::optional<config> parse_config(int argc, char** argv, int& exit_code) {
     return std::nullopt;
   }
   c.chat.pusher_apps = std::move(*apps);
+  if (!parse_cluster(c, cluster_listen, cluster_seeds, cluster_failure_timeout, port)) {
+    exit_code = 2;
+    return std::nullopt;
+  }
+  if (c.store == store_kind::cluster && !c.clustered) {
+    std::cerr << "chat-server: store cluster needs cluster-listen (the store is another member's)\n";
+    exit_code = 2;
+    return std::nullopt;
+  }
   if (!c.actor_threads)
     c.actor_threads = cores;
   exit_code = 0;

@@ -2,6 +2,7 @@
 // (CHAT_<NAME>, e.g. CHAT_PORT=3001) and command-line flags, flags winning.
 #pragma once
 
+#include "actors/cluster_node.hpp"
 #include "actors/core.hpp"
 #include "apps/chat-server/chat_app.hpp"
 #include "transport/http/server.hpp"
@@ -30,6 +31,10 @@ struct config {
   std::string actor_scheduler = "io";
   sio::http::server_options http;
   sio::server_options engine;
+  /// Set with --cluster-listen: this process is a node of a cluster (README, "Running
+  /// several nodes"); otherwise it runs alone, exactly as before.
+  bool clustered = false;
+  sio::cluster_options cluster;
 };
 
 /// Parses argv, the environment and the config file. Prints --help and returns nothing

@@ -2,6 +2,7 @@
 // posting for clients whose socket is down, the backend API (X-API-Key), the web page
 // and the Socket.IO client bundle. Store reads run in a short-lived actor per request,
 // so no I/O thread ever waits for the disk.
+#include "actors/cluster_node.hpp"
 #include "apps/chat-server/chat_internal.hpp"
 
 #include "actors/persistence_actor.hpp"
@@ -264,6 +265,25 @@ void api_emit(chat_app& app, const request& req, reply_ptr r) {
     b = b.to(*room);
   if (auto user = id_field(body, "userId"))
     b = b.to("private-user." + *user);
+  // except: a room (or socket id) whose members do not get it, or a list of them.
+  if (auto* except = body.as_object().if_contains("except")) {
+    constexpr std::size_t max_except = 100;
+    auto bad = [&] { r->send(error_response(400, "except must be a room or an array of 1 to 100 rooms")); };
+    if (except->is_array()) {
+      if (except->as_array().empty() || except->as_array().size() > max_except)
+        return bad();
+      for (auto& v : except->as_array()) {
+        auto room = id_value(v);
+        if (!room)
+          return bad();
+        b = b.except(*room);
+      }
+    } else if (auto room = id_value(*except)) {
+      b = b.except(*room);
+    } else {
+      return bad();
+    }
+  }
   sio::message m;
   if (auto* data = body.as_object().if_contains("data"))
     m.args.push_back(*data);
@@ -282,6 +302,17 @@ void mount_http_api(chat_app& app) {
                       {"uptime", uptime.count()},
                       {"connections", app.io.connection_count()},
                       {"sockets", app.platform_sockets.load()}};
+    if (auto& dir = app.io.core()->cluster_members) {
+      // This node and the members it has admitted (a test waits for all of them).
+      json::array members;
+      std::string self;
+      for (auto& n : dir->members()) {
+        members.push_back(json::value(n.name));
+        if (n.number == dir->self_number())
+          self = n.name;
+      }
+      base["cluster"] = json::object{{"node", self}, {"members", std::move(members)}};
+    }
     ask<std::int64_t>(
         app, count_messages{},
         [&app, r, base](std::int64_t conversation) {

@@ -2,6 +2,8 @@
 // actor system and the HTTP front end, mounts the application, and stops cleanly on
 // SIGINT/SIGTERM: stop accepting, close every session with "server shutting down",
 // stop the I/O threads, then the actor system.
+#include "actors/cluster_node.hpp"
+#include "actors/ids.hpp"
 #include "actors/io_scheduler.hpp"
 #include "actors/messages.hpp"
 #include "actors/server.hpp"
@@ -15,6 +17,8 @@
 #include <spdlog/spdlog.h>
 
 #include <caf/all.hpp>
+#include <caf/io/all.hpp>
+#include <caf/openssl/all.hpp>
 
 #include <condition_variable>
 #include <iostream>
@@ -43,6 +47,20 @@ int main(int argc, char** argv) {
 
   caf::actor_system_config caf_cfg;
   sio::announce_message_types(caf_cfg);
+  sio::announce_cluster_types(caf_cfg);
+  if (cfg->clustered) {
+    // Session and socket ids carry the node's number: any member can tell whose they are.
+    sio::set_node_id(sio::node_number(cfg->cluster.node_name));
+    caf_cfg.load<caf::io::middleman>();
+    if (!cfg->cluster.tls_cert.empty()) {
+      caf_cfg.load<caf::openssl::manager>();
+      caf_cfg.set("openssl.certificate", cfg->cluster.tls_cert);
+      caf_cfg.set("openssl.key", cfg->cluster.tls_key);
+      // Peers must present a certificate this one verifies (the cluster's own CA or
+      // a shared self-signed certificate).
+      caf_cfg.set("openssl.cafile", cfg->cluster.tls_cert);
+    }
+  }
   chat::announce_persistence_types(caf_cfg);
   caf_cfg.set("scheduler.max-threads", cfg->actor_threads);
   if (cfg->actor_scheduler == "io") {
@@ -62,6 +80,15 @@ int main(int argc, char** argv) {
   if (cfg->app == "echo")
     engine_opts.raw_engine_path = "/engine.io/";
   sio::server io(system, engine_opts);
+  caf::actor cluster;
+  if (cfg->clustered) {
+    // Before any namespace actor exists: each one tells the node of its rooms.
+    cluster = sio::spawn_cluster_node(system, io.core(), cfg->cluster);
+    io.core()->cluster = cluster;
+    if (cfg->cluster.secret.empty())
+      spdlog::warn("cluster: no cluster-secret: any process that reaches {}:{} can join", cfg->cluster.listen_host,
+                   cfg->cluster.listen_port);
+  }
 
   caf::actor persistence;
   std::shared_ptr<chat::chat_app> chat_app;
@@ -125,6 +152,26 @@ int main(int argc, char** argv) {
                cfg->actor_scheduler == "io"
                    ? "the I/O threads"
                    : std::to_string(cfg->actor_threads) + " " + cfg->actor_scheduler + " workers");
+  if (cluster) {
+    caf::scoped_actor self{system};
+    bool ok = false;
+    self->request(cluster, std::chrono::seconds(10), sio::start_atom::value)
+        .receive(
+            [&](std::uint16_t cluster_port) {
+              ok = true;
+              std::cout << "cluster node " << cfg->cluster.node_name << " on " << cfg->cluster.listen_host << ":"
+                        << cluster_port << std::endl;
+            },
+            [&](caf::error& err) {
+              std::cerr << "chat-server: cannot publish the cluster node on " << cfg->cluster.listen_host << ":"
+                        << cfg->cluster.listen_port << ": " << system.render(err) << "\n";
+            });
+    if (!ok) {
+      caf::anon_send_exit(cluster, caf::exit_reason::user_shutdown);
+      front.stop();
+      return 1;
+    }
+  }
   // The derived cap depends on `ulimit -n`: say what it came to (0: none).
   spdlog::info("at most {} connections, {} per client address", cfg->http.max_connections,
                cfg->http.max_connections_per_address);
@@ -132,6 +179,12 @@ int main(int argc, char** argv) {
   {
     std::unique_lock<std::mutex> lock(m);
     cv.wait(lock, [&] { return stop; });
+  }
+  if (cluster) {
+    // The members forget this node now rather than after the failure timeout.
+    caf::scoped_actor self{system};
+    self->request(cluster, std::chrono::seconds(1), sio::leave_atom::value)
+        .receive([](caf::ok_atom) {}, [](caf::error&) {});
   }
   if (chat_app) {
     // Everyone hears it first; then the sessions close.
@@ -155,6 +208,8 @@ int main(int argc, char** argv) {
   if (auto* sched = sio::io_scheduler::of(system))
     sched->detach(std::chrono::seconds(2));
   front.stop();
+  if (cluster)
+    caf::anon_send_exit(cluster, caf::exit_reason::user_shutdown);
   spdlog::info("stopped");
   return 0;
 }

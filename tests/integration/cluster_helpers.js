@@ -1,0 +1,96 @@
+// Several chat-server processes as one cluster (README, "Running several nodes"): each
+// node a real process on 127.0.0.1 with its own --db, HTTP port picked by the server and
+// a cluster port picked here (the seeds must be known before the nodes start). Every node
+// lists every cluster port as a seed, so a node that restarts finds the others.
+"use strict";
+
+const net = require("node:net");
+const harness = require("./harness");
+const h = require("./helpers");
+
+const SECRET = "cluster-test-secret";
+
+/** A TCP port free on 127.0.0.1 right now (listen on 0, close). */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function health(node) {
+  return JSON.parse((await h.request(`${node.url}/health`, { timeoutMs: 1000 })).body);
+}
+
+/** Waits until each of `nodes` lists exactly the names `names` as members. */
+async function waitMembers(nodes, names, timeoutMs = 8000) {
+  const want = [...names].sort().join(",");
+  await h.waitFor(
+    async () => {
+      for (const n of nodes) {
+        const body = await health(n).catch(() => null);
+        if (!body || !body.cluster || [...body.cluster.members].sort().join(",") !== want) return false;
+      }
+      return true;
+    },
+    timeoutMs,
+    `cluster members ${want}`,
+  );
+}
+
+/**
+ * Starts the nodes `names` (default a, b, c) and waits until they form one cluster.
+ * opts: {secret, args (for every node), nodeArgs: {name: [...]}, failureTimeoutMs}.
+ * Returns {nodes, byName, start(name, extra), stopAll()}; a node is harness.start's
+ * server plus {name, clusterPort}.
+ */
+async function startCluster(names = ["a", "b", "c"], opts = {}) {
+  const secret = opts.secret || SECRET;
+  const ports = {};
+  for (const n of names) ports[n] = await freePort();
+  const seeds = names.map((n) => `127.0.0.1:${ports[n]}`).join(",");
+  const byName = {};
+  const cluster = {
+    nodes: [],
+    byName,
+    ports,
+    seeds,
+    /** Starts node `name` (again, after a kill) with its cluster port. */
+    async start(name, extra = {}) {
+      if (!ports[name]) ports[name] = await freePort();
+      const args = [
+        "--node-id",
+        name,
+        "--cluster-listen",
+        `127.0.0.1:${ports[name]}`,
+        "--cluster-seeds",
+        extra.seeds || seeds,
+        "--cluster-secret",
+        extra.secret || secret,
+        "--cluster-failure-timeout",
+        String(opts.failureTimeoutMs || 2000),
+        ...(opts.args || []),
+        ...((opts.nodeArgs && opts.nodeArgs[name]) || []),
+        ...(extra.args || []),
+      ];
+      const server = await harness.start(args, { app: "chat", db: extra.db });
+      const node = Object.assign(server, { name, clusterPort: ports[name] });
+      byName[name] = node;
+      cluster.nodes = Object.values(byName);
+      return node;
+    },
+    async stopAll() {
+      await h.cleanup();
+      await Promise.all(Object.values(byName).map((n) => n.stop()));
+    },
+  };
+  for (const n of names) await cluster.start(n, { args: [] });
+  await waitMembers(cluster.nodes, names);
+  return cluster;
+}
+
+module.exports = { startCluster, waitMembers, freePort, health, SECRET };
