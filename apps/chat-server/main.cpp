@@ -9,6 +9,7 @@
 #include "actors/server.hpp"
 #include "apps/chat-server/config.hpp"
 #include "actors/persistence_actor.hpp"
+#include "actors/remote_store.hpp"
 #include "apps/chat-server/chat_app.hpp"
 #include "apps/chat-server/echo_app.hpp"
 #include "persistence/sqlite_store.hpp"
@@ -92,7 +93,10 @@ int main(int argc, char** argv) {
 
   caf::actor persistence;
   std::shared_ptr<chat::chat_app> chat_app;
-  if (cfg->app == "chat") {
+  if (cfg->app == "chat" && cfg->store == chat::store_kind::cluster) {
+    // No database here: the store is the member's that offers one (actors/remote_store.hpp).
+    persistence = chat::spawn_remote_store(system, cluster);
+  } else if (cfg->app == "chat") {
     std::unique_ptr<chat::persistence::store> store;
     try {
       chat::persistence::sqlite_options db;
@@ -108,6 +112,11 @@ int main(int argc, char** argv) {
     persistence = chat::spawn_persistence(system, std::move(store), popts);
     // Connections left open by a crash are closed in the store before anyone connects.
     caf::anon_send(persistence, chat::close_open_connections{0});
+    // The members reach the store through this node (before start_atom: offered on join).
+    if (cluster)
+      caf::anon_send(cluster, sio::register_service{chat::store_service, persistence});
+  }
+  if (cfg->app == "chat") {
     try {
       chat_app = chat::mount_chat_app(io, system, persistence, cfg->chat);
     } catch (const sio::handler_conflict& e) {
