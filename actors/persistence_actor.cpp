@@ -280,7 +280,9 @@ caf::behavior persistence_actor::make_behavior() {
       },
       [this](close_open_connections& m) {
         m.at = or_now(m.at);
-        enqueue([at = m.at](store& s) { return caf::make_message(s.close_all_connections(at)); });
+        enqueue([m = std::move(m)](store& s) {
+          return caf::make_message(s.close_connections(m.socket_id_prefix, m.at));
+        });
       },
       [this](update_last_seen& m) {
         m.at = or_now(m.at);

@@ -154,9 +154,9 @@ public:
     write();
     inner_->connection_closed(socket, at);
   }
-  std::int64_t close_all_connections(ps::timestamp_ms at) override {
+  std::int64_t close_connections(const std::string& prefix, ps::timestamp_ms at) override {
     write();
-    return inner_->close_all_connections(at);
+    return inner_->close_connections(prefix, at);
   }
   ps::connection_totals connection_stats() override { return inner_->connection_stats(); }
   std::vector<ps::connection_record> active_connections(std::uint32_t limit) override {
@@ -723,10 +723,28 @@ CAF_TEST(connection_tracking_and_last_seen) {
   CAF_CHECK(logged->value.has_value());
   auto platform_count = ask_now<std::int64_t>(chat::count_platform_messages{});
   CAF_CHECK(platform_count->value == std::optional<std::int64_t>(1));
-  auto reset = write_now<std::int64_t>(chat::close_open_connections{3000});
+  auto reset = write_now<std::int64_t>(chat::close_open_connections{3000, ""});
   CAF_CHECK_EQUAL(*reset->value, 3);
   auto after_reset = ask_now<ps::connection_totals>(chat::get_connection_totals{});
   CAF_CHECK(after_reset->value && after_reset->value->active == 0);
+}
+
+CAF_TEST(closing_the_connections_of_one_node) {
+  // A node's socket ids share a prefix (sio::id_prefix); base64url ids hold '_' and '-',
+  // which a LIKE pattern would take as wildcards.
+  start(100, 1s);
+  for (auto id : {"ab_cd1", "ab_cd2", "abXcd3", "zz_cd4"})
+    ask<caf::ok_atom>(chat::record_connect{id, 1000});
+  auto mine = write_now<std::int64_t>(chat::close_open_connections{2000, "ab_cd"});
+  CAF_CHECK(mine->value == std::optional<std::int64_t>(2));
+  auto active = ask_now<chat::connection_list>(chat::list_active_connections{100});
+  CAF_REQUIRE(active->value.has_value());
+  std::vector<std::string> left;
+  for (auto& c : active->value->connections)
+    left.push_back(c.socket_id);
+  CAF_CHECK_EQUAL(left, (std::vector<std::string>{"abXcd3", "zz_cd4"}));
+  auto rest = write_now<std::int64_t>(chat::close_open_connections{2000, ""});
+  CAF_CHECK(rest->value == std::optional<std::int64_t>(2));
 }
 
 // -- durability and schema ------------------------------------------------------------------
@@ -955,7 +973,7 @@ CAF_TEST(every_request_and_answer_crosses_a_node) {
   crossed(sys, chat::record_connect{"rc-1", 2009}, {"rc-1", "2009"});
   crossed(sys, chat::record_identify{"ri-1", "ri-2", "ri-3", "ri-4", 2010}, {"ri-1", "ri-2", "ri-3", "ri-4", "2010"});
   crossed(sys, chat::record_disconnect{"rd-1", 2011}, {"rd-1", "2011"});
-  crossed(sys, chat::close_open_connections{2012}, {"2012"});
+  crossed(sys, chat::close_open_connections{2012, "pre-1"}, {"2012", "pre-1"});
   crossed(sys, chat::update_last_seen{"u-1", 2013}, {"u-1", "2013"});
   crossed(sys, chat::get_message{"g-1"}, {"g-1"});
   ps::history_query q{"h-1", std::string("h-2"), 2014, 77};
