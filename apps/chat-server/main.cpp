@@ -10,6 +10,7 @@
 #include "apps/chat-server/config.hpp"
 #include "actors/persistence_actor.hpp"
 #include "actors/remote_store.hpp"
+#include "actors/store_service.hpp"
 #include "apps/chat-server/chat_app.hpp"
 #include "apps/chat-server/echo_app.hpp"
 #include "persistence/sqlite_store.hpp"
@@ -110,11 +111,13 @@ int main(int argc, char** argv) {
     popts.max_batch = cfg->batch_size;
     popts.max_delay = std::chrono::milliseconds(cfg->batch_delay_ms);
     persistence = chat::spawn_persistence(system, std::move(store), popts);
-    // Connections left open by a crash are closed in the store before anyone connects.
-    caf::anon_send(persistence, chat::close_open_connections{0});
+    // Connections left open by a crash are closed in the store before anyone connects:
+    // in a cluster only this node's own (the members' are still open; a member that
+    // dies has its own closed by offer_store's watcher).
+    caf::anon_send(persistence, chat::close_open_connections{0, cluster ? sio::id_prefix(sio::node_id()) : ""});
     // The members reach the store through this node (before start_atom: offered on join).
     if (cluster)
-      caf::anon_send(cluster, sio::register_service{chat::store_service, persistence});
+      chat::offer_store(system, cluster, persistence);
   }
   if (cfg->app == "chat") {
     try {
