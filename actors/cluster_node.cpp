@@ -299,6 +299,8 @@ caf::behavior cluster_node(self_ptr self, std::shared_ptr<server_core> core, clu
   st.self_info.node = caf::actor_cast<caf::actor>(self);
   st.opts = std::move(opts);
   st.dir->set_self(st.self_info.number);
+  // Anything else, from anyone, is dropped (a request gets unexpected_message).
+  self->set_default_handler(caf::drop);
   self->set_down_handler([=](caf::down_msg& dm) {
     for (auto& [name, m] : self->state.members)
       if (m.info.node.address() == dm.source) {
@@ -310,6 +312,8 @@ caf::behavior cluster_node(self_ptr self, std::shared_ptr<server_core> core, clu
   return {
       [=](subscribe_atom, caf::actor who) {
         auto& st = self->state;
+        if (!from_this_node(self))
+          return; // the members and their services are for this node's actors alone
         self->send(who, node_up{st.self_info});
         for (auto& [name, m] : st.members)
           self->send(who, node_up{m.info});
@@ -346,7 +350,9 @@ caf::behavior cluster_node(self_ptr self, std::shared_ptr<server_core> core, clu
         if (from_this_node(self) && !self->state.leaving)
           tick(self);
       },
-      [=](members_atom) {
+      [=](members_atom) -> caf::result<std::vector<node_info>> {
+        if (!from_this_node(self) && !sender_member(self))
+          return caf::make_error(caf::sec::unexpected_message);
         std::vector<node_info> out{self->state.self_info};
         for (auto& n : member_list(self->state))
           out.push_back(std::move(n));
@@ -355,8 +361,12 @@ caf::behavior cluster_node(self_ptr self, std::shared_ptr<server_core> core, clu
       [=](challenge_atom) -> std::string {
         auto& sender = self->current_sender();
         auto nonce = fresh_nonce();
+        auto& nonces = self->state.nonces;
+        // Bounded: nodes that ask and never join must not grow the table.
+        if (nonces.size() >= 64)
+          nonces.clear();
         if (sender)
-          self->state.nonces[sender->node()] = nonce;
+          nonces[sender->node()] = nonce;
         return nonce;
       },
       [=](join_request& req) -> caf::result<join_answer> {

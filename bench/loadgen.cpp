@@ -130,6 +130,11 @@ struct options {
   std::size_t threads = 1;
   std::size_t slow_clients = 0; // the last K clients stop reading during the window
   int server_pid = 0;
+  /// A cluster: client i connects to ports[i % n]; CPU and RSS are summed over server_pids.
+  std::string ports_list;
+  std::string server_pids_list;
+  std::vector<std::uint16_t> ports;
+  std::vector<int> server_pids;
   double timeout = 120;
   double connect_timeout = default_connect_deadline_s; // seconds for every client to connect
   std::size_t text_bytes = 0;                           // filler appended to each message's text
@@ -266,7 +271,7 @@ class connection;
 // One io_context run by one thread, with its share of the clients.
 class worker {
 public:
-  worker(tcp::endpoint server, std::size_t connect_window);
+  worker(std::vector<tcp::endpoint> servers, std::size_t connect_window);
   ~worker();
 
   void add_client(std::size_t index);
@@ -295,7 +300,8 @@ public:
   void slow_client_finished(bool closed_by_server);
   std::string& scratch() { return scratch_; }
   asio::io_context& context() { return ctx_; }
-  const tcp::endpoint& server() const { return server_; }
+  /// The node client `index` connects to (one node unless --ports names several).
+  const tcp::endpoint& server(std::size_t index) const { return servers_[index % servers_.size()]; }
 
   std::string first_error() const {
     std::lock_guard lock(error_mutex_);
@@ -311,7 +317,7 @@ private:
 
   asio::io_context ctx_; // declared first: destroyed after the sockets
   asio::executor_work_guard<asio::io_context::executor_type> guard_;
-  tcp::endpoint server_;
+  std::vector<tcp::endpoint> servers_;
   std::vector<std::unique_ptr<connection>> connections_;
   std::size_t next_to_connect_ = 0;
   std::size_t handshakes_in_flight_ = 0;
@@ -419,7 +425,7 @@ void connection::start() {
     socket_.open(tcp::v4(), ignored);
     socket_.set_option(asio::socket_base::receive_buffer_size(slow_receive_buffer), ignored);
   }
-  socket_.async_connect(worker_.server(), [this](const error_code& ec) {
+  socket_.async_connect(worker_.server(index_), [this](const error_code& ec) {
     if (closing_)
       return;
     if (ec)
@@ -428,7 +434,7 @@ void connection::start() {
     socket_.set_option(tcp::no_delay(true), ignored);
     state_ = state::upgrading;
     out_queued_ += "GET " + opts.path + "?EIO=4&transport=websocket HTTP/1.1\r\nHost: " + opts.host + ":"
-                   + std::to_string(opts.port) + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ";
+                   + std::to_string(worker_.server(index_).port()) + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ";
     out_queued_ += websocket_key;
     out_queued_ += "\r\nSec-WebSocket-Version: 13\r\n\r\n";
     flush();
@@ -914,8 +920,8 @@ void connection::arm_rate_timer() {
 
 // -- worker ------------------------------------------------------------------------
 
-worker::worker(tcp::endpoint server, std::size_t connect_window)
-    : guard_(ctx_.get_executor()), server_(server), connect_window_(std::max<std::size_t>(1, connect_window)) {}
+worker::worker(std::vector<tcp::endpoint> servers, std::size_t connect_window)
+    : guard_(ctx_.get_executor()), servers_(std::move(servers)), connect_window_(std::max<std::size_t>(1, connect_window)) {}
 
 worker::~worker() {
   join();
@@ -1057,11 +1063,9 @@ void worker::close_all() {
 
 // -- /proc and rusage ---------------------------------------------------------------
 
-// utime + stime of the whole process (all threads), seconds.
-std::optional<double> server_cpu_seconds() {
-  if (opts.server_pid <= 0)
-    return std::nullopt;
-  std::ifstream file("/proc/" + std::to_string(opts.server_pid) + "/stat");
+// utime + stime of one whole process (all threads), seconds.
+std::optional<double> process_cpu_seconds(int pid) {
+  std::ifstream file("/proc/" + std::to_string(pid) + "/stat");
   std::string line;
   if (!std::getline(file, line))
     return std::nullopt;
@@ -1080,15 +1084,40 @@ std::optional<double> server_cpu_seconds() {
   return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
-std::optional<long> server_rss_kb() {
-  if (opts.server_pid <= 0)
-    return std::nullopt;
-  std::ifstream file("/proc/" + std::to_string(opts.server_pid) + "/status");
+std::optional<long> process_rss_kb(int pid) {
+  std::ifstream file("/proc/" + std::to_string(pid) + "/status");
   for (std::string line; std::getline(file, line);) {
     if (starts_with(line, "VmRSS:"))
       return std::stol(line.substr(6));
   }
   return std::nullopt;
+}
+
+// Summed over the server's processes (every node of a cluster); nothing if one is gone.
+std::optional<double> server_cpu_seconds() {
+  if (opts.server_pids.empty())
+    return std::nullopt;
+  double sum = 0;
+  for (int pid : opts.server_pids) {
+    auto v = process_cpu_seconds(pid);
+    if (!v)
+      return std::nullopt;
+    sum += *v;
+  }
+  return sum;
+}
+
+std::optional<long> server_rss_kb() {
+  if (opts.server_pids.empty())
+    return std::nullopt;
+  long sum = 0;
+  for (int pid : opts.server_pids) {
+    auto v = process_rss_kb(pid);
+    if (!v)
+      return std::nullopt;
+    sum += *v;
+  }
+  return sum;
 }
 
 double own_cpu_seconds() {
@@ -1618,8 +1647,11 @@ std::optional<int> parse_options(int argc, char** argv) {
       "ack (sequential ping round trips with an ack)\n\noptions");
   desc.add_options()("help,h", "print this help and exit")("host", po::value(&opts.host)->default_value(opts.host),
                                                            "server address (127.x only)")(
-      "port", po::value(&opts.port)->required(),
-      "server port")("path", po::value(&opts.path)->default_value(opts.path),
+      "port", po::value(&opts.port)->default_value(0),
+      "server port")("ports", po::value(&opts.ports_list),
+                     "a cluster: P1,P2,... (client i connects to the (i mod n)-th; instead of --port)")(
+      "server-pids", po::value(&opts.server_pids_list),
+      "a cluster: PID1,PID2,... whose CPU and RSS are summed (instead of --server-pid)")("path", po::value(&opts.path)->default_value(opts.path),
                      "Engine.IO path")("nsp", po::value(&opts.nsp)->default_value(opts.nsp), "Socket.IO namespace")(
       "scenario", po::value(&opts.scenario_name)->default_value(opts.scenario_name), "fanout, rooms, connect or ack")(
       "clients", po::value(&opts.clients)->default_value(0), "connections (0: 1 for ack, else 100)")(
@@ -1691,19 +1723,54 @@ std::optional<int> parse_options(int argc, char** argv) {
               << " senders out: at most " << opts.clients - opts.senders << '\n';
     return 1;
   }
+  auto numbers = [](const std::string& list) {
+    std::vector<long> out;
+    std::stringstream in(list);
+    for (std::string item; std::getline(in, item, ',');)
+      if (!item.empty())
+        out.push_back(std::stol(item));
+    return out;
+  };
+  try {
+    for (long p : numbers(opts.ports_list))
+      opts.ports.push_back(static_cast<std::uint16_t>(p));
+    for (long p : numbers(opts.server_pids_list))
+      opts.server_pids.push_back(static_cast<int>(p));
+  } catch (const std::exception&) {
+    std::cerr << "loadgen: --ports and --server-pids are comma-separated numbers\n";
+    return 1;
+  }
+  if (opts.ports.empty() && opts.port != 0)
+    opts.ports.push_back(opts.port);
+  if (opts.ports.empty()) {
+    std::cerr << "loadgen: --port or --ports is required\n";
+    return 1;
+  }
+  opts.port = opts.ports.front();
+  if (opts.server_pids.empty() && opts.server_pid > 0)
+    opts.server_pids.push_back(opts.server_pid);
+  if (opts.server_pid <= 0 && !opts.server_pids.empty())
+    opts.server_pid = opts.server_pids.front();
+  if (opts.count_writes && opts.server_pids.size() > 1) {
+    std::cerr << "loadgen: --count-writes counts one process\n";
+    return 1;
+  }
   opts.nsp_prefix = opts.nsp == "/" ? "" : opts.nsp + ",";
   return std::nullopt;
 }
 
 // 127.x only: this tool must not load anything but a local server.
-std::optional<tcp::endpoint> loopback_endpoint() {
+std::optional<std::vector<tcp::endpoint>> loopback_endpoints() {
   error_code ec;
   const auto address = asio::ip::make_address(opts.host == "localhost" ? "127.0.0.1" : opts.host, ec);
   if (ec || !address.is_v4() || address.to_v4().to_bytes()[0] != 127) {
     std::cerr << "loadgen: --host must be a 127.x address, not " << opts.host << '\n';
     return std::nullopt;
   }
-  return tcp::endpoint(address, opts.port);
+  std::vector<tcp::endpoint> out;
+  for (auto port : opts.ports)
+    out.emplace_back(address, port);
+  return out;
 }
 
 void raise_file_limit() {
@@ -1723,13 +1790,15 @@ void raise_file_limit() {
 int main(int argc, char** argv) {
   if (auto exit_code = parse_options(argc, argv))
     return *exit_code;
-  const auto server = loopback_endpoint();
+  const auto server = loopback_endpoints();
   if (!server)
     return 1;
   raise_file_limit();
   std::fprintf(stderr, "loadgen: %s, %zu clients, %zu senders, rate %g, window %zu, %zu thread(s), server %s:%u\n",
                opts.scenario_name.c_str(), opts.clients, opts.senders, opts.rate, opts.window, opts.threads,
                opts.host.c_str(), opts.port);
+  if (opts.ports.size() > 1)
+    std::fprintf(stderr, "loadgen: clients spread over %zu nodes\n", opts.ports.size());
   if (opts.slow_clients > 0)
     std::fprintf(stderr, "loadgen: clients %zu..%zu stop reading during the measurement\n",
                  opts.clients - opts.slow_clients, opts.clients - 1);

@@ -105,13 +105,13 @@ def log(*args):
 class Server:
     """A server process started on its own port; stop() ends it (SIGTERM, then SIGKILL)."""
 
-    def __init__(self, kind, cores, tmp, threads=1):
+    def __init__(self, kind, cores, tmp, threads=1, extra_args=()):
         self.kind = kind
         if kind == "ours":
             db = os.path.join(tmp, "bench-%d.db" % time.monotonic_ns())
             cmd = [CHAT_SERVER, "--host", "127.0.0.1", "--port", "0", "--db", db,
                    "--rate-limit", "1000000000", "--io-threads", str(threads), "--actor-threads", str(threads),
-                   "--max-queue-bytes", "1048576", "--max-connections-per-address", "0"]
+                   "--max-queue-bytes", "1048576", "--max-connections-per-address", "0"] + list(extra_args)
         else:
             cmd = ["node", REFERENCE, "--host", "127.0.0.1", "--port", "0"]
         self.proc = subprocess.Popen(["taskset", "-c", cores] + cmd, stdout=subprocess.PIPE,
