@@ -9,6 +9,7 @@
 
 #include "actors/persistence_actor.hpp"
 #include "persistence/sqlite_store.hpp"
+#include "persistence_support.hpp"
 
 #include <SQLiteCpp/SQLiteCpp.h>
 
@@ -23,24 +24,7 @@ namespace ps = chat::persistence;
 
 namespace {
 
-struct config : caf::actor_system_config {
-  config() { chat::announce_persistence_types(*this); }
-};
-
-// A fresh directory under the system's temp directory, removed afterwards.
-struct temp_dir {
-  std::filesystem::path path;
-  temp_dir() {
-    auto pattern = (std::filesystem::temp_directory_path() / "persistence_test.XXXXXX").string();
-    if (mkdtemp(pattern.data()) == nullptr)
-      throw std::runtime_error("mkdtemp failed");
-    path = pattern;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-};
+using namespace persistence_support;
 
 // What happened, in order: store steps ("begin", "write", "commit", "rollback") and the
 // answers the requesters received ("answer").
@@ -174,30 +158,6 @@ private:
   std::unique_ptr<ps::store> inner_;
   std::shared_ptr<event_log> log_;
 };
-
-// One request's outcome, filled in by the requester actor when the answer arrives.
-template <class T> struct reply {
-  std::optional<T> value;
-  std::optional<caf::error> error;
-  bool answered() const { return value.has_value() || error.has_value(); }
-  bool failed_with(chat::persistence_errc code) const {
-    return error && error->category() == chat::persistence_error_category
-           && error->code() == static_cast<std::uint8_t>(code);
-  }
-};
-
-template <class T> using reply_ptr = std::shared_ptr<reply<T>>;
-
-ps::conversation_message text(std::string conversation, std::string sender, std::string content,
-                              ps::timestamp_ms at = 0, std::string id = {}) {
-  ps::conversation_message m;
-  m.id = std::move(id);
-  m.conversation_id = std::move(conversation);
-  m.sender_id = std::move(sender);
-  m.content = std::move(content);
-  m.created_at = at;
-  return m;
-}
 
 struct fixture : test_coordinator_fixture<config> {
   temp_dir dir;

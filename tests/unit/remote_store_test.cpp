@@ -8,58 +8,19 @@
 
 #include "actors/remote_store.hpp"
 #include "persistence/sqlite_store.hpp"
-
-#include <cstdlib>
-#include <filesystem>
+#include "persistence_support.hpp"
 
 using namespace std::chrono_literals;
 namespace ps = chat::persistence;
 
 namespace {
 
-struct config : caf::actor_system_config {
-  config() { chat::announce_persistence_types(*this); }
-};
-
-struct temp_dir {
-  std::filesystem::path path;
-  temp_dir() {
-    auto pattern = (std::filesystem::temp_directory_path() / "remote_store_test.XXXXXX").string();
-    if (mkdtemp(pattern.data()) == nullptr)
-      throw std::runtime_error("mkdtemp failed");
-    path = pattern;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-};
-
-// One request's outcome, filled in by the requester when the answer arrives.
-template <class T> struct reply {
-  std::optional<T> value;
-  std::optional<caf::error> error;
-  int answers = 0;
-  bool answered() const { return answers > 0; }
-  bool failed_with(chat::persistence_errc code) const {
-    return error && error->category() == chat::persistence_error_category
-           && error->code() == static_cast<std::uint8_t>(code);
-  }
-};
-template <class T> using reply_ptr = std::shared_ptr<reply<T>>;
+using namespace persistence_support;
 
 // What the node actor saw: who subscribed.
 struct node_state {
   std::vector<caf::actor> subscribers;
 };
-
-ps::conversation_message text(std::string conversation, std::string sender, std::string content) {
-  ps::conversation_message m;
-  m.conversation_id = std::move(conversation);
-  m.sender_id = std::move(sender);
-  m.content = std::move(content);
-  return m;
-}
 
 struct fixture : test_coordinator_fixture<config> {
   temp_dir dir;
