@@ -39,6 +39,30 @@ bool random_bytes(unsigned char* out, std::size_t n) {
   return true;
 }
 
+using raw_id = std::array<unsigned char, 15>;
+
+// The node id first, in its first 4 bytes.
+raw_id starting_with(std::uint32_t node) {
+  raw_id raw{};
+  for (int i = 0; i < 4; ++i)
+    raw[i] = static_cast<unsigned char>(node >> (8 * i));
+  return raw;
+}
+
+std::string base64url(const raw_id& raw) {
+  static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string out;
+  out.reserve(20);
+  for (std::size_t i = 0; i < raw.size(); i += 3) {
+    std::uint32_t n = (raw[i] << 16) | (raw[i + 1] << 8) | raw[i + 2];
+    out += alphabet[(n >> 18) & 63];
+    out += alphabet[(n >> 12) & 63];
+    out += alphabet[(n >> 6) & 63];
+    out += alphabet[n & 63];
+  }
+  return out;
+}
+
 } // namespace
 
 std::uint32_t node_id() {
@@ -59,13 +83,14 @@ std::uint64_t next_key() {
   return ++counter;
 }
 
+std::string id_prefix(std::uint32_t node) {
+  // 6 bits a character: the first 5 hold 30 bits of the node id and nothing else.
+  return base64url(starting_with(node)).substr(0, 5);
+}
+
 std::string make_id() {
-  static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::array<unsigned char, 15> raw{};
-  auto node = node_id();
+  auto raw = starting_with(node_id());
   auto seq = next_key();
-  for (int i = 0; i < 4; ++i)
-    raw[i] = static_cast<unsigned char>(node >> (8 * i));
   for (int i = 0; i < 5; ++i)
     raw[4 + i] = static_cast<unsigned char>(seq >> (8 * i));
   if (!random_bytes(raw.data() + 9, 6)) {
@@ -73,16 +98,7 @@ std::string make_id() {
     for (int i = 0; i < 4; ++i)
       raw[9 + i] = static_cast<unsigned char>(r >> (8 * i));
   }
-  std::string out;
-  out.reserve(20);
-  for (std::size_t i = 0; i < raw.size(); i += 3) {
-    std::uint32_t n = (raw[i] << 16) | (raw[i + 1] << 8) | raw[i + 2];
-    out += alphabet[(n >> 18) & 63];
-    out += alphabet[(n >> 12) & 63];
-    out += alphabet[(n >> 6) & 63];
-    out += alphabet[n & 63];
-  }
-  return out;
+  return base64url(raw);
 }
 
 } // namespace sio

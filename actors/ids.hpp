@@ -14,6 +14,10 @@ void set_node_id(std::uint32_t id);
 /// A fresh id: node id, a process-wide counter and random bytes.
 std::string make_id();
 
+/// The first characters of every id `node` makes (30 of its 32 bits): the store finds a
+/// node's connections by it.
+std::string id_prefix(std::uint32_t node);
+
 /// A process-wide unique number for local keys (sockets, channels).
 std::uint64_t next_key();
 

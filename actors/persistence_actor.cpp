@@ -185,6 +185,11 @@ caf::behavior persistence_actor::make_behavior() {
   param.sched_priority = 0;
   if (pthread_setschedparam(pthread_self(), SCHED_BATCH, &param) != 0)
     spdlog::debug("persistence: SCHED_BATCH not available");
+  // In a cluster, members send requests here too (actors/remote_store.hpp): an error
+  // message nobody asked for would end the actor (CAF's default); it is only logged.
+  set_error_handler([](caf::scheduled_actor*, caf::error& err) {
+    spdlog::warn("persistence: an error message nobody asked for: {}", caf::to_string(err));
+  });
   return {
       // -- writes --
       [this](store_message& m) {
@@ -275,7 +280,9 @@ caf::behavior persistence_actor::make_behavior() {
       },
       [this](close_open_connections& m) {
         m.at = or_now(m.at);
-        enqueue([at = m.at](store& s) { return caf::make_message(s.close_all_connections(at)); });
+        enqueue([m = std::move(m)](store& s) {
+          return caf::make_message(s.close_connections(m.socket_id_prefix, m.at));
+        });
       },
       [this](update_last_seen& m) {
         m.at = or_now(m.at);

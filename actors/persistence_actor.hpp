@@ -92,7 +92,7 @@ enum class persistence_errc : std::uint8_t {
   duplicate,           ///< a message with this id exists
   forbidden,           ///< only the sender may edit or delete a message
   invalid_argument,    ///< missing field, unknown message type, bad limit
-  unavailable,         ///< the actor has no store (closed)
+  unavailable,         ///< no store to ask: closed, or (actors/remote_store.hpp) the store node is unreachable
   not_participant,     ///< the acting user does not take part in the conversation
 };
 
@@ -172,6 +172,7 @@ struct record_disconnect {
 };
 struct close_open_connections {
   persistence::timestamp_ms at = 0;
+  std::string socket_id_prefix; ///< only these (a node's: sio::id_prefix); empty: every one
 };
 struct update_last_seen {
   std::string user_id;
@@ -403,7 +404,7 @@ template <class Inspector> typename Inspector::result_type inspect(Inspector& f,
   return f(caf::meta::type_name("record_disconnect"), x.socket_id, x.at);
 }
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, close_open_connections& x) {
-  return f(caf::meta::type_name("close_open_connections"), x.at);
+  return f(caf::meta::type_name("close_open_connections"), x.at, x.socket_id_prefix);
 }
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, update_last_seen& x) {
   return f(caf::meta::type_name("update_last_seen"), x.user_id, x.at);

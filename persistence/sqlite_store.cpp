@@ -159,8 +159,9 @@ const char* const sql_connection_identified =
 const char* const sql_connection_closed =
     "UPDATE connections SET disconnected_at = ?2 WHERE socket_id = ?1 AND disconnected_at IS NULL";
 const char* const sql_connection_exists = "SELECT 1 FROM connections WHERE socket_id = ?1";
-const char* const sql_close_all_connections =
-    "UPDATE connections SET disconnected_at = ?1 WHERE disconnected_at IS NULL";
+const char* const sql_close_connections =
+    "UPDATE connections SET disconnected_at = ?1 WHERE disconnected_at IS NULL "
+    "AND substr(socket_id, 1, length(?2)) = ?2";
 const char* const sql_connection_stats =
     "SELECT COALESCE(platform, 'unknown') AS p, COUNT(*), SUM(disconnected_at IS NULL) FROM connections "
     "GROUP BY p ORDER BY p";
@@ -749,9 +750,10 @@ void sqlite_store::connection_closed(const std::string& socket_id, timestamp_ms 
   // Already closed: closing again changes nothing.
 }
 
-std::int64_t sqlite_store::close_all_connections(timestamp_ms at) {
-  use q(impl_->statement(sql_close_all_connections));
+std::int64_t sqlite_store::close_connections(const std::string& socket_id_prefix, timestamp_ms at) {
+  use q(impl_->statement(sql_close_connections));
   q->bind(1, static_cast<std::int64_t>(at));
+  q->bind(2, socket_id_prefix);
   return q->exec();
 }
 

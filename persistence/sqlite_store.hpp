@@ -89,7 +89,7 @@ public:
   void connection_identified(const std::string& socket_id, const std::string& user_id, const std::string& platform,
                              const std::string& app_version, timestamp_ms at) override;
   void connection_closed(const std::string& socket_id, timestamp_ms at) override;
-  std::int64_t close_all_connections(timestamp_ms at) override;
+  std::int64_t close_connections(const std::string& socket_id_prefix, timestamp_ms at) override;
   connection_totals connection_stats() override;
   std::vector<connection_record> active_connections(std::uint32_t limit) override;
 

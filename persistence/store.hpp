@@ -219,9 +219,11 @@ public:
                                      const std::string& platform, const std::string& app_version, timestamp_ms at) = 0;
   /// rejected: not_found.
   virtual void connection_closed(const std::string& socket_id, timestamp_ms at) = 0;
-  /// Marks every active connection closed (at start-up, after a crash left some open);
-  /// returns how many.
-  virtual std::int64_t close_all_connections(timestamp_ms at) = 0;
+  /// Marks closed every active connection whose socket id starts with `socket_id_prefix`,
+  /// every one when it is empty; returns how many. At start-up, for connections a crash
+  /// left open; in a cluster, for those of a member that is gone (the ids one node makes
+  /// share a prefix, sio::id_prefix).
+  virtual std::int64_t close_connections(const std::string& socket_id_prefix, timestamp_ms at) = 0;
   virtual connection_totals connection_stats() = 0;
   /// Active connections, oldest first, at most `limit`.
   virtual std::vector<connection_record> active_connections(std::uint32_t limit) = 0;

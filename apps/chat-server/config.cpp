@@ -133,6 +133,14 @@ bool parse_cluster(config& c, const std::string& listen, const std::vector<std::
 
 } // namespace
 
+std::optional<store_kind> parse_store(const std::string& value) {
+  if (value == "sqlite")
+    return store_kind::sqlite;
+  if (value == "cluster")
+    return store_kind::cluster;
+  return std::nullopt;
+}
+
 std::optional<config> parse_config(int argc, char** argv, int& exit_code) {
   config c;
   std::string config_file;
@@ -145,6 +153,7 @@ std::optional<config> parse_config(int argc, char** argv, int& exit_code) {
   long long rate_limit_per_address = -1; // -1: 20 x rate-limit
   unsigned long header_timeout = 10000, keep_alive_timeout = 65000;
   long long max_connections = -1; // -1: derived from the open-file limit
+  std::string store = "sqlite";
   std::string cluster_listen;
   std::vector<std::string> cluster_seeds;
   unsigned long cluster_failure_timeout = 5000;
@@ -206,6 +215,9 @@ std::optional<config> parse_config(int argc, char** argv, int& exit_code) {
      "namespaces one connection may join; a CONNECT past it gets CONNECT_ERROR 'Too many namespaces'")
     ("allow-eio3", po::value(&c.engine.allow_eio3)->default_value(true),
      "serve Engine.IO v3 / Socket.IO v2 clients (ElephantIO Version2X, socket.io-client 2.x)")
+    ("store", po::value(&store)->default_value("sqlite"),
+     "where conversations are stored: sqlite (this node's --db; in a cluster, offered to every member) or cluster "
+     "(no database here: the store of the member that runs one)")
     ("db", po::value(&c.db_path)->default_value("data/chat.db"), "SQLite database file (created, WAL)")
     ("batch-size", po::value(&c.batch_size)->default_value(512), "store writes committed together at most")
     ("batch-delay-ms", po::value(&c.batch_delay_ms)->default_value(2), "longest wait before a partial batch commits, ms")
@@ -305,6 +317,13 @@ std::optional<config> parse_config(int argc, char** argv, int& exit_code) {
   }
   c.chat.rate_limit_per_address =
       vm.count("rate-limit-per-address") ? rate_limit_per_address : 20LL * c.chat.rate_limit_per_minute;
+  if (auto kind = parse_store(store)) {
+    c.store = *kind;
+  } else {
+    std::cerr << "chat-server: store must be sqlite or cluster\n";
+    exit_code = 2;
+    return std::nullopt;
+  }
   if (c.actor_scheduler != "io" && c.actor_scheduler != "sharing" && c.actor_scheduler != "stealing") {
     std::cerr << "chat-server: actor-scheduler must be io, sharing or stealing\n";
     exit_code = 2;
@@ -347,6 +366,11 @@ std::optional<config> parse_config(int argc, char** argv, int& exit_code) {
   }
   c.chat.pusher_apps = std::move(*apps);
   if (!parse_cluster(c, cluster_listen, cluster_seeds, cluster_failure_timeout, port)) {
+    exit_code = 2;
+    return std::nullopt;
+  }
+  if (c.store == store_kind::cluster && !c.clustered) {
+    std::cerr << "chat-server: store cluster needs cluster-listen (the store is another member's)\n";
     exit_code = 2;
     return std::nullopt;
   }

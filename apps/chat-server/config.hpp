@@ -12,9 +12,17 @@
 
 namespace chat {
 
+/// Where the conversation store lives (`store`): this node's SQLite file, or the store of
+/// the cluster member that runs one (actors/remote_store.hpp). Issue 13 adds MongoDB URIs.
+enum class store_kind { sqlite, cluster };
+
+/// The `store` setting parsed, or nothing when it names no store this build knows.
+std::optional<store_kind> parse_store(const std::string& value);
+
 struct config {
   std::string app = "chat";
   chat_options chat;
+  store_kind store = store_kind::sqlite;
   std::string db_path = "data/chat.db";
   std::size_t batch_size = 512;
   unsigned batch_delay_ms = 2;

@@ -9,6 +9,8 @@
 #include "actors/server.hpp"
 #include "apps/chat-server/config.hpp"
 #include "actors/persistence_actor.hpp"
+#include "actors/remote_store.hpp"
+#include "actors/store_service.hpp"
 #include "apps/chat-server/chat_app.hpp"
 #include "apps/chat-server/echo_app.hpp"
 #include "persistence/sqlite_store.hpp"
@@ -93,7 +95,10 @@ int main(int argc, char** argv) {
 
   caf::actor persistence;
   std::shared_ptr<chat::chat_app> chat_app;
-  if (cfg->app == "chat") {
+  if (cfg->app == "chat" && cfg->store == chat::store_kind::cluster) {
+    // No database here: the store is the member's that offers one (actors/remote_store.hpp).
+    persistence = chat::spawn_remote_store(system, cluster);
+  } else if (cfg->app == "chat") {
     std::unique_ptr<chat::persistence::store> store;
     try {
       chat::persistence::sqlite_options db;
@@ -107,8 +112,15 @@ int main(int argc, char** argv) {
     popts.max_batch = cfg->batch_size;
     popts.max_delay = std::chrono::milliseconds(cfg->batch_delay_ms);
     persistence = chat::spawn_persistence(system, std::move(store), popts);
-    // Connections left open by a crash are closed in the store before anyone connects.
-    caf::anon_send(persistence, chat::close_open_connections{0});
+    // Connections left open by a crash are closed in the store before anyone connects:
+    // in a cluster only this node's own (the members' are still open; a member that
+    // dies has its own closed by offer_store's watcher).
+    caf::anon_send(persistence, chat::close_open_connections{0, cluster ? sio::id_prefix(sio::node_id()) : ""});
+    // The members reach the store through this node (before start_atom: offered on join).
+    if (cluster)
+      chat::offer_store(system, cluster, persistence);
+  }
+  if (cfg->app == "chat") {
     try {
       chat_app = chat::mount_chat_app(io, system, persistence, cfg->chat);
     } catch (const sio::handler_conflict& e) {

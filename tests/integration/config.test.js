@@ -60,4 +60,22 @@ describe("configuration", () => {
     assert.strictEqual(err.status, 2);
     assert.match(err.stderr, /port/);
   });
+
+  it("store: an unknown store, or cluster without a cluster, is refused with exit code 2", TEST_TIMEOUT, () => {
+    if (harness.isReference()) return;
+    for (const [args, message] of [
+      [["--store", "postgres"], /store must be sqlite or cluster/],
+      [["--store", "cluster"], /store cluster needs cluster-listen/],
+    ]) {
+      let err;
+      try {
+        execFileSync(process.env.CHAT_SERVER, args, { encoding: "utf8", timeout: 5000, stdio: "pipe" });
+      } catch (e) {
+        err = e;
+      }
+      assert.ok(err, `chat-server accepted ${args.join(" ")}`);
+      assert.strictEqual(err.status, 2);
+      assert.match(err.stderr, message);
+    }
+  });
 });

@@ -325,4 +325,19 @@ CAF_TEST(unique_ids) {
   CAF_CHECK_EQUAL(sio::make_id().size(), 20u);
 }
 
+CAF_TEST(ids_of_a_node_share_its_prefix) {
+  auto before = sio::node_id();
+  for (std::uint32_t node : {0x12345679u, 0x1234567bu, 0xfffffffeu, 1u}) {
+    sio::set_node_id(node);
+    auto prefix = sio::id_prefix(node);
+    CAF_CHECK_EQUAL(prefix.size(), 5u);
+    for (int i = 0; i < 50; ++i)
+      CAF_CHECK_EQUAL(sio::make_id().substr(0, 5), prefix);
+  }
+  // Nodes that differ beyond the lowest two bits of the last byte have other prefixes.
+  CAF_CHECK_NOT_EQUAL(sio::id_prefix(0x12345679u), sio::id_prefix(0x12345678u | 0x04000000u));
+  CAF_CHECK_NOT_EQUAL(sio::id_prefix(0x12345679u), sio::id_prefix(0x12345779u));
+  sio::set_node_id(before);
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()
