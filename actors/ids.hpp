@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace sio {
@@ -13,6 +14,10 @@ void set_node_id(std::uint32_t id);
 
 /// A fresh id: node id, a process-wide counter and random bytes.
 std::string make_id();
+
+/// The node id an id made by make_id() carries (on any node), or nothing when `id` is not
+/// such an id: the front end forwards a session's requests to the node its id names.
+std::optional<std::uint32_t> node_of_id(const std::string& id);
 
 /// A process-wide unique number for local keys (sockets, channels).
 std::uint64_t next_key();
