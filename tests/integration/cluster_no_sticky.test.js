@@ -11,6 +11,7 @@ const crypto = require("node:crypto");
 const http = require("node:http");
 const net = require("node:net");
 const WebSocket = require("ws");
+const ioV2 = require("socket.io-client-v2");
 const harness = require("./harness");
 const h = require("./helpers");
 const c = require("./chat_helpers");
@@ -283,6 +284,36 @@ describe("cluster: no sticky sessions behind a round-robin proxy", { timeout: 15
     assert.strictEqual(w1.io.engine.transport.name, "websocket");
     assert.deepStrictEqual(unknownSid(proxy), []);
     for (const s of seen) assert.deepStrictEqual(s.reasons, []);
+  });
+
+  it("Socket.IO v2 clients (Engine.IO v3): polling forwarded, the upgrade relayed, binary both ways", TEST_TIMEOUT, async () => {
+    const opened = [];
+    const v2 = (transports) => {
+      const s = ioV2(proxy.url, { forceNew: true, reconnection: false, timeout: 5000, transports });
+      opened.push(s);
+      return s;
+    };
+    const next = (s, event) => h.withTimeout(new Promise((resolve) => s.once(event, (...a) => resolve(a))), 3000, event);
+    try {
+      const w = v2(["polling", "websocket"]);
+      const p = v2(["polling"]);
+      await Promise.all([next(w, "connect"), next(p, "connect")]);
+      const wsid = w.io.engine.id;
+      await h.waitFor(() => w.io.engine.transport.name === "websocket", 8000, "the v2 upgrade");
+      assert.strictEqual(w.io.engine.id, wsid);
+      const upgrade = proxy.log.find((e) => e.sid === wsid && e.upgrade);
+      assert.ok(upgrade && upgrade.node !== proxy.owners.get(wsid), "relayed");
+      assert.ok(forwarded(proxy, p.io.engine.id).length > 0, "forwarded");
+      for (const [from, to] of [[w, p], [p, w]]) {
+        const got = next(to, "custom-event");
+        from.emit("custom-event", { eventType: "file", data: Buffer.from([1, 2, 3, 250]) });
+        const [ev] = await got;
+        assert.deepStrictEqual(Buffer.from(ev.data.data), Buffer.from([1, 2, 3, 250]));
+      }
+      assert.deepStrictEqual(unknownSid(proxy), []);
+    } finally {
+      for (const s of opened) s.close();
+    }
   });
 
   it("an unknown session of another node is answered by that node, as on one node", TEST_TIMEOUT, async () => {
