@@ -228,15 +228,12 @@ public:
   std::vector<ws_route> ws_routes;
 
   upgrade_decision on_upgrade(const http::request& req) override {
-    auto& opts = core_->opts;
-    bool raw = !opts.raw_engine_path.empty() && req.path == opts.raw_engine_path;
-    if (req.path != opts.path && !raw) {
+    bool raw = false;
+    if (!engine_path(req, raw)) {
       for (auto& rt : ws_routes)
         if (req.path.compare(0, rt.prefix.size(), rt.prefix) == 0)
           return rt.decide(req);
-      upgrade_decision d;
-      d.refuse = http::response::json(404, R"({"error":"not found"})");
-      return d;
+      return not_found_upgrade();
     }
     if (auto owner = session_owner(*core_, req))
       return relay_upgrade(req, std::move(owner));
@@ -248,21 +245,26 @@ public:
   void serve_forwarded(http::request req, http::reply_ptr r) override {
     bool raw = false;
     if (!engine_path(req, raw))
-      return r->send(http::response::json(404, R"({"error":"not found"})"));
+      return r->send(not_found());
     serve(std::move(req), std::move(r), raw);
   }
 
   upgrade_decision decide_forwarded(const http::request& req) override {
     bool raw = false;
-    if (!engine_path(req, raw)) {
-      upgrade_decision d;
-      d.refuse = http::response::json(404, R"({"error":"not found"})");
-      return d;
-    }
+    if (!engine_path(req, raw))
+      return not_found_upgrade();
     return decide_upgrade(req, raw);
   }
 
 private:
+  static http::response not_found() { return http::response::json(404, R"({"error":"not found"})"); }
+  static upgrade_decision not_found_upgrade() {
+    upgrade_decision d;
+    d.refuse = not_found();
+    return d;
+  }
+
+  /// Whether `req` is for the Engine.IO path, or (`raw`) the raw echo endpoint's.
   bool engine_path(const http::request& req, bool& raw) const {
     auto& opts = core_->opts;
     raw = !opts.raw_engine_path.empty() && req.path == opts.raw_engine_path;

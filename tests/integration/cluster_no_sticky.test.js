@@ -208,7 +208,12 @@ describe("cluster: no sticky sessions behind a round-robin proxy", { timeout: 15
   after(async () => {
     await h.cleanup();
     if (proxy) await proxy.close();
-    if (nodes) await Promise.all(Object.values(nodes).map((n) => n.stop()));
+    if (!nodes) return;
+    const ends = await Promise.all(Object.values(nodes).map((n) => n.stop()));
+    // The last node stops on SIGTERM by itself: no endpoint or forwarded request keeps
+    // an actor (and the process) alive.
+    for (const [i, n] of Object.values(nodes).entries())
+      if (n.name === "a") assert.deepStrictEqual(ends[i], { code: 0, signal: null }, `node ${n.name} stopped`);
   });
   afterEach(() => h.cleanup());
 
@@ -371,5 +376,30 @@ describe("cluster: no sticky sessions behind a round-robin proxy", { timeout: 15
     }
     w.emit("typing.started", { room: "k-room-after", from: "w" });
     assert.deepStrictEqual((await p.inbox.take("typing.started"))[0], { room: "k-room-after", from: "w" });
+  });
+
+  it("SIGTERM of a node that relays and forwards for another's sessions: it stops, the clients reconnect", TEST_TIMEOUT, async () => {
+    const opts = { reconnection: true, reconnectionDelay: 100, reconnectionDelayMax: 300 };
+    proxy.pin = "a";
+    const w = c.chatClient(proxy.url, opts);
+    const p = c.chatClient(proxy.url, { ...opts, transports: ["polling"] });
+    await h.connected(w);
+    await h.connected(p);
+    proxy.pin = null;
+    await h.waitFor(() => w.io.engine.transport.name === "websocket", 8000, "upgrade");
+    const wsid = w.io.engine.id;
+    assert.strictEqual(proxy.log.find((e) => e.sid === wsid && e.upgrade).node, "b", "relayed by b");
+    await joined(p, "t-room"); // p's requests take turns on a and b
+
+    const reconnected = h.once(w, "connect", 15000);
+    proxy.live = proxy.live.filter((n) => n.name !== "b");
+    const end = await nodes.b.stop(); // SIGTERM; SIGKILL past 3 s
+    assert.deepStrictEqual(end, { code: 0, signal: null }, "b stopped by itself");
+    await reconnected; // its WebSocket closed with b
+    assert.strictEqual(proxy.owners.get(w.io.engine.id), "a");
+    await joined(w, "t-room");
+    await joined(p, "t-room-2");
+    w.emit("typing.started", { room: "t-room", from: "w" });
+    assert.deepStrictEqual((await p.inbox.take("typing.started"))[0], { room: "t-room", from: "w" });
   });
 });
