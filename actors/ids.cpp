@@ -11,6 +11,9 @@ namespace sio {
 
 namespace {
 
+constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+constexpr std::size_t id_length = 20; // 15 bytes in base64url
+
 std::atomic<std::uint32_t> the_node_id{0};
 std::atomic<std::uint64_t> counter{0};
 
@@ -50,9 +53,8 @@ raw_id starting_with(std::uint32_t node) {
 }
 
 std::string base64url(const raw_id& raw) {
-  static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
   std::string out;
-  out.reserve(20);
+  out.reserve(id_length);
   for (std::size_t i = 0; i < raw.size(); i += 3) {
     std::uint32_t n = (raw[i] << 16) | (raw[i + 1] << 8) | raw[i + 2];
     out += alphabet[(n >> 18) & 63];
@@ -99,6 +101,23 @@ std::string make_id() {
       raw[9 + i] = static_cast<unsigned char>(r >> (8 * i));
   }
   return base64url(raw);
+}
+
+std::optional<std::uint32_t> node_of_id(const std::string& id) {
+  if (id.size() != id_length)
+    return std::nullopt;
+  std::uint64_t bits = 0; // the first 8 characters: bytes 0-5, the node id in bytes 0-3
+  for (std::size_t i = 0; i < id.size(); ++i) {
+    auto* at = std::find(std::begin(alphabet), std::end(alphabet) - 1, id[i]);
+    if (at == std::end(alphabet) - 1)
+      return std::nullopt;
+    if (i < 8)
+      bits = (bits << 6) | static_cast<std::uint64_t>(at - alphabet);
+  }
+  std::uint32_t node = 0;
+  for (int i = 0; i < 4; ++i)
+    node |= static_cast<std::uint32_t>((bits >> (40 - 8 * i)) & 0xff) << (8 * i);
+  return node;
 }
 
 } // namespace sio

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace sio {
@@ -17,6 +18,10 @@ std::string make_id();
 /// The first characters of every id `node` makes (30 of its 32 bits): the store finds a
 /// node's connections by it.
 std::string id_prefix(std::uint32_t node);
+
+/// The node id an id made by make_id() carries (on any node), or nothing when `id` is not
+/// such an id: the front end forwards a session's requests to the node its id names.
+std::optional<std::uint32_t> node_of_id(const std::string& id);
 
 /// A process-wide unique number for local keys (sockets, channels).
 std::uint64_t next_key();

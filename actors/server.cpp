@@ -1,9 +1,13 @@
 #include "actors/server.hpp"
 
 #include "actors/actor_sink.hpp"
+#include "actors/cluster_node.hpp"
 #include "actors/connection.hpp"
+#include "actors/forwarding.hpp"
 #include "actors/ids.hpp"
 #include "actors/namespace_actor.hpp"
+#include "actors/session_service.hpp"
+#include "actors/ws_relay.hpp"
 #include "transport/engineio/packet.hpp"
 #include "transport/socketio/packet.hpp"
 
@@ -182,7 +186,7 @@ handshake_info make_handshake(const http::request& req) {
 
 } // namespace
 
-class server::engine final : public http::handler {
+class server::engine final : public http::handler, public session_host {
 public:
   explicit engine(std::shared_ptr<server_core> core) : core_(std::move(core)) {}
 
@@ -224,16 +228,73 @@ public:
   std::vector<ws_route> ws_routes;
 
   upgrade_decision on_upgrade(const http::request& req) override {
-    upgrade_decision d;
-    auto& opts = core_->opts;
-    bool raw = !opts.raw_engine_path.empty() && req.path == opts.raw_engine_path;
-    if (req.path != opts.path && !raw) {
+    bool raw = false;
+    if (!engine_path(req, raw)) {
       for (auto& rt : ws_routes)
         if (req.path.compare(0, rt.prefix.size(), rt.prefix) == 0)
           return rt.decide(req);
-      d.refuse = http::response::json(404, R"({"error":"not found"})");
-      return d;
+      return not_found_upgrade();
     }
+    if (auto owner = session_owner(*core_, req))
+      return relay_upgrade(req, std::move(owner));
+    return decide_upgrade(req, raw);
+  }
+
+  // -- session_host: what other nodes forward here for this node's sessions --
+
+  void serve_forwarded(http::request req, http::reply_ptr r) override {
+    bool raw = false;
+    if (!engine_path(req, raw))
+      return r->send(not_found());
+    serve(std::move(req), std::move(r), raw);
+  }
+
+  upgrade_decision decide_forwarded(const http::request& req) override {
+    bool raw = false;
+    if (!engine_path(req, raw))
+      return not_found_upgrade();
+    return decide_upgrade(req, raw);
+  }
+
+private:
+  static http::response not_found() { return http::response::json(404, R"({"error":"not found"})"); }
+  static upgrade_decision not_found_upgrade() {
+    upgrade_decision d;
+    d.refuse = not_found();
+    return d;
+  }
+
+  /// Whether `req` is for the Engine.IO path, or (`raw`) the raw echo endpoint's.
+  bool engine_path(const http::request& req, bool& raw) const {
+    auto& opts = core_->opts;
+    raw = !opts.raw_engine_path.empty() && req.path == opts.raw_engine_path;
+    return raw || req.path == opts.path;
+  }
+
+  /// A WebSocket for a session of another node: accepted here and relayed. What needs no
+  /// session is checked here, as verify() and on_upgrade() would; the owner decides the rest
+  /// (a refusal there closes the WebSocket).
+  upgrade_decision relay_upgrade(const http::request& req, caf::actor owner) {
+    upgrade_decision d;
+    auto* transport = req.param("transport");
+    if (!transport || (*transport != "polling" && *transport != "websocket"))
+      d.refuse = refusal(eio::error_code::unknown_transport);
+    else if (core_->shutting_down || !http::origin_allowed(core_->opts.cors, req))
+      d.refuse = refusal(eio::error_code::forbidden);
+    if (d.refuse)
+      return d;
+    d.answer_alone = protocol_of(req) == 3;
+    d.attach = [core = core_, owner = std::move(owner),
+                upgrade = forwarded_from(req)](http::ws_channel_ptr ws) -> std::shared_ptr<http::ws_sink> {
+      return relay_websocket(core, owner, upgrade, std::move(ws));
+    };
+    return d;
+  }
+
+  /// on_upgrade() for the Engine.IO path, on the node that owns the session.
+  upgrade_decision decide_upgrade(const http::request& req, bool raw) {
+    upgrade_decision d;
+    auto& opts = core_->opts;
     if (auto err = verify(req, true, raw)) {
       d.refuse = refusal(*err);
       return d;
@@ -281,7 +342,6 @@ public:
     return d;
   }
 
-private:
   // engine.io's Server#verify, in its order.
   std::optional<eio::error_code> verify(const http::request& req, bool upgrade, bool raw) {
     auto* transport = req.param("transport");
@@ -343,6 +403,13 @@ private:
   }
 
   void on_engine_request(http::request req, http::reply_ptr r, bool raw) {
+    // Another node's session: its node answers, whatever the request is (no sticky sessions).
+    if (auto owner = session_owner(*core_, req))
+      return forward_request(core_, std::move(owner), std::move(req), std::move(r));
+    serve(std::move(req), std::move(r), raw);
+  }
+
+  void serve(http::request req, http::reply_ptr r, bool raw) {
     if (req.websocket_upgrade)
       return r->send(refusal(eio::error_code::bad_request));
     if (auto err = verify(req, false, raw))
@@ -488,6 +555,13 @@ void server::rooms(const std::string& nsp, std::string prefix, std::function<voi
 
 std::shared_ptr<http::handler> server::handler() {
   return engine_;
+}
+
+void server::serve_cluster_sessions() {
+  if (!core_->cluster)
+    return;
+  auto service = spawn_session_service(core_, engine_);
+  caf::anon_send(core_->cluster, register_service{"sessions", service});
 }
 
 std::size_t server::connection_count() const {

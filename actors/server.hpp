@@ -84,6 +84,11 @@ public:
   /// What to give to http::server.
   std::shared_ptr<http::handler> handler();
 
+  /// With a cluster (core()->cluster set): offers this node's sessions to the members as
+  /// the "sessions" service, so that a client's requests may land on any node (no sticky
+  /// sessions). Call before the node actor's start_atom.
+  void serve_cluster_sessions();
+
   std::size_t connection_count() const;
   const server_options& options() const;
 

@@ -3,6 +3,7 @@
 // SIGINT/SIGTERM: stop accepting, close every session with "server shutting down",
 // stop the I/O threads, then the actor system.
 #include "actors/cluster_node.hpp"
+#include "actors/forwarding_messages.hpp"
 #include "actors/ids.hpp"
 #include "actors/io_scheduler.hpp"
 #include "actors/messages.hpp"
@@ -50,6 +51,7 @@ int main(int argc, char** argv) {
   caf::actor_system_config caf_cfg;
   sio::announce_message_types(caf_cfg);
   sio::announce_cluster_types(caf_cfg);
+  sio::announce_forwarding_types(caf_cfg);
   if (cfg->clustered) {
     // Session and socket ids carry the node's number: any member can tell whose they are.
     sio::set_node_id(sio::node_number(cfg->cluster.node_name));
@@ -88,6 +90,7 @@ int main(int argc, char** argv) {
     // Before any namespace actor exists: each one tells the node of its rooms.
     cluster = sio::spawn_cluster_node(system, io.core(), cfg->cluster);
     io.core()->cluster = cluster;
+    io.serve_cluster_sessions();
     if (cfg->cluster.secret.empty())
       spdlog::warn("cluster: no cluster-secret: any process that reaches {}:{} can join", cfg->cluster.listen_host,
                    cfg->cluster.listen_port);

@@ -5,6 +5,7 @@
 
 #include "transport/http/listener.hpp"
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/url/parse.hpp>
@@ -72,6 +73,10 @@ struct server::impl {
   server_options opts;
   // With one I/O thread, Asio queues what that thread posts to itself without locking.
   asio::io_context ioc{static_cast<int>(std::max<std::size_t>(1, opts.io_threads))};
+  // The I/O threads run until stop(), also once no connection is left: actors run on them
+  // (io_scheduler) until main() detaches it, and a job posted to an io_context whose
+  // threads returned would wait there (detach() waits out its bound for it).
+  asio::executor_work_guard<asio::io_context::executor_type> keep_running{ioc.get_executor()};
   listener accept_loop;
   asio::signal_set signals{ioc, SIGINT, SIGTERM};
   std::vector<std::thread> threads;
