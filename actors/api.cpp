@@ -2,6 +2,8 @@
 // broadcasts encode once and go to the namespace actor.
 #include "actors/api.hpp"
 
+#include "actors/api_service.hpp"
+#include "actors/cluster_node.hpp"
 #include "actors/socketio_client.hpp"
 #include "actors/messages.hpp"
 #include "transport/engineio/packet.hpp"
@@ -76,7 +78,8 @@ std::string encode_event(std::string_view nsp, std::string_view event, const mes
 
 // -- broadcast -----------------------------------------------------------------------
 
-broadcast::broadcast(caf::actor nsp_actor, std::string nsp) : nsp_actor_(std::move(nsp_actor)), nsp_(std::move(nsp)) {}
+broadcast::broadcast(caf::actor nsp_actor, std::string nsp, std::shared_ptr<server_core> core)
+    : nsp_actor_(std::move(nsp_actor)), nsp_(std::move(nsp)), core_(std::move(core)) {}
 
 broadcast broadcast::to(std::string room) const {
   auto b = *this;
@@ -109,6 +112,56 @@ void broadcast::emit(std::string_view event, message m) const {
   auto frame = shared_frame{std::make_shared<const wire_packet>(
       wire_packet{engineio::encode_message(encode_event(nsp_, event, m)), std::move(m.attachments), {}})};
   caf::anon_send(nsp_actor_, broadcast_request{rooms_, except_, std::move(frame), is_volatile_, local_});
+}
+
+void broadcast::fetch_sockets(sockets_fn done, std::chrono::milliseconds timeout) const {
+  if (!done)
+    return;
+  if (!core_ || !nsp_actor_)
+    return done({});
+  gather<remote_socket_list>(core_->sys, api_services(*core_, true, !local_),
+                             fetch_sockets_request{{nsp_, rooms_, except_}, timeout.count()}, timeout,
+                             [done = std::move(done)](std::vector<remote_socket_list> lists) {
+                               std::vector<remote_socket> all;
+                               for (auto& l : lists)
+                                 std::move(l.sockets.begin(), l.sockets.end(), std::back_inserter(all));
+                               done(std::move(all));
+                             });
+}
+
+void broadcast::sockets_join(std::vector<std::string> rooms, count_fn done, std::chrono::milliseconds timeout) const {
+  update_sockets(socket_update_kind::join, std::move(rooms), false, std::move(done), timeout);
+}
+
+void broadcast::sockets_leave(std::vector<std::string> rooms, count_fn done, std::chrono::milliseconds timeout) const {
+  update_sockets(socket_update_kind::leave, std::move(rooms), false, std::move(done), timeout);
+}
+
+void broadcast::disconnect_sockets(bool close_connection, count_fn done, std::chrono::milliseconds timeout) const {
+  update_sockets(socket_update_kind::disconnect, {}, close_connection, std::move(done), timeout);
+}
+
+void broadcast::update_sockets(socket_update_kind kind, std::vector<std::string> rooms, bool close, count_fn done,
+                               std::chrono::milliseconds timeout) const {
+  if (!core_ || !nsp_actor_) {
+    if (done)
+      done(0);
+    return;
+  }
+  update_sockets_request req{{nsp_, rooms_, except_}, kind, std::move(rooms), close, timeout.count()};
+  auto targets = api_services(*core_, true, !local_);
+  if (!done) {
+    for (auto& t : targets)
+      caf::anon_send(t, req);
+    return;
+  }
+  gather<std::uint64_t>(core_->sys, std::move(targets), std::move(req), timeout,
+                        [done = std::move(done)](std::vector<std::uint64_t> counts) {
+                          std::size_t total = 0;
+                          for (auto n : counts)
+                            total += n;
+                          done(total);
+                        });
 }
 
 // -- socket ------------------------------------------------------------------------------
@@ -194,7 +247,7 @@ broadcast socket::broadcast_all() const {
   auto* s = conn_->find_socket(key_);
   if (!s)
     return {};
-  return broadcast(s->nsp_actor, s->nsp).except(s->id);
+  return broadcast(s->nsp_actor, s->nsp, conn_->core()).except(s->id);
 }
 
 broadcast socket::to(std::string room) const {
@@ -206,7 +259,7 @@ broadcast socket::except(std::string room) const {
 
 broadcast socket::nsp_all() const {
   auto* s = conn_->find_socket(key_);
-  return s ? broadcast(s->nsp_actor, s->nsp) : broadcast{};
+  return s ? broadcast(s->nsp_actor, s->nsp, conn_->core()) : broadcast{};
 }
 
 void socket::disconnect(bool close_connection) {

@@ -13,12 +13,17 @@
 // the client sent the events; a `socket` and an `ack_responder` are handles that are only
 // valid there (they point into the connection actor). Broadcast
 // handles (`broadcast`, server::of(...)) may be used from any thread.
+//
+// In a cluster (--cluster-listen) a broadcast and the socket-set verbs of `broadcast`
+// (fetch_sockets, sockets_join, sockets_leave, disconnect_sockets) reach every member's
+// sockets; `local()` narrows them to this node, as socket.io's `io.local` does.
 #pragma once
 
 #include <boost/json.hpp>
 #include <caf/actor.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/fwd.hpp>
+#include <caf/meta/type_name.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -29,6 +34,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -88,8 +94,43 @@ private:
   mutable std::function<void(message)> fn_;
 };
 
+/// A socket as fetch_sockets reports it, from whichever node holds it (socket.io's
+/// RemoteSocket): a copy taken when asked, not a handle.
+struct remote_socket {
+  std::string id;
+  std::string nsp;
+  std::vector<std::string> rooms; // its own id room included
+  // The handshake's essentials (the headers and query may carry credentials: whoever
+  // shows them to a third party decides what to leave out).
+  std::string address;
+  header_list headers;
+  header_list query;
+  std::string auth; // JSON text
+  std::int64_t issued_ms = 0;
+  std::string data; // socket::data() as JSON text
+  std::string node; // the node it lives on (empty without a cluster)
+};
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, remote_socket& x) {
+  return f(caf::meta::type_name("remote_socket"), x.id, x.nsp, x.rooms, x.address, x.headers, x.query, x.auth,
+           x.issued_ms, x.data, x.node);
+}
+
+/// A handler of another node's server_side_emit (server::on_server_side): runs on an
+/// actor thread of this node's API service; `ack` may be called later, from anywhere.
+using server_side_handler = std::function<void(message& args, const ack_responder& ack)>;
+
+/// One other node's acknowledgement of a server_side_emit.
+struct server_side_answer {
+  std::string node;
+  message args;
+};
+
+/// How long the cluster-wide verbs wait for the members (and their sockets) by default.
+inline constexpr std::chrono::milliseconds default_api_timeout{5000};
+
 class socket;
 class socketio_client;
+struct server_core;
 
 using event_handler = std::function<void(socket&, message&, const ack_responder&)>;
 /// The client's ack arguments, or nothing on timeout.
@@ -98,12 +139,18 @@ using disconnect_handler = std::function<void(socket&, const std::string& reason
 using middleware = std::function<std::optional<connect_error>(socket&)>;
 using connection_handler = std::function<void(socket&)>;
 
+/// What sockets_join, sockets_leave and disconnect_sockets ask of each socket.
+enum class socket_update_kind : std::uint8_t { join, leave, disconnect };
+inline std::string to_string(socket_update_kind k) {
+  return k == socket_update_kind::join ? "join" : k == socket_update_kind::leave ? "leave" : "disconnect";
+}
+
 /// An immutable broadcast builder, like socket.io's BroadcastOperator: every call
 /// returns a new value, so a half-built broadcast is never shared. Thread-safe.
 class broadcast {
 public:
   broadcast() = default;
-  broadcast(caf::actor nsp_actor, std::string nsp);
+  broadcast(caf::actor nsp_actor, std::string nsp, std::shared_ptr<server_core> core);
 
   broadcast to(std::string room) const;
   broadcast in(std::string room) const { return to(std::move(room)); }
@@ -119,9 +166,45 @@ public:
   /// Throws std::invalid_argument for a reserved event name ("connect", "disconnect", ...).
   void emit(std::string_view event, message m = {}) const;
 
+  // -- the sockets this broadcast would reach (Socket.IO sockets; Pusher subscriptions are
+  // not sockets), on every member unless local(). Callbacks run once, on an actor thread;
+  // a member (or a socket's connection) that does not answer within `timeout` is left
+  // out: its sockets are missing from the answer and the count. --
+
+  using sockets_fn = std::function<void(std::vector<remote_socket>)>;
+  using count_fn = std::function<void(std::size_t)>;
+  /// socket.io's fetchSockets.
+  void fetch_sockets(sockets_fn done, std::chrono::milliseconds timeout = default_api_timeout) const;
+  /// socket.io's socketsJoin: each socket joins `rooms` (within max-rooms-per-socket, as
+  /// socket::join). `done` gets how many sockets did it, once every member answered.
+  void sockets_join(std::vector<std::string> rooms, count_fn done = {},
+                    std::chrono::milliseconds timeout = default_api_timeout) const;
+  /// One room (a template, so that a braced list of rooms picks the overload above).
+  template <class Room, class = std::enable_if_t<std::is_convertible_v<const Room&, std::string_view>>>
+  void sockets_join(const Room& room, count_fn done = {},
+                    std::chrono::milliseconds timeout = default_api_timeout) const {
+    sockets_join(std::vector<std::string>{std::string(std::string_view(room))}, std::move(done), timeout);
+  }
+  /// socket.io's socketsLeave.
+  void sockets_leave(std::vector<std::string> rooms, count_fn done = {},
+                     std::chrono::milliseconds timeout = default_api_timeout) const;
+  template <class Room, class = std::enable_if_t<std::is_convertible_v<const Room&, std::string_view>>>
+  void sockets_leave(const Room& room, count_fn done = {},
+                     std::chrono::milliseconds timeout = default_api_timeout) const {
+    sockets_leave(std::vector<std::string>{std::string(std::string_view(room))}, std::move(done), timeout);
+  }
+  /// socket.io's disconnectSockets: a server namespace disconnect of each socket; with
+  /// close_connection, its whole Engine.IO connection closes too.
+  void disconnect_sockets(bool close_connection = false, count_fn done = {},
+                          std::chrono::milliseconds timeout = default_api_timeout) const;
+
 private:
+  void update_sockets(socket_update_kind kind, std::vector<std::string> rooms, bool close, count_fn done,
+                      std::chrono::milliseconds timeout) const;
+
   caf::actor nsp_actor_;
   std::string nsp_;
+  std::shared_ptr<server_core> core_;
   std::vector<std::string> rooms_;
   std::vector<std::string> except_;
   bool is_volatile_ = false;

@@ -22,6 +22,16 @@ caf::behavior connection_state::start(std::shared_ptr<server_core> core, std::sh
       [=](poll_post& p) { session_.on_poll_post(std::move(p.body), p.binary_body, std::move(p.reply)); },
       [=](deliver& d) { client_.on_deliver(d); },
       [=](close_request& c) { session_.close_session(c.reason); },
+      [=](const describe_socket& d) -> caf::result<remote_socket> {
+        if (auto s = client_.describe(d.key))
+          return std::move(*s);
+        return caf::make_error(caf::sec::invalid_argument, "no such socket");
+      },
+      [=](const update_socket& u) -> caf::result<caf::ok_atom> {
+        if (client_.update(u))
+          return caf::ok_atom::value;
+        return caf::make_error(caf::sec::invalid_argument, "no such socket");
+      },
       [=](overcap_atom) { session_.on_overcap(); },
       [=](flush_atom) { session_.on_flush(); },
       [=](ping_atom, std::uint64_t generation) { session_.on_ping(generation); },

@@ -5,6 +5,7 @@
 //
 // Takes: ws_in, ws_gone, ws_attach, poll_get, poll_post (from the front end);
 //        deliver, close_request (from namespaces, rooms and the server);
+//        (describe_socket) -> remote_socket, (update_socket) -> ok_atom (the server API);
 //        its own timers: ping_atom, ping_timeout_atom, connect_timeout_atom,
 //        ack_timeout_atom, upgrade_timeout_atom, probe_tick_atom, close_timeout_atom,
 //        flush_atom;

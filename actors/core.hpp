@@ -120,6 +120,13 @@ struct server_core {
   /// The members, for threads outside actors (forwarding a session's requests).
   std::shared_ptr<cluster_directory> cluster_members;
 
+  // -- the server API's service (actors/api_service.hpp): this node's half of the socket-set
+  // verbs and of server_side_emit, offered to the members as "api". Set by server. --
+  caf::actor api;
+  std::mutex server_side_mutex;
+  /// server::on_server_side's handlers, by namespace + '\n' + event.
+  std::unordered_map<std::string, server_side_handler> server_side_handlers;
+
   // -- sessions --
   std::mutex sessions_mutex;
   std::unordered_map<std::string, std::shared_ptr<session_entry>> sessions;

@@ -1,5 +1,8 @@
 #include "actors/messages.hpp"
 
+#include "actors/api_service.hpp"
+#include "actors/pusher_server.hpp"
+
 namespace sio {
 
 std::vector<http::ws_message> to_ws(const shared_frame& f) {
@@ -84,6 +87,13 @@ void announce_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<room_count>("sio::room_count");
   cfg.add_message_type<room_list>("sio::room_list");
   cfg.add_message_type<std::vector<std::uint64_t>>("std::vector<uint64_t>");
+  cfg.add_message_type<select_sockets>("sio::select_sockets");
+  cfg.add_message_type<socket_refs>("sio::socket_refs");
+  cfg.add_message_type<describe_socket>("sio::describe_socket");
+  cfg.add_message_type<update_socket>("sio::update_socket");
+  cfg.add_message_type<remote_socket>("sio::remote_socket");
+  announce_api_types(cfg);
+  announce_pusher_types(cfg);
 }
 
 } // namespace sio

@@ -3,6 +3,7 @@
 // handles that only ever travel inside one process are marked as such.
 #pragma once
 
+#include "actors/api.hpp"
 #include "transport/http/server.hpp"
 
 #include <caf/all.hpp>
@@ -136,7 +137,7 @@ struct socket_add {
   std::uint64_t key;
   std::string id;
   caf::actor connection;
-  delivery_sink_ptr sink; // local only: not serialized
+  delivery_sink_ptr sink;  // local only: not serialized
   bool rooms_only = false; // see recipient::rooms_only
 };
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, socket_add& x) {
@@ -201,6 +202,52 @@ struct room_list {
 };
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, room_list& x) {
   return f(caf::meta::type_name("room_list"), x.rooms);
+}
+
+/// Asks a namespace for its Socket.IO sockets in the union of `rooms` (all of them when
+/// empty) minus the members of the `except` rooms, as a broadcast would pick them on this
+/// node; Pusher subscriptions are not sockets and are left out. The answer: socket_refs.
+struct select_sockets {
+  std::vector<std::string> rooms;
+  std::vector<std::string> except;
+};
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, select_sockets& x) {
+  return f(caf::meta::type_name("select_sockets"), x.rooms, x.except);
+}
+struct socket_ref {
+  std::uint64_t key = 0;
+  caf::actor connection;
+};
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, socket_ref& x) {
+  return f(caf::meta::type_name("socket_ref"), x.key, x.connection);
+}
+struct socket_refs {
+  std::vector<socket_ref> sockets;
+};
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, socket_refs& x) {
+  return f(caf::meta::type_name("socket_refs"), x.sockets);
+}
+
+/// Asks a connection for socket `key` as a remote_socket (an error once it is gone).
+struct describe_socket {
+  std::uint64_t key = 0;
+};
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, describe_socket& x) {
+  return f(caf::meta::type_name("describe_socket"), x.key);
+}
+
+/// Asks a connection to make socket `key` join or leave `rooms`, or disconnect it (and
+/// close the connection with `close`); answered ok_atom once done, an error once it is
+/// gone. The connection does it as the socket's own join / leave / disconnect would, so
+/// it keeps the socket's rooms and their limit.
+struct update_socket {
+  std::uint64_t key = 0;
+  socket_update_kind kind = socket_update_kind::join;
+  std::vector<std::string> rooms;
+  bool close = false;
+};
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, update_socket& x) {
+  return f(caf::meta::type_name("update_socket"), x.key, x.kind, x.rooms, x.close);
 }
 
 /// Room membership kept by a room actor.
@@ -271,7 +318,8 @@ struct poll_post {
   http::reply_ptr reply;
 };
 
-/// Announces every message type to CAF; call on the actor_system_config.
+/// Announces every message type to CAF (the API service's and the Pusher service's too);
+/// call on the actor_system_config.
 void announce_message_types(caf::actor_system_config& cfg);
 
 } // namespace sio

@@ -102,6 +102,32 @@ void deliver_broadcast(self_ptr self, broadcast_request& req) {
   }
 }
 
+// The sockets a broadcast with these rooms and exceptions would reach here, each once.
+socket_refs select(const namespace_state& st, const select_sockets& q) {
+  std::vector<std::uint64_t> exclude;
+  for (auto& room : q.except)
+    add_members(st, room, exclude);
+  sort_unique(exclude);
+  socket_refs out;
+  auto take = [&](std::uint64_t key, const recipient& to) {
+    if (!to.rooms_only && !std::binary_search(exclude.begin(), exclude.end(), key))
+      out.sockets.push_back({key, to.connection});
+  };
+  if (q.rooms.empty()) {
+    for (auto& [key, to] : st.sockets)
+      take(key, to);
+    return out;
+  }
+  std::vector<std::uint64_t> keys;
+  for (auto& room : q.rooms)
+    add_members(st, room, keys);
+  sort_unique(keys);
+  for (auto key : keys)
+    if (auto to = st.sockets.find(key); to != st.sockets.end())
+      take(key, to->second);
+  return out;
+}
+
 } // namespace
 
 caf::behavior namespace_actor(caf::stateful_actor<namespace_state>* self, std::string name, caf::actor cluster) {
@@ -142,6 +168,7 @@ caf::behavior namespace_actor(caf::stateful_actor<namespace_state>* self, std::s
             out.rooms.push_back({name, entry.members.size()});
         return out;
       },
+      [=](const select_sockets& q) { return select(self->state, q); },
       [=](shutdown_atom) {
         for (auto& [name, entry] : self->state.rooms)
           if (entry.actor)

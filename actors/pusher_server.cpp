@@ -1,6 +1,8 @@
 #include "actors/pusher_server.hpp"
 
 #include "actors/actor_sink.hpp"
+#include "actors/api_service.hpp"
+#include "actors/cluster_node.hpp"
 #include "actors/ids.hpp"
 #include "actors/pusher_connection.hpp"
 #include "transport/pusher/message.hpp"
@@ -36,12 +38,41 @@ std::optional<pusher_refusal> check(const pusher::app* a, const http::request& r
   return std::nullopt;
 }
 
+/// Closes this node's connections of the user; how many.
+std::size_t terminate_here(pusher_shared& shared, const std::string& app_id, const std::string& user_id) {
+  std::vector<caf::actor> targets;
+  {
+    std::lock_guard<std::mutex> guard(shared.users_mutex);
+    auto range = shared.users.equal_range(pusher_shared::user_key(app_id, user_id));
+    for (auto it = range.first; it != range.second; ++it)
+      targets.push_back(it->second);
+  }
+  for (auto& t : targets)
+    caf::anon_send(t, close_request{"Connection terminated by the server"});
+  return targets.size();
+}
+
+/// The cluster service "pusher": the members' terminate_connections, for this node's
+/// connections.
+caf::behavior pusher_service(caf::event_based_actor* self, std::shared_ptr<pusher_shared> shared) {
+  return {
+      [=](const pusher_terminate& t) -> caf::result<std::uint64_t> {
+        if (!from_member(self, *shared->core))
+          return caf::make_error(caf::sec::unexpected_message, "not a member of this cluster");
+        return static_cast<std::uint64_t>(terminate_here(*shared, t.app_id, t.user_id));
+      },
+  };
+}
+
 } // namespace
+
+void announce_pusher_types(caf::actor_system_config& cfg) {
+  cfg.add_message_type<pusher_terminate>("sio::pusher_terminate");
+}
 
 pusher_server::pusher_server(server& io, caf::actor_system& sys, pusher::app_registry apps, std::string default_nsp,
                              pusher_hooks hooks)
     : shared_(std::make_shared<pusher_shared>()) {
-  (void)sys;
   shared_->core = io.core();
   shared_->apps = std::move(apps);
   shared_->default_nsp = std::move(default_nsp);
@@ -56,6 +87,10 @@ pusher_server::pusher_server(server& io, caf::actor_system& sys, pusher::app_reg
       throw std::invalid_argument("pusher app " + a.id + ": namespace " + nsp + " cannot be created");
     shared_->nsp_actors.emplace(nsp, entry->actor);
   }
+  // Before the cluster node starts (services are offered when it does): members ask
+  // this node to close its connections of a user.
+  if (auto& node = shared_->core->cluster)
+    caf::anon_send(node, register_service{"pusher", sys.spawn(pusher_service, shared_)});
   // The shared state lives as long as a connection does: the route holds it, and so does
   // every connection actor.
   io.ws_route("/app/", [shared = shared_](const http::request& req) {
@@ -82,17 +117,19 @@ const std::string& pusher_server::nsp_of(const pusher::app& a) const {
   return shared_->nsp_of(a);
 }
 
-std::size_t pusher_server::terminate_user(const std::string& app_id, const std::string& user_id) {
-  std::vector<caf::actor> targets;
-  {
-    std::lock_guard<std::mutex> guard(shared_->users_mutex);
-    auto range = shared_->users.equal_range(pusher_shared::user_key(app_id, user_id));
-    for (auto it = range.first; it != range.second; ++it)
-      targets.push_back(it->second);
-  }
-  for (auto& t : targets)
-    caf::anon_send(t, close_request{"Connection terminated by the server"});
-  return targets.size();
+void pusher_server::terminate_user(const std::string& app_id, const std::string& user_id,
+                                   std::function<void(std::size_t)> done, std::chrono::milliseconds timeout) {
+  auto here = terminate_here(*shared_, app_id, user_id);
+  auto others = member_services(*shared_->core, "pusher");
+  if (others.empty())
+    return done(here);
+  gather<std::uint64_t>(shared_->core->sys, std::move(others), pusher_terminate{app_id, user_id}, timeout,
+                        [here, done = std::move(done)](std::vector<std::uint64_t> counts) {
+                          auto total = here;
+                          for (auto n : counts)
+                            total += static_cast<std::size_t>(n);
+                          done(total);
+                        });
 }
 
 } // namespace sio

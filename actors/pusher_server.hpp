@@ -56,6 +56,18 @@ struct pusher_hooks {
 
 struct pusher_shared;
 
+/// terminate_connections on another node: close that node's connections of the user;
+/// answered with how many (the cluster service "pusher", spawned by pusher_server in a
+/// cluster).
+struct pusher_terminate {
+  std::string app_id;
+  std::string user_id;
+};
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, pusher_terminate& x) {
+  return f(caf::meta::type_name("pusher_terminate"), x.app_id, x.user_id);
+}
+void announce_pusher_types(caf::actor_system_config& cfg);
+
 class pusher_server {
 public:
   /// Mounts the /app/{key} WebSocket route on `io`. Apps whose `nsp` is empty use
@@ -69,8 +81,11 @@ public:
   const std::string& nsp_of(const pusher::app& a) const;
 
   /// Closes (pusher:error 4009, close code 4009) every connection of app `app_id` that
-  /// acts for `user_id` (signed in, or a presence member, as Reverb counts); how many.
-  std::size_t terminate_user(const std::string& app_id, const std::string& user_id);
+  /// acts for `user_id` (signed in, or a presence member, as Reverb counts), on every node
+  /// of the cluster. `done` gets how many once every member answered (a member that does
+  /// not within `timeout` is left out of the count, and may keep its connections).
+  void terminate_user(const std::string& app_id, const std::string& user_id, std::function<void(std::size_t)> done,
+                      std::chrono::milliseconds timeout = default_api_timeout);
 
 private:
   std::shared_ptr<pusher_shared> shared_;

@@ -1,6 +1,7 @@
 #include "actors/server.hpp"
 
 #include "actors/actor_sink.hpp"
+#include "actors/api_service.hpp"
 #include "actors/cluster_node.hpp"
 #include "actors/connection.hpp"
 #include "actors/forwarding.hpp"
@@ -450,7 +451,9 @@ private:
 // -- server ---------------------------------------------------------------------------
 
 server::server(caf::actor_system& sys, server_options opts)
-    : core_(std::make_shared<server_core>(sys, std::move(opts))), engine_(std::make_shared<engine>(core_)) {}
+    : core_(std::make_shared<server_core>(sys, std::move(opts))), engine_(std::make_shared<engine>(core_)) {
+  core_->api = spawn_api_service(sys, core_);
+}
 
 server::~server() = default;
 
@@ -519,7 +522,7 @@ broadcast server::in(const std::string& nsp) {
   auto entry = core_->find_namespace(nsp);
   if (!entry)
     return {};
-  return broadcast(entry->actor, nsp);
+  return broadcast(entry->actor, nsp, core_);
 }
 
 void server::route(std::string method, std::string path, route_handler h) {
@@ -530,7 +533,10 @@ void server::ws_route(std::string prefix, ws_route_handler decide) {
   engine_->ws_routes.push_back({std::move(prefix), std::move(decide)});
 }
 
-void server::rooms(const std::string& nsp, std::string prefix, std::function<void(std::vector<room_summary>)> done) {
+void server::rooms(const std::string& nsp, std::string prefix, std::function<void(std::vector<room_summary>)> done,
+                   std::chrono::milliseconds timeout) {
+  if (core_->cluster)
+    return cluster_rooms(nsp, std::move(prefix), std::move(done), timeout);
   auto entry = core_->find_namespace(nsp);
   if (!entry)
     return done({});
@@ -551,6 +557,64 @@ void server::rooms(const std::string& nsp, std::string prefix, std::function<voi
                 [done](caf::error&) { done({}); });
       },
       entry->actor, std::move(prefix), std::move(done));
+}
+
+void server::cluster_rooms(const std::string& nsp, std::string prefix,
+                           std::function<void(std::vector<room_summary>)> done, std::chrono::milliseconds timeout) {
+  // Every member's node actor answers for its own namespace (this node's for this one).
+  std::vector<caf::actor> nodes{core_->cluster};
+  if (auto& dir = core_->cluster_members)
+    for (auto& n : dir->members())
+      if (n.number != dir->self_number() && n.node)
+        nodes.push_back(n.node);
+  gather<room_list>(core_->sys, std::move(nodes), caf::make_message(rooms_query{std::move(prefix)}, nsp), timeout,
+                    [done = std::move(done)](std::vector<room_list> lists) {
+                      std::map<std::string, std::size_t> members;
+                      for (auto& list : lists)
+                        for (auto& r : list.rooms)
+                          members[r.name] += static_cast<std::size_t>(r.members);
+                      std::vector<room_summary> out;
+                      out.reserve(members.size());
+                      for (auto& [name, count] : members)
+                        out.push_back({name, count});
+                      done(std::move(out));
+                    });
+}
+
+void server::on_server_side(const std::string& nsp, const std::string& event, server_side_handler h) {
+  if (socketio::is_reserved_event(event))
+    throw std::invalid_argument("namespace " + nsp + ": reserved server-side event " + event);
+  std::lock_guard<std::mutex> guard(core_->server_side_mutex);
+  if (!core_->server_side_handlers.try_emplace(nsp + '\n' + event, std::move(h)).second)
+    throw handler_conflict("namespace " + nsp + ": server-side event '" + event + "' has a handler already");
+}
+
+void server::server_side_emit(const std::string& nsp, const std::string& event, message m, server_side_fn done,
+                              std::chrono::milliseconds timeout) {
+  if (socketio::is_reserved_event(event))
+    throw std::invalid_argument("reserved event name: " + event);
+  server_side_request req{
+      nsp, event, json::serialize(m.args), std::move(m.attachments), static_cast<bool>(done), timeout.count()};
+  auto others = api_services(*core_, false, true);
+  if (!done) {
+    for (auto& t : others)
+      caf::anon_send(t, req);
+    return;
+  }
+  gather<server_side_reply>(core_->sys, std::move(others), std::move(req), timeout,
+                            [done = std::move(done)](std::vector<server_side_reply> replies) {
+                              std::vector<server_side_answer> out;
+                              out.reserve(replies.size());
+                              for (auto& r : replies)
+                                out.push_back({std::move(r.node), message_of(r.args, std::move(r.attachments))});
+                              done(std::move(out));
+                            });
+}
+
+void server::join_cluster(caf::actor node) {
+  core_->cluster = node;
+  caf::anon_send(node, register_service{"api", core_->api});
+  serve_cluster_sessions();
 }
 
 std::shared_ptr<http::handler> server::handler() {
@@ -582,8 +646,7 @@ void server::shutdown(std::chrono::milliseconds grace) {
       caf::anon_send(a, close_request{"server shutting down"});
   }
   auto deadline = std::chrono::steady_clock::now() + grace;
-  while ((core_->session_count.load() > 0 || core_->other_count() > 0)
-         && std::chrono::steady_clock::now() < deadline)
+  while ((core_->session_count.load() > 0 || core_->other_count() > 0) && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   std::vector<caf::actor> namespaces;
   {

@@ -75,8 +75,29 @@ public:
     std::size_t members = 0;
   };
   /// The rooms of `nsp` whose names start with `prefix`, sockets' own-id rooms left out;
-  /// `done` runs once, on an actor thread (empty when `nsp` is not registered).
-  void rooms(const std::string& nsp, std::string prefix, std::function<void(std::vector<room_summary>)> done);
+  /// `done` runs once, on an actor thread (empty when `nsp` is not registered). In a
+  /// cluster: every member's rooms, members summed per room name; a member that does not
+  /// answer within `timeout` is left out.
+  void rooms(const std::string& nsp, std::string prefix, std::function<void(std::vector<room_summary>)> done,
+             std::chrono::milliseconds timeout = default_api_timeout);
+
+  // -- server-side events: between the nodes of a cluster, never to a client --
+
+  /// Handles the server_side_emit(nsp, event, ...) of the other nodes (socket.io's
+  /// `io.of(nsp).on(event, ...)` for serverSideEmit). One handler per namespace and event:
+  /// a second throws handler_conflict; a reserved name throws std::invalid_argument.
+  void on_server_side(const std::string& nsp, const std::string& event, server_side_handler h);
+  /// socket.io's serverSideEmit: `event` with `m` to the handlers of every OTHER node
+  /// (none without a cluster). With `done`, each handler's ack is awaited: `done` runs
+  /// once, on an actor thread, with the answers that came within `timeout` (a node with no
+  /// handler, a dead or slow one, or a handler that did not ack, is missing from them).
+  using server_side_fn = std::function<void(std::vector<server_side_answer>)>;
+  void server_side_emit(const std::string& nsp, const std::string& event, message m, server_side_fn done = {},
+                        std::chrono::milliseconds timeout = default_api_timeout);
+
+  /// Joins this server to its cluster node (actors/cluster_node.hpp), before the node
+  /// starts: broadcasts go through it, and the API service is offered to the members.
+  void join_cluster(caf::actor node);
 
   /// The state the actors share, for other protocols' connections (Pusher).
   const std::shared_ptr<server_core>& core() const { return core_; }
@@ -96,6 +117,9 @@ public:
   void shutdown(std::chrono::milliseconds grace);
 
 private:
+  void cluster_rooms(const std::string& nsp, std::string prefix, std::function<void(std::vector<room_summary>)> done,
+                     std::chrono::milliseconds timeout);
+
   class engine;
   std::shared_ptr<server_core> core_;
   std::shared_ptr<engine> engine_;

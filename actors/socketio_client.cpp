@@ -90,6 +90,47 @@ void socketio_client::on_connect_timeout() {
   }
 }
 
+std::optional<remote_socket> socketio_client::describe(std::uint64_t key) {
+  auto* s = find_socket(key);
+  if (!s || !s->connected)
+    return std::nullopt;
+  remote_socket out;
+  out.id = s->id;
+  out.nsp = s->nsp;
+  out.rooms.assign(s->rooms.begin(), s->rooms.end());
+  if (auto& hs = s->handshake) {
+    out.address = hs->address;
+    out.headers = hs->headers;
+    out.query = hs->query;
+    out.auth = json::serialize(hs->auth);
+    out.issued_ms = hs->issued_ms;
+  }
+  out.data = json::serialize(s->data);
+  return out;
+}
+
+bool socketio_client::update(const update_socket& u) {
+  auto* s = find_socket(u.key);
+  if (!s || !s->connected)
+    return false;
+  switch (u.kind) {
+  case socket_update_kind::join:
+    for (auto& room : u.rooms)
+      if (join(*s, room) == socket::join_result::limit_reached)
+        spdlog::debug("session {}: socket {} not joined to a room by the server API: max-rooms-per-socket",
+                      session_.sid(), s->id);
+    break;
+  case socket_update_kind::leave:
+    for (auto& room : u.rooms)
+      leave(*s, room);
+    break;
+  case socket_update_kind::disconnect:
+    server_disconnect(*s, u.close);
+    break;
+  }
+  return true;
+}
+
 void socketio_client::on_ack_timeout(std::uint64_t key, std::uint64_t id) {
   auto* s = find_socket(key);
   if (!s)

@@ -36,6 +36,10 @@ public:
   // -- from namespaces and rooms, and timers --
   void on_deliver(const deliver& d);
   void on_connect_timeout();
+  /// The server API's socket-set verbs (broadcast::fetch_sockets, sockets_join, ...):
+  /// nothing, or false, once socket `key` is gone.
+  std::optional<remote_socket> describe(std::uint64_t key);
+  bool update(const update_socket& u);
   void on_ack_timeout(std::uint64_t key, std::uint64_t id);
 
   // -- the socket API (sio::socket, always from inside this actor) --
@@ -56,6 +60,7 @@ public:
   };
   socket_state* find_socket(std::uint64_t key);
   caf::event_based_actor* self() const { return self_; }
+  const std::shared_ptr<server_core>& core() const { return core_; }
   void emit(socket_state& s, std::string_view event, const message& m);
   void emit_with_ack(socket_state& s, std::string_view event, const message& m, std::chrono::milliseconds timeout,
                      ack_callback cb);

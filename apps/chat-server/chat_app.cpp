@@ -137,6 +137,7 @@ std::shared_ptr<chat_app> mount_chat_app(sio::server& io, caf::actor_system& sys
   mount_admin(a);
   mount_notifications(a);
   mount_pusher(a); // before mount_http_api's catch-all GET route
+  mount_sockets_api(a);
   mount_http_api(a);
   return app;
 }

@@ -159,6 +159,10 @@ void mount_room_chat(chat_app& app);
 void mount_admin(chat_app& app);
 void mount_notifications(chat_app& app);
 void mount_http_api(chat_app& app);
+/// The backend API's socket routes (sockets_api.cpp): /api/sockets..., /api/nodes.
+void mount_sockets_api(chat_app& app);
+/// The backend API's key check (http_api.cpp); answers and returns false when refused.
+bool api_key_ok(const chat_app& app, const sio::http::request& req, const sio::http::reply_ptr& r);
 /// The Pusher protocol (pusher_bridge.cpp) when apps are configured.
 void mount_pusher(chat_app& app);
 /// Pusher's HTTP API (/apps/{id}/...) for the apps of `pusher`, on the same rooms.

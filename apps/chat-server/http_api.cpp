@@ -221,20 +221,6 @@ void manage_participants(chat_app& app, const std::string& conversation, const s
   ask<persistence::participant_list>(app, add_participants{conversation, std::move(users), now_ms()}, ok, fail);
 }
 
-// The backend API's key check; answers and returns false when refused.
-bool api_key_ok(const chat_app& app, const request& req, const reply_ptr& r) {
-  if (app.opts.api_key.empty()) {
-    r->send(error_response(503, "API disabled: no api-key configured"));
-    return false;
-  }
-  auto* key = req.header("x-api-key");
-  if (!key || !secret_equals(*key, app.opts.api_key)) {
-    r->send(error_response(401, "Invalid API key"));
-    return false;
-  }
-  return true;
-}
-
 void api_emit(chat_app& app, const request& req, reply_ptr r) {
   auto parsed = parse_body(req);
   if (!parsed)
@@ -279,6 +265,19 @@ void api_emit(chat_app& app, const request& req, reply_ptr r) {
 }
 
 } // namespace
+
+bool api_key_ok(const chat_app& app, const request& req, const reply_ptr& r) {
+  if (app.opts.api_key.empty()) {
+    r->send(error_response(503, "API disabled: no api-key configured"));
+    return false;
+  }
+  auto* key = req.header("x-api-key");
+  if (!key || !secret_equals(*key, app.opts.api_key)) {
+    r->send(error_response(401, "Invalid API key"));
+    return false;
+  }
+  return true;
+}
 
 void mount_http_api(chat_app& app) {
   auto& io = app.io;

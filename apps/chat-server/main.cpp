@@ -89,8 +89,7 @@ int main(int argc, char** argv) {
   if (cfg->clustered) {
     // Before any namespace actor exists: each one tells the node of its rooms.
     cluster = sio::spawn_cluster_node(system, io.core(), cfg->cluster);
-    io.core()->cluster = cluster;
-    io.serve_cluster_sessions();
+    io.join_cluster(cluster);
     if (cfg->cluster.secret.empty())
       spdlog::warn("cluster: no cluster-secret: any process that reaches {}:{} can join", cfg->cluster.listen_host,
                    cfg->cluster.listen_port);

@@ -280,8 +280,8 @@ void terminate_connections(chat_app&, sio::pusher_server& pusher, const pusher::
   auto& user = parts[3];
   if (user.empty() || user.size() > max_user_id)
     return r->send(refused(400, "Invalid user id"));
-  pusher.terminate_user(a.id, user);
-  r->send(answer({}));
+  // Answered once every node closed its connections of the user (or did not answer in time).
+  pusher.terminate_user(a.id, user, [r](std::size_t) { r->send(answer({})); });
 }
 
 // -- routing ------------------------------------------------------------------------------------

@@ -202,9 +202,9 @@ function assertMessageDoc(m, expected = {}) {
 
 /**
  * JSON request: body (an object) is sent as JSON; resolves with {status, headers, body,
- * json} (json undefined when the body is not JSON).
+ * json} (json undefined when the body is not JSON); timeoutMs bounds it (helpers.request).
  */
-async function httpJson(url, { method = "GET", headers = {}, body } = {}) {
+async function httpJson(url, { method = "GET", headers = {}, body, timeoutMs } = {}) {
   const hdrs = { ...headers };
   let data;
   if (body !== undefined) {
@@ -212,7 +212,7 @@ async function httpJson(url, { method = "GET", headers = {}, body } = {}) {
     hdrs["Content-Type"] = hdrs["Content-Type"] || "application/json";
     hdrs["Content-Length"] = Buffer.byteLength(data);
   }
-  const res = await h.request(url, { method, headers: hdrs, body: data });
+  const res = await h.request(url, { method, headers: hdrs, body: data, timeoutMs });
   let json;
   try {
     json = JSON.parse(res.body);

@@ -4,6 +4,7 @@
 // lists every cluster port as a seed, so a node that restarts finds the others.
 "use strict";
 
+const assert = require("node:assert");
 const net = require("node:net");
 const harness = require("./harness");
 const h = require("./helpers");
@@ -93,4 +94,25 @@ async function startCluster(names = ["a", "b", "c"], opts = {}) {
   return cluster;
 }
 
-module.exports = { startCluster, waitMembers, freePort, health, SECRET };
+const NAMES = ["a", "b", "c", "d", "e"];
+
+/**
+ * Runs fn(nodes) against n nodes (a, b, c, ...) started with extraArgs each and formed,
+ * then closes the clients and stops every node.
+ */
+async function withCluster(n, extraArgs, fn) {
+  const cluster = await startCluster(NAMES.slice(0, n), { args: extraArgs });
+  try {
+    return await fn(NAMES.slice(0, n).map((name) => cluster.byName[name]));
+  } finally {
+    await cluster.stopAll();
+  }
+}
+
+/** Asserts a response's status, naming its body when it differs; returns its JSON. */
+function expectStatus(res, status, what) {
+  assert.strictEqual(res.status, status, `${what}: ${res.status} ${res.body}`);
+  return res.json;
+}
+
+module.exports = { startCluster, waitMembers, withCluster, expectStatus, freePort, health, SECRET };

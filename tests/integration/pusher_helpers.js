@@ -360,6 +360,17 @@ function serverLib(server, opts = {}) {
   });
 }
 
+/** A `pusher` library call's answer as {status, json}, or {status, body} when refused. */
+async function call(promise) {
+  try {
+    const res = await promise;
+    return { status: res.status, json: await res.json() };
+  } catch (e) {
+    if (e.status === undefined) throw e;
+    return { status: e.status, body: e.body };
+  }
+}
+
 /** POST /api/emit (the chat app's backend API) of event/data to room. */
 async function apiEmit(server, room, event, data) {
   const res = await c.httpJson(`${server.url}/api/emit`, {
@@ -413,6 +424,7 @@ module.exports = {
   echoSubscribed,
   echoListen,
   serverLib,
+  call,
   apiEmit,
   cleanup,
   clients,

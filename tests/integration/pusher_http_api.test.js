@@ -17,6 +17,7 @@ const WebSocket = require("ws");
 const harness = require("./harness");
 const h = require("./helpers");
 const c = require("./chat_helpers");
+const { call } = require("./pusher_helpers");
 
 const TEST_TIMEOUT = { timeout: 20000 };
 const APP = { appId: "42", key: "app-key", secret: "app-secret" };
@@ -82,17 +83,6 @@ async function pusherSocket(server) {
       await take("pusher_internal:subscription_succeeded", channel);
     },
   };
-}
-
-/** The library's answer as {status, json}; a refusal as its status and body. */
-async function call(promise) {
-  try {
-    const res = await promise;
-    return { status: res.status, json: await res.json() };
-  } catch (e) {
-    if (e.status === undefined) throw e;
-    return { status: e.status, body: e.body };
-  }
 }
 
 /**

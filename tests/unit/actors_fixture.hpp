@@ -15,6 +15,16 @@ namespace json = boost::json;
 
 namespace sio_test {
 
+// Whether `fn` throws an E.
+template <class E, class F> bool throws(F fn) {
+  try {
+    fn();
+  } catch (const E&) {
+    return true;
+  }
+  return false;
+}
+
 struct config : caf::actor_system_config {
   config() { sio::announce_message_types(*this); }
 };

@@ -30,16 +30,6 @@ sio::event_handler answer(std::string module) {
   };
 }
 
-// Whether `fn` throws an E.
-template <class E, class F> bool throws(F fn) {
-  try {
-    fn();
-  } catch (const E&) {
-    return true;
-  }
-  return false;
-}
-
 } // namespace
 
 CAF_TEST_FIXTURE_SCOPE(namespace_modules_tests, fixture)
