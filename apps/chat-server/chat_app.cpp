@@ -83,7 +83,7 @@ namespace {
 std::function<sio::broadcast(const std::string&)> broadcasts_of(sio::server& io) {
   return [core = io.core()](const std::string& nsp) {
     auto entry = core->find_namespace(nsp);
-    return entry ? sio::broadcast(entry->actor, nsp) : sio::broadcast();
+    return entry ? sio::broadcast(entry->actor, nsp, core) : sio::broadcast();
   };
 }
 

@@ -223,8 +223,13 @@ int main(int argc, char** argv) {
   if (auto* sched = sio::io_scheduler::of(system))
     sched->detach(std::chrono::seconds(2));
   front.stop();
-  if (cluster)
+  if (cluster) {
     caf::anon_send_exit(cluster, caf::exit_reason::user_shutdown);
+    // Actors that members hold handles to (the services, the proxies of theirs) need not
+    // end before the process does: the store is flushed and the sessions are closed, and
+    // waiting for them could hang the exit (CAF keeps exported actors alive).
+    system.await_actors_before_shutdown(false);
+  }
   spdlog::info("stopped");
   return 0;
 }

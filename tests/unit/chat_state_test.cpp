@@ -129,7 +129,7 @@ struct fixture : test_coordinator_fixture<config> {
     n->nsp = sys.spawn(fake_namespace, n->heard);
     n->store = sys.spawn(fake_store, n->last_seen);
     auto nsp = n->nsp;
-    auto in = [nsp](const std::string& name) { return sio::broadcast(nsp, name); };
+    auto in = [nsp](const std::string& name) { return sio::broadcast(nsp, name, nullptr); };
     n->presence = chat::spawn_presence(sys, chat::presence_config{in, "/", "", n->store, n->cluster});
     n->users = chat::spawn_room_chat_users(sys, chat::room_chat_users_config{[in] { return in("/chat"); }, n->cluster});
     nodes.push_back(std::move(n));
