@@ -107,6 +107,9 @@ struct cluster_node_state {
   std::map<std::string, std::set<std::string>> interest; // this node's: namespace -> rooms
   std::map<caf::node_id, std::string> nonces;            // challenges given, by asking node
   std::set<std::string> connecting;                      // host:port being joined
+  /// shutdown_atom: the services still running, and who waits for them to end.
+  std::set<caf::actor_addr> stopping;
+  caf::typed_response_promise<caf::ok_atom> stopped;
   static inline const char* name = "cluster_node";
 };
 
@@ -280,6 +283,36 @@ bool interested(const member& m, const cluster_broadcast& b) {
   return false;
 }
 
+void finish_stop(self_ptr self) {
+  auto& st = self->state;
+  st.stopping.clear();
+  if (st.stopped.pending())
+    st.stopped.deliver(caf::ok_atom::value);
+  self->quit(caf::exit_reason::user_shutdown);
+}
+
+/// shutdown_atom: the services this node offered end before the node does. Members held
+/// their handles, so CAF's registry keeps them alive past the actor system's scheduler
+/// (their cleanup then touches a stopped clock); they must not outlive the process's
+/// orderly exit.
+caf::result<caf::ok_atom> stop_services(self_ptr self) {
+  auto& st = self->state;
+  if (!from_this_node(self))
+    return caf::make_error(caf::sec::unexpected_message);
+  st.stopped = self->make_response_promise<caf::ok_atom>();
+  for (auto& [name, service] : st.self_info.services) {
+    if (!service || !st.stopping.insert(service.address()).second)
+      continue;
+    self->monitor(service);
+    self->send_exit(service, caf::exit_reason::user_shutdown);
+  }
+  if (st.stopping.empty())
+    finish_stop(self);
+  else
+    self->delayed_send(self, std::chrono::seconds(2), shutdown_atom::value, true);
+  return st.stopped;
+}
+
 void deliver_locally(self_ptr self, cluster_broadcast& b) {
   auto entry = self->state.core->find_namespace(b.nsp);
   if (!entry)
@@ -302,6 +335,11 @@ caf::behavior cluster_node(self_ptr self, std::shared_ptr<server_core> core, clu
   // Anything else, from anyone, is dropped (a request gets unexpected_message).
   self->set_default_handler(caf::drop);
   self->set_down_handler([=](caf::down_msg& dm) {
+    if (self->state.stopping.erase(dm.source) > 0) {
+      if (self->state.stopping.empty())
+        finish_stop(self);
+      return;
+    }
     for (auto& [name, m] : self->state.members)
       if (m.info.node.address() == dm.source) {
         auto copy = name;
@@ -410,6 +448,11 @@ caf::behavior cluster_node(self_ptr self, std::shared_ptr<server_core> core, clu
         for (auto& [name, m] : st.members)
           self->send(m.info.node, leave_atom::value, st.self_info.name);
         return caf::ok_atom::value;
+      },
+      [=](shutdown_atom) { return stop_services(self); },
+      [=](shutdown_atom, bool) { // services that did not end in time are left behind
+        if (from_this_node(self) && !self->state.stopping.empty())
+          finish_stop(self);
       },
       [=](leave_atom, const std::string& name) {
         auto* m = sender_member(self);

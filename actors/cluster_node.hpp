@@ -22,6 +22,7 @@
 //                 cluster_broadcast, room_interest
 //                 (rooms_query, nsp) -> room_list   this node's rooms (members may ask too)
 //                 (leave_atom)  -> ok_atom      tells every member this node leaves (SIGTERM)
+//                 (shutdown_atom) -> ok_atom    ends the services offered, then the node
 // Takes (from members, after admission):
 //                 cluster_broadcast, room_interest, interest_snapshot,
 //                 (heartbeat_atom), (leave_atom, name)

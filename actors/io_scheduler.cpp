@@ -58,12 +58,20 @@ public:
     locked([&] { super::schedule_message(t, std::move(target), std::move(sender), std::move(content)); });
   }
   void cancel_all() override {
-    locked([&] { super::cancel_all(); });
+    // Emptied under the lock, destroyed outside it: an entry may hold the last handle of an
+    // actor, whose cleanup cancels its own timeouts through this clock (a clear() under the
+    // lock deadlocked the exit of a cluster node, and would re-enter the map mid-clear).
+    schedule_map doomed;
+    actor_lookup_map doomed_lookup;
+    locked([&] {
+      doomed.swap(schedule_);
+      doomed_lookup.swap(actor_lookup_);
+    });
   }
 
   /// Stops firing (the scheduler is stopping); runs on the timer's thread.
   void halt() {
-    std::lock_guard<std::mutex> guard(mutex_);
+    std::lock_guard<std::recursive_mutex> guard(mutex_);
     halted_ = true;
     ++generation_;
     timer_.cancel();
@@ -71,13 +79,13 @@ public:
 
 private:
   template <class F> void locked(F&& f) {
-    std::lock_guard<std::mutex> guard(mutex_);
+    std::lock_guard<std::recursive_mutex> guard(mutex_);
     f();
     // A new earliest deadline re-arms the timer (on its thread); a later one waits.
     if (!halted_ && !schedule_.empty() && schedule_.begin()->first < armed_) {
       armed_ = schedule_.begin()->first;
       asio::post(ioc_, [this] {
-        std::lock_guard<std::mutex> g(mutex_);
+        std::lock_guard<std::recursive_mutex> g(mutex_);
         arm();
       });
     }
@@ -96,17 +104,20 @@ private:
     timer_.async_wait([this, g = generation_](error_code ec) {
       if (ec)
         return;
-      std::lock_guard<std::mutex> guard(mutex_);
+      std::lock_guard<std::recursive_mutex> guard(mutex_);
       if (g != generation_)
         return;
-      trigger_expired_timeouts(); // enqueues into mailboxes; never re-enters the clock
+      // Enqueues into mailboxes. An expired entry may hold the last handle of an actor that
+      // has quit: its cleanup re-enters the clock (cancel_timeouts) on this thread, after
+      // the entry left the maps; hence the recursive mutex.
+      trigger_expired_timeouts();
       arm();
     });
   }
 
   asio::io_context& ioc_;
   asio::steady_timer timer_;
-  std::mutex mutex_;
+  std::recursive_mutex mutex_;
   time_point armed_ = time_point::max();
   std::uint64_t generation_ = 0;
   bool halted_ = false;

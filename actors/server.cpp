@@ -559,6 +559,12 @@ void server::rooms(const std::string& nsp, std::string prefix, std::function<voi
       entry->actor, std::move(prefix), std::move(done));
 }
 
+bool server::is_member_socket_id(const std::string& id) const {
+  auto& dir = core_->cluster_members;
+  auto node = node_of_id(id);
+  return dir && node && *node != dir->self_number() && dir->find(*node).has_value();
+}
+
 void server::cluster_rooms(const std::string& nsp, std::string prefix,
                            std::function<void(std::vector<room_summary>)> done, std::chrono::milliseconds timeout) {
   // Every member's node actor answers for its own namespace (this node's for this one).

@@ -99,6 +99,11 @@ public:
   /// starts: broadcasts go through it, and the API service is offered to the members.
   void join_cluster(caf::actor node);
 
+  /// Whether `id` is a socket id made by another member of this node's cluster (its node
+  /// part names a member): that socket's room is not a room anyone else may join, and a
+  /// message to it crosses to its node. False without a cluster.
+  bool is_member_socket_id(const std::string& id) const;
+
   /// The state the actors share, for other protocols' connections (Pusher).
   const std::shared_ptr<server_core>& core() const { return core_; }
 

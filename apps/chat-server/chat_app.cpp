@@ -70,8 +70,14 @@ void chat_app::track_socket_id(sio::socket& s) {
 bool chat_app::is_other_socket_room(const sio::socket& s, const std::string& room) {
   if (room == s.id())
     return false;
-  std::lock_guard<std::mutex> guard(socket_ids_mutex);
-  return socket_ids.count(room) > 0;
+  {
+    std::lock_guard<std::mutex> guard(socket_ids_mutex);
+    if (socket_ids.count(room) > 0)
+      return true;
+  }
+  // Another node's socket: only its node knows whether it is still connected, so any id of
+  // a member counts (a private message to one that left is lost, not refused).
+  return io.is_member_socket_id(room);
 }
 
 // -- the state actors -------------------------------------------------------------------------

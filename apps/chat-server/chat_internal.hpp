@@ -55,7 +55,8 @@ struct chat_app {
   std::unordered_set<std::string> socket_ids;
   /// Tracks `s` from now until it disconnects.
   void track_socket_id(sio::socket& s);
-  /// Whether `room` is the own room of a connected socket other than `s`.
+  /// Whether `room` is the own room of a connected socket other than `s` (in a cluster:
+  /// of this node, or any socket id of another member).
   bool is_other_socket_room(const sio::socket& s, const std::string& room);
 
   /// Whether `count` more messages from `s` pass the rate limit now (and counts them):

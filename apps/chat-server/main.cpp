@@ -224,10 +224,13 @@ int main(int argc, char** argv) {
     sched->detach(std::chrono::seconds(2));
   front.stop();
   if (cluster) {
+    // The services offered to members end first (CAF keeps exported actors alive), then
+    // the node; actors still held by members' proxies are not waited for.
+    caf::scoped_actor self{system};
+    self->request(cluster, std::chrono::seconds(3), sio::shutdown_atom::value)
+        .receive([](caf::ok_atom) {},
+                 [](caf::error& err) { spdlog::warn("cluster node stop: {}", caf::to_string(err)); });
     caf::anon_send_exit(cluster, caf::exit_reason::user_shutdown);
-    // Actors that members hold handles to (the services, the proxies of theirs) need not
-    // end before the process does: the store is flushed and the sessions are closed, and
-    // waiting for them could hang the exit (CAF keeps exported actors alive).
     system.await_actors_before_shutdown(false);
   }
   spdlog::info("stopped");

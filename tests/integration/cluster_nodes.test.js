@@ -56,6 +56,29 @@ describe("cluster: nodes and broadcasts", { timeout: 90000 }, () => {
     await c.assertNone([a1, outsider], "typing.started", 0);
   });
 
+  it("another node's socket id is no room to join; a message to it crosses to its node", TEST_TIMEOUT, async () => {
+    const { a, b } = cluster.byName;
+    const a1 = await c.chatConnect(a.url);
+    const b1 = await c.chatConnect(b.url);
+    // The conversations' joinRoom (/) and the room chat's join-room (/chat) refuse it as
+    // they refuse a socket of their own node.
+    const [ack] = await h.emitAck(a1, "joinRoom", b1.id);
+    assert.strictEqual(ack.status, "error", JSON.stringify(ack));
+    assert.strictEqual(ack.error, "Forbidden");
+    const chatA = await c.chatConnect(`${a.url}/chat`);
+    const chatB = await c.chatConnect(`${b.url}/chat`);
+    for (const [s, name] of [[chatA, "ann"], [chatB, "ben"]]) {
+      s.emit("join", name);
+      await s.inbox.take("join-success");
+    }
+    const [refused] = await h.emitAck(chatA, "join-room", chatB.id);
+    assert.strictEqual(refused.status, "error", JSON.stringify(refused));
+    chatA.emit("private-message", { to: chatB.id, message: "across" });
+    const [pm] = await chatB.inbox.take("private-message");
+    assert.strictEqual(pm.text, "across");
+    assert.strictEqual(pm.fromId, chatA.id);
+  });
+
   it("POST /api/emit on one node: the namespace, a room minus an except room, one user's sockets on another node", TEST_TIMEOUT, async () => {
     const { a, b, c: cNode } = cluster.byName;
     const a1 = await c.chatConnect(a.url);

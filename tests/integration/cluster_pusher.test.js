@@ -103,6 +103,28 @@ describe("Pusher and Socket.IO across nodes", () => {
     }),
   );
 
+  it("presence members on nodes b and c: node a counts and lists them all; each sees the other", T, () =>
+    k.withCluster(3, ARGS, async ([a, b, cc]) => {
+      const u1 = await p.connectedClient(b, { member: { user_id: "u1", user_info: { name: "Una" } } });
+      const u2 = await p.connectedClient(cc, { member: { user_id: "u2", user_info: { name: "Udo" } } });
+      const u1Again = await p.connectedClient(cc, { member: { user_id: "u1", user_info: { name: "Una" } } });
+      const lobby1 = await p.subscribed(u1, "presence-lobby");
+      await p.subscribed(u2, "presence-lobby");
+      await p.subscribed(u1Again, "presence-lobby");
+      // pusher-js on b learns of u2 on c (member_added), and counts two members.
+      await h.waitFor(() => lobby1.members.count === 2, h.DEFAULT_TIMEOUT_MS, "two members seen on b");
+      const lib = p.serverLib(a);
+      const params = { info: "user_count,subscription_count" };
+      const one = await p.call(lib.get({ path: "/channels/presence-lobby", params }));
+      assert.deepStrictEqual(one, { status: 200, json: { occupied: true, user_count: 2, subscription_count: 3 } });
+      const list = await p.call(lib.get({ path: "/channels", params: { filter_by_prefix: "presence-", info: "user_count" } }));
+      assert.deepStrictEqual(list, { status: 200, json: { channels: { "presence-lobby": { user_count: 2 } } } });
+      const users = await p.call(lib.get({ path: "/channels/presence-lobby/users" }));
+      assert.strictEqual(users.status, 200);
+      assert.deepStrictEqual(users.json.users.map((u) => u.id).sort(), ["u1", "u2"]);
+    }),
+  );
+
   it("terminate_connections on node a closes the user's connections on nodes b and c", T, () =>
     k.withCluster(3, ARGS, async ([a, b, cc]) => {
       const [u1b, u1c, u2c] = await Promise.all([signedIn(b, "u1"), signedIn(cc, "u1"), signedIn(cc, "u2")]);

@@ -12,6 +12,10 @@
 #include <caf/all.hpp>
 
 #include <atomic>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
 #include <sstream>
 #include <thread>
 
@@ -171,3 +175,47 @@ CAF_TEST(a_batch_scope_hands_its_actors_over_when_it_ends) {
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
+
+// A pending request timeout holds its actor. When it is the last handle, the actor is
+// destroyed while the clock drops its schedule at shutdown, and its cleanup cancels its
+// own timeouts through that same clock: the exit must complete (a cluster node hung there).
+CAF_TEST(an_actor_held_only_by_its_request_timeout_ends_with_the_system) {
+  auto cfg = std::make_unique<caf::actor_system_config>();
+  cfg->load<sio::io_scheduler>();
+  auto sys = std::make_unique<caf::actor_system>(*cfg);
+  auto silent = sys->spawn([](int) -> caf::behavior {
+    return {[](where_atom) -> caf::result<std::string> { return caf::delegated<std::string>(); }};
+  }, 0);
+  std::atomic<bool> asked{false};
+  sys->spawn([&asked, silent](caf::event_based_actor* self, int) -> caf::behavior {
+    self->request(silent, std::chrono::seconds(3600), where_atom::value).then([](const std::string&) {});
+    asked = true;
+    return {[](fired_atom) {}};
+  }, 0);
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (!asked && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(1ms);
+  CAF_REQUIRE(asked.load());
+  caf::anon_send_exit(silent, caf::exit_reason::user_shutdown);
+  sys->await_actors_before_shutdown(false); // the asking actor never ends by itself
+  // On this thread (CAF waits at exit for the logger that this thread's actor calls set).
+  // A deadlock aborts the test binary rather than leave ctest waiting.
+  std::mutex m;
+  std::condition_variable cv;
+  bool finished = false;
+  std::thread watchdog([&] {
+    std::unique_lock<std::mutex> lock(m);
+    if (!cv.wait_for(lock, 10s, [&] { return finished; })) {
+      std::fputs("the actor system did not end within 10 s\n", stderr);
+      std::abort();
+    }
+  });
+  sys.reset();
+  {
+    std::lock_guard<std::mutex> guard(m);
+    finished = true;
+  }
+  cv.notify_all();
+  watchdog.join();
+  CAF_CHECK(finished);
+}
