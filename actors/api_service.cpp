@@ -33,16 +33,6 @@ std::chrono::milliseconds step_timeout(std::int64_t ms) {
   return std::max(std::chrono::milliseconds(1), bounded(ms) / 3);
 }
 
-template <class Reply> struct socket_answers {
-  std::vector<Reply> answers;
-  std::size_t left = 0;
-  std::function<void(std::vector<Reply>)> done;
-  void one_less() {
-    if (--left == 0)
-      done(std::move(answers));
-  }
-};
-
 /// Asks the namespace which sockets match, then each one's connection `make(ref)`; `done`
 /// gets the answers that came in time.
 template <class Reply, class Make>
@@ -53,7 +43,7 @@ void ask_sockets(self_ptr self, const caf::actor& nsp, const socket_selector& se
           [self, step, make, done](socket_refs& refs) {
             if (refs.sockets.empty())
               return done({});
-            auto p = std::make_shared<socket_answers<Reply>>();
+            auto p = std::make_shared<pending_answers<Reply>>();
             p->left = refs.sockets.size();
             p->done = done;
             for (auto& ref : refs.sockets)

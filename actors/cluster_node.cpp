@@ -28,6 +28,12 @@ std::uint32_t node_number(const std::string& name) {
 void cluster_directory::put(const node_info& n) {
   std::lock_guard<std::mutex> guard(mutex_);
   members_[n.number] = n;
+  ever_.insert(n.number);
+}
+
+bool cluster_directory::ever_member(std::uint32_t number) const {
+  std::lock_guard<std::mutex> guard(mutex_);
+  return ever_.count(number) > 0;
 }
 
 void cluster_directory::remove(std::uint32_t number) {
@@ -115,9 +121,11 @@ struct cluster_node_state {
 
 using self_ptr = caf::stateful_actor<cluster_node_state>*;
 
+/// Whether an actor of this process sent the current message. A message without a sender
+/// does not count: over BASP a remote peer can send anonymously.
 bool from_this_node(self_ptr self) {
   auto& sender = self->current_sender();
-  return !sender || sender->node() == self->home_system().node();
+  return sender && sender->node() == self->home_system().node();
 }
 
 /// The member that sent the current message, or null when it was not admitted.
@@ -299,6 +307,8 @@ caf::result<caf::ok_atom> stop_services(self_ptr self) {
   auto& st = self->state;
   if (!from_this_node(self))
     return caf::make_error(caf::sec::unexpected_message);
+  if (st.stopped.pending())
+    return caf::make_error(caf::sec::unexpected_message); // one stop at a time
   st.stopped = self->make_response_promise<caf::ok_atom>();
   for (auto& [name, service] : st.self_info.services) {
     if (!service || !st.stopping.insert(service.address()).second)
@@ -358,7 +368,10 @@ caf::behavior cluster_node(self_ptr self, std::shared_ptr<server_core> core, clu
         st.subscribers.push_back(std::move(who));
       },
       [=](register_service& r) {
-        if (!from_this_node(self) || self->state.started)
+        // Offers come before start_atom publishes the node, so from this process alone
+        // (anonymous ones included: the spawning code has no actor to send from).
+        auto& sender = self->current_sender();
+        if (self->state.started || (sender && sender->node() != self->home_system().node()))
           return;
         self->state.self_info.services[r.name] = r.actor;
       },

@@ -42,6 +42,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -174,12 +175,17 @@ public:
   std::optional<node_info> find(std::uint32_t number) const;
   /// Every live member, this node included.
   std::vector<node_info> members() const;
+  /// Whether `number` was ever a member (a node gone for a while keeps its ids' meaning:
+  /// a socket id of it is still no room for anyone else to join). At most one entry per
+  /// admitted node name.
+  bool ever_member(std::uint32_t number) const;
   std::uint32_t self_number() const { return self_; }
   void set_self(std::uint32_t n) { self_ = n; }
 
 private:
   mutable std::mutex mutex_;
   std::map<std::uint32_t, node_info> members_;
+  std::set<std::uint32_t> ever_;
   std::uint32_t self_ = 0;
 };
 
@@ -187,20 +193,24 @@ private:
 /// namespaces peers' broadcasts go to and receives the directory (core->cluster*).
 caf::actor spawn_cluster_node(caf::actor_system& sys, std::shared_ptr<server_core> core, cluster_options opts);
 
+/// Answers being collected from `left` requests: `done` runs once, with those that came,
+/// when the last one came in or failed (gather, and the API service's per-socket asks).
+template <class Reply> struct pending_answers {
+  std::vector<Reply> answers;
+  std::size_t left = 0;
+  std::function<void(std::vector<Reply>)> done;
+  void one_less() {
+    if (--left == 0)
+      done(std::move(answers));
+  }
+};
+
 /// Asks `targets` the same request and calls `done` once, on an actor thread, with the
 /// answers that came within `timeout` (failures and late ones left out).
 template <class Reply, class Request>
 void gather(caf::actor_system& sys, std::vector<caf::actor> targets, Request req, std::chrono::milliseconds timeout,
             std::function<void(std::vector<Reply>)> done) {
-  struct pending {
-    std::vector<Reply> answers;
-    std::size_t left = 0;
-    std::function<void(std::vector<Reply>)> done;
-    void one_less() {
-      if (--left == 0)
-        done(std::move(answers));
-    }
-  };
+  using pending = pending_answers<Reply>;
   // Arguments go through spawn: CAF 0.17 binds a null tuple for an argument-less spawn.
   sys.spawn(
       [](caf::event_based_actor* self, std::vector<caf::actor> targets, Request req, std::chrono::milliseconds timeout,

@@ -15,6 +15,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <vector>
 
 namespace sio {
 
@@ -104,15 +105,32 @@ private:
     timer_.async_wait([this, g = generation_](error_code ec) {
       if (ec)
         return;
-      std::lock_guard<std::recursive_mutex> guard(mutex_);
-      if (g != generation_)
-        return;
-      // Enqueues into mailboxes. An expired entry may hold the last handle of an actor that
-      // has quit: its cleanup re-enters the clock (cancel_timeouts) on this thread, after
-      // the entry left the maps; hence the recursive mutex.
-      trigger_expired_timeouts();
-      arm();
+      std::vector<unique_delayed_event_ptr> due;
+      {
+        std::lock_guard<std::recursive_mutex> guard(mutex_);
+        if (g != generation_)
+          return;
+        take_expired(due);
+        arm();
+      }
+      // Shipped and destroyed outside the lock: an expired entry may hold the last handle
+      // of an actor that has quit, whose cleanup takes other locks (a session table) and
+      // then this clock's; under the lock that order could invert.
+      for (auto& e : due)
+        ship(*e);
     });
+  }
+
+  // CAF's trigger_expired_timeouts, minus the shipping: moves the expired entries out.
+  void take_expired(std::vector<unique_delayed_event_ptr>& due) {
+    auto t = now();
+    for (auto i = schedule_.begin(); i != schedule_.end() && i->first <= t; i = schedule_.begin()) {
+      auto ptr = std::move(i->second);
+      if (ptr->backlink != actor_lookup_.end())
+        actor_lookup_.erase(ptr->backlink);
+      schedule_.erase(i);
+      due.push_back(std::move(ptr));
+    }
   }
 
   asio::io_context& ioc_;
@@ -289,6 +307,8 @@ void io_scheduler::stop() {
   if (i.thread_done.get_future().wait_for(std::chrono::seconds(5)) != std::future_status::ready)
     i.own.stop(); // actors still mailing each other after the system stopped: drop them
   i.thread.join();
+  // Timeouts set by the jobs that ran last go too, while the clock is still whole.
+  i.clock.cancel_all();
 }
 
 } // namespace sio

@@ -562,7 +562,7 @@ void server::rooms(const std::string& nsp, std::string prefix, std::function<voi
 bool server::is_member_socket_id(const std::string& id) const {
   auto& dir = core_->cluster_members;
   auto node = node_of_id(id);
-  return dir && node && *node != dir->self_number() && dir->find(*node).has_value();
+  return dir && node && *node != dir->self_number() && dir->ever_member(*node);
 }
 
 void server::cluster_rooms(const std::string& nsp, std::string prefix,

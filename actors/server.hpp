@@ -100,7 +100,7 @@ public:
   void join_cluster(caf::actor node);
 
   /// Whether `id` is a socket id made by another member of this node's cluster (its node
-  /// part names a member): that socket's room is not a room anyone else may join, and a
+  /// part names a node that is or was a member): that socket's room is not a room anyone else may join, and a
   /// message to it crosses to its node. False without a cluster.
   bool is_member_socket_id(const std::string& id) const;
 

@@ -9,9 +9,10 @@ void cluster_peers::offer(const caf::actor& node, const std::string& service, co
 
 void cluster_peers::join(caf::event_based_actor* self, caf::actor node) {
   node_ = std::move(node);
-  // anon_send: an answer would land in our behavior.
+  // With a sender: the node takes subscriptions only from actors of its own process (it
+  // answers none, so nothing lands in our behavior).
   if (node_)
-    caf::anon_send(node_, sio::subscribe_atom::value, caf::actor_cast<caf::actor>(self));
+    self->send(node_, sio::subscribe_atom::value, caf::actor_cast<caf::actor>(self));
 }
 
 caf::actor cluster_peers::up(const caf::event_based_actor* self, const sio::node_up& up) {

@@ -12,51 +12,19 @@ const http = require("node:http");
 const net = require("node:net");
 const WebSocket = require("ws");
 const ioV2 = require("socket.io-client-v2");
-const harness = require("./harness");
 const h = require("./helpers");
 const c = require("./chat_helpers");
+const cl = require("./cluster_helpers");
 
 const TEST_TIMEOUT = { timeout: 40000 };
 const SECRET = "no-sticky-secret";
 const NAMES = ["a", "b", "c"];
 
-/** A TCP port free on 127.0.0.1 right now (the cluster ports must be known up front). */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-async function members(node) {
-  const res = await h.request(`${node.url}/health`, { timeoutMs: 1000 });
-  const body = JSON.parse(res.body);
-  return body.cluster ? [...body.cluster.members].sort().join(",") : "";
-}
-
 /** Three nodes, each seeded with every cluster port; resolves once all list all. */
 async function startNodes() {
-  const ports = {};
-  for (const n of NAMES) ports[n] = await freePort();
-  const seeds = NAMES.map((n) => `127.0.0.1:${ports[n]}`).join(",");
-  const nodes = {};
-  for (const n of NAMES) {
-    const args = ["--node-id", n, "--cluster-listen", `127.0.0.1:${ports[n]}`, "--cluster-seeds", seeds,
-      "--cluster-secret", SECRET, "--cluster-failure-timeout", "2000",
-      // A long-polling GET waits up to pingInterval at the session's node.
-      "--ping-interval", "3000", "--ping-timeout", "3000"];
-    nodes[n] = Object.assign(await harness.start(args, { app: "chat" }), { name: n });
-  }
-  const want = [...NAMES].sort().join(",");
-  await h.waitFor(async () => {
-    for (const n of NAMES) if ((await members(nodes[n]).catch(() => "")) !== want) return false;
-    return true;
-  }, 10000, `cluster members ${want}`);
-  return nodes;
+  // A long-polling GET waits up to pingInterval at the session's node.
+  const cluster = await cl.startCluster(NAMES, { secret: SECRET, args: ["--ping-interval", "3000", "--ping-timeout", "3000"] });
+  return cluster.byName;
 }
 
 /**

@@ -7,6 +7,7 @@
 #include <caf/test/dsl.hpp>
 
 #include "actors_fixture.hpp"
+#include "crossing.hpp"
 
 #include "actors/api_service.hpp"
 #include "actors/pusher_server.hpp"
@@ -67,34 +68,7 @@ struct api_fixture : fixture {
   }
 };
 
-// `x` through CAF's binary serializer inside a message, as it crosses to another node: it
-// serializes only when announced, each of `fields` shows in its text (inspect covers the
-// field), and it reads back as written. Returns the copy that came back.
-template <class T> T crossed(caf::actor_system& sys, const T& x, std::initializer_list<std::string> fields) {
-  auto msg = caf::make_message(x);
-  auto text = caf::deep_to_string(msg);
-  for (auto& field : fields)
-    if (text.find(field) == std::string::npos)
-      CAF_ERROR(text << " lacks " << field);
-  std::vector<char> buf;
-  caf::binary_serializer sink{sys, buf};
-  if (auto err = sink(msg)) {
-    CAF_ERROR(text << " does not serialize: " << sys.render(err));
-    return x;
-  }
-  caf::message back;
-  caf::binary_deserializer source{sys, buf};
-  if (auto err = source(back)) {
-    CAF_ERROR(text << " does not deserialize: " << sys.render(err));
-    return x;
-  }
-  CAF_CHECK_EQUAL(caf::deep_to_string(back), text);
-  if (!back.match_elements<T>()) {
-    CAF_ERROR(text << " came back as " << caf::deep_to_string(back));
-    return x;
-  }
-  return back.get_as<T>(0);
-}
+using sio_test::crossed;
 
 sio::remote_socket sample_socket() {
   sio::remote_socket s;

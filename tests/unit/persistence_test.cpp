@@ -10,6 +10,7 @@
 #include "actors/persistence_actor.hpp"
 #include "persistence/sqlite_store.hpp"
 #include "persistence_support.hpp"
+#include "crossing.hpp"
 
 #include <SQLiteCpp/SQLiteCpp.h>
 
@@ -873,35 +874,7 @@ CAF_TEST(message_types_serialize) {
   CAF_CHECK(!never_back.last_seen);
 }
 
-// `x` as a message through CAF's binary serializer and back, as a request or answer
-// crosses to another node (--store cluster): it serializes only when announced, each of
-// `fields` (a distinct value in every field) shows in its text, so inspect covers the
-// field, and it reads back as written. Returns the copy that came back.
-template <class T> T crossed(caf::actor_system& sys, const T& x, std::initializer_list<std::string> fields) {
-  auto msg = caf::make_message(x);
-  auto text = caf::deep_to_string(msg);
-  for (auto& field : fields)
-    if (text.find(field) == std::string::npos)
-      CAF_ERROR(text << " lacks " << field);
-  std::vector<char> buf;
-  caf::binary_serializer sink{sys, buf};
-  if (auto err = sink(msg)) {
-    CAF_ERROR(text << " does not serialize: " << sys.render(err));
-    return x;
-  }
-  caf::message back;
-  caf::binary_deserializer source{sys, buf};
-  if (auto err = source(back)) {
-    CAF_ERROR(text << " does not deserialize: " << sys.render(err));
-    return x;
-  }
-  CAF_CHECK_EQUAL(caf::deep_to_string(back), text);
-  if (!back.match_elements<T>()) {
-    CAF_ERROR(text << " came back as " << caf::deep_to_string(back));
-    return x;
-  }
-  return back.get_as<T>(0);
-}
+using sio_test::crossed;
 
 CAF_TEST(every_request_and_answer_crosses_a_node) {
   auto m = text("c-1", "s-1", "content-1", 1001, "id-1");
