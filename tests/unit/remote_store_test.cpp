@@ -31,9 +31,10 @@ struct fixture : test_coordinator_fixture<config> {
 
   fixture() {
     // The node actor as far as the remote store sees it: it takes the subscription.
-    node = sys.spawn([seen = node_seen](caf::event_based_actor*) -> caf::behavior {
+    // (An unused argument: CAF 0.17 binds a null tuple for an argument-less spawn.)
+    node = sys.spawn([seen = node_seen](caf::event_based_actor*, int) -> caf::behavior {
       return {[seen](sio::subscribe_atom, caf::actor subscriber) { seen->subscribers.push_back(subscriber); }};
-    });
+    }, 0);
     remote = chat::spawn_remote_store(sys, node, chat::remote_store_options{10s});
     consume_messages();
   }
@@ -287,7 +288,7 @@ CAF_TEST(shutdown_stops_the_remote_store_not_the_store) {
   CAF_CHECK(done->value);
   // The store member still serves.
   auto out = std::make_shared<reply<std::int64_t>>();
-  sys.spawn([out, store](caf::event_based_actor* self) {
+  sys.spawn([out, store](caf::event_based_actor* self, int) {
     self->request(store, caf::infinite, chat::count_messages{})
         .then(
             [out](std::int64_t n) {
@@ -298,7 +299,7 @@ CAF_TEST(shutdown_stops_the_remote_store_not_the_store) {
               out->error = e;
               ++out->answers;
             });
-  });
+  }, 0);
   consume_messages();
   CAF_CHECK(out->value == 0);
 }
