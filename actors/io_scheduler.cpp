@@ -135,6 +135,9 @@ private:
 
   asio::io_context& ioc_;
   asio::steady_timer timer_;
+  // Recursive: an entry dropped under the lock (a timeout replaced or cancelled) may still
+  // free an actor whose cleanup cancels its timeouts here; expired entries and the schedule
+  // at exit are destroyed outside the lock.
   std::recursive_mutex mutex_;
   time_point armed_ = time_point::max();
   std::uint64_t generation_ = 0;
