@@ -1,6 +1,7 @@
 #include "actors/cluster_node.hpp"
 
 #include "actors/ids.hpp"
+#include "actors/tls_error_queue.hpp"
 
 #include <caf/io/all.hpp>
 #include <caf/openssl/all.hpp>
@@ -528,8 +529,9 @@ caf::behavior cluster_node(self_ptr self, std::shared_ptr<server_core> core, clu
 caf::actor spawn_cluster_node(caf::actor_system& sys, std::shared_ptr<server_core> core, cluster_options opts) {
   if (!core->cluster_members)
     core->cluster_members = std::make_shared<cluster_directory>();
-  caf::io::middleman_actor mm =
-      opts.tls_cert.empty() ? sys.middleman().actor_handle() : sys.openssl_manager().actor_handle();
+  caf::io::middleman_actor mm = opts.tls_cert.empty() || !tls_error_queue_cleared()
+                                    ? sys.middleman().actor_handle()
+                                    : sys.openssl_manager().actor_handle();
   return sys.spawn(cluster_node, std::move(core), std::move(opts), std::move(mm));
 }
 

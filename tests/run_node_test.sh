@@ -3,7 +3,9 @@
 # and none was skipped or left as todo (a skipped test must not count as a pass).
 set -u
 file=$1
-out=$(cd "$(dirname "$0")" && node --test --test-reporter=tap "$file" 2>&1)
+# --test-force-exit: a handle left open (a client still reconnecting) cannot keep the file
+# running once its tests ended; timeout: a hang still prints what ran, under ctest's 180 s.
+out=$(cd "$(dirname "$0")" && timeout -k 5 170 node --test --test-force-exit --test-reporter=tap "$file" 2>&1)
 code=$?
 printf '%s\n' "$out"
 [ $code -eq 0 ] || exit $code

@@ -89,9 +89,7 @@ async function startCluster(names = ["a", "b", "c"], opts = {}) {
       await Promise.all(Object.values(byName).map((n) => n.stop()));
     },
   };
-  // opts.firstSeedOnly: every node joins through the first (no two nodes dialling each other at once).
-  const firstSeed = `127.0.0.1:${ports[names[0]]}`;
-  for (const n of names) await cluster.start(n, { args: [], seeds: opts.firstSeedOnly ? firstSeed : undefined });
+  for (const n of names) await cluster.start(n);
   await waitMembers(cluster.nodes, names);
   return cluster;
 }

@@ -188,27 +188,41 @@ describe("cluster: links over TLS", { timeout: 90000 }, () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it("nodes with the certificate form a cluster and carry broadcasts; a node without TLS is not admitted", TEST_TIMEOUT, async () => {
+  it("nodes that dial each other at once link over TLS; a node without TLS is refused and no link suffers", TEST_TIMEOUT, async () => {
     const tls = ["--cluster-tls-cert", path.join(dir, "cert.pem"), "--cluster-tls-key", path.join(dir, "key.pem")];
-    cluster = await cl.startCluster(["a", "b"], { args: ["--api-key", KEY, ...tls], firstSeedOnly: true });
+    // Every node seeds every other: each pair dials both ways at once.
+    cluster = await cl.startCluster(["a", "b", "c"], { args: ["--api-key", KEY, ...tls] });
     const { a, b } = cluster.byName;
     assert.match(a.stderr(), /listening on 127\.0\.0\.1:\d+ \(TLS\)/);
     const b1 = await c.chatConnect(b.url);
     await h.delay(100);
     await api(a, { event: "over-tls", data: 1 });
     assert.strictEqual((await b1.inbox.take("over-tls"))[0], 1);
-    // Plain BASP against a TLS listener: no link, no admission (its own args lack TLS).
+    // Plain BASP against the TLS listeners: no link, no admission (its own args lack TLS),
+    // and its failed handshakes cost the TLS links nothing (they outlive a failure timeout).
     const plain = await require("./harness").start(
       ["--node-id", "p", "--cluster-listen", `127.0.0.1:${await cl.freePort()}`, "--cluster-seeds", cluster.seeds,
        "--cluster-secret", cl.SECRET],
       { app: "chat" },
     );
     try {
-      await h.delay(1500);
+      await h.delay(3000);
       assert.deepStrictEqual((await cl.health(plain)).cluster.members, ["p"]);
-      assert.deepStrictEqual([...(await cl.health(a)).cluster.members].sort(), ["a", "b"]);
+      for (const n of cluster.nodes)
+        assert.deepStrictEqual([...(await cl.health(n)).cluster.members].sort(), ["a", "b", "c"]);
+      assert.doesNotMatch(a.stderr(), /member [bc] failed/);
     } finally {
       await plain.stop();
     }
+    // New TLS handshakes after the failed ones still succeed: c restarts and rejoins.
+    cluster.byName.c.proc.kill("SIGKILL");
+    await cl.waitMembers([a, b], ["a", "b"], 5000);
+    const c2 = await cluster.start("c");
+    await cl.waitMembers([a, b, c2], ["a", "b", "c"], 8000);
+    const cClient = await c.chatConnect(c2.url);
+    await h.delay(200);
+    await api(a, { event: "over-tls", data: 2 });
+    assert.strictEqual((await cClient.inbox.take("over-tls"))[0], 2);
+    assert.strictEqual((await b1.inbox.take("over-tls"))[0], 2);
   });
 });
