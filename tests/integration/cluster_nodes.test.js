@@ -6,7 +6,8 @@
 
 const { describe, it, before, after, afterEach } = require("node:test");
 const assert = require("node:assert");
-const { execFileSync } = require("node:child_process");
+const { execFile, execFileSync } = require("node:child_process");
+const { promisify } = require("node:util");
 const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
@@ -15,6 +16,7 @@ const c = require("./chat_helpers");
 const cl = require("./cluster_helpers");
 
 const TEST_TIMEOUT = { timeout: 30000 };
+const execFileAsync = promisify(execFile);
 const KEY = "cluster-api-key";
 
 async function api(node, body) {
@@ -54,6 +56,23 @@ describe("cluster: nodes and broadcasts", { timeout: 90000 }, () => {
     }
     await c.assertNone([a2, b1, c1], "typing.started", 500);
     await c.assertNone([a1, outsider], "typing.started", 0);
+  });
+
+  it("a peer that reaches the cluster port without joining cannot act as the node or as a member", TEST_TIMEOUT, async () => {
+    const { a, b, c: cNode } = cluster.byName;
+    const a1 = await c.chatConnect(a.url);
+    // Anonymously and from an actor of its own: a broadcast to everyone, a room interest,
+    // `leave` in b's name, a's own leave and shutdown, then a members query.
+    const { stdout } = await execFileAsync(process.env.CLUSTER_INTRUDER, ["127.0.0.1", String(a.clusterPort), "b"], {
+      timeout: 15000,
+    });
+    assert.match(stdout, /members: refused/);
+    await c.assertNone([a1], "intruder", 500);
+    for (const n of [a, b, cNode]) assert.deepStrictEqual([...(await cl.health(n)).cluster.members].sort(), ["a", "b", "c"]);
+    assert.doesNotMatch(a.stderr(), /member b left/);
+    assert.doesNotMatch(b.stderr(), /member a left/);
+    await api(a, { event: "still-served", data: 1 });
+    assert.strictEqual((await a1.inbox.take("still-served"))[0], 1);
   });
 
   it("another node's socket id is no room to join; a message to it crosses to its node", TEST_TIMEOUT, async () => {
