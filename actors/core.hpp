@@ -132,6 +132,9 @@ struct server_core {
   std::unordered_map<std::string, std::shared_ptr<session_entry>> sessions;
   std::atomic<std::size_t> session_count{0};
   std::atomic<bool> shutting_down{false};
+  /// server::drain(): new sessions and connections are refused (/health says so), the
+  /// open ones were asked to move.
+  std::atomic<bool> draining{false};
 
   // -- connections of other protocols (Pusher): closed at shutdown like sessions --
   std::mutex others_mutex;

@@ -1,4 +1,5 @@
 #include "actors/engineio_session.hpp"
+#include "actors/metrics.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -353,6 +354,7 @@ bool engineio_session::send(std::vector<http::ws_message> msgs, bool is_volatile
   }
   if (outbox_bytes_ > core_->opts.max_queue_bytes) {
     spdlog::warn("session {}: polling buffer over {} bytes, disconnecting", sid_, core_->opts.max_queue_bytes);
+    metrics::global().dropped(drop_reason::polling_buffer);
     end_session("transport error");
     return false;
   }
@@ -366,6 +368,7 @@ void engineio_session::on_overcap() {
   if (closed())
     return;
   spdlog::warn("session {}: write queue over {} bytes, disconnecting", sid_, core_->opts.max_queue_bytes);
+  metrics::global().dropped(drop_reason::write_queue);
   end_session("transport error");
 }
 

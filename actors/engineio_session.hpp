@@ -44,6 +44,8 @@ public:
   void start(std::shared_ptr<server_core> core, std::shared_ptr<session_entry> entry, std::string sid);
 
   const std::string& sid() const { return sid_; }
+  /// "polling" or "websocket" (the current transport), for logs and the console.
+  const char* transport_name() const { return transport_ == transport_kind::websocket ? "websocket" : "polling"; }
   const protocol_revision& revision() const { return *revision_; }
   bool closed() const { return closed_ || closing_; }
   /// Where namespaces and rooms deliver directly once the transport is a v4 WebSocket.

@@ -1,5 +1,7 @@
 #include "actors/messages.hpp"
 
+#include "actors/metrics.hpp"
+
 #include "actors/api_service.hpp"
 #include "actors/pusher_server.hpp"
 
@@ -56,6 +58,9 @@ void finish_broadcast(caf::event_based_actor* self, deferred_writes& w) {
 
 void deliver_to(caf::event_based_actor* self, std::uint64_t key, const recipient& r, const shared_frame& frame,
                 bool is_volatile) {
+  auto& m = metrics::global();
+  m.deliveries.add();
+  m.bytes_out.add(frame.bytes());
   if (r.sink) {
     switch (r.sink->deliver(frame, is_volatile)) {
     case delivery_sink::outcome::sent:

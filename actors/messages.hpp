@@ -28,6 +28,7 @@ using close_timeout_atom = caf::atom_constant<caf::atom("closetmo")>;
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
 using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
 using count_atom = caf::atom_constant<caf::atom("count")>;
+using rooms_atom = caf::atom_constant<caf::atom("rooms")>;
 using overcap_atom = caf::atom_constant<caf::atom("overcap")>; // the write queue passed its cap
 using wflush_atom = caf::atom_constant<caf::atom("wflush")>;   // flush the deferred writes now
 
@@ -51,6 +52,15 @@ struct shared_frame {
   const wire_packet& operator*() const { return *ptr; }
   const wire_packet* operator->() const { return ptr.get(); }
   explicit operator bool() const { return static_cast<bool>(ptr); }
+  /// Its size on the wire (Socket.IO text and attachments), for the metrics.
+  std::size_t bytes() const {
+    if (!ptr)
+      return 0;
+    auto n = ptr->text.size();
+    for (auto& a : ptr->attachments)
+      n += a.size();
+    return n;
+  }
 };
 
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, shared_frame& x) {

@@ -1,4 +1,5 @@
 #include "actors/namespace_actor.hpp"
+#include "actors/metrics.hpp"
 
 #include "actors/cluster_node.hpp"
 #include "actors/room.hpp"
@@ -154,6 +155,7 @@ caf::behavior namespace_actor(caf::stateful_actor<namespace_state>* self, std::s
       [=](room_join& j) { join(self, j.key, j.room); },
       [=](room_leave& l) { leave(self, l.key, l.room); },
       [=](broadcast_request& req) {
+        metrics::global().broadcasts.add();
         if (self->state.cluster && !req.local)
           self->send(self->state.cluster, cluster_broadcast{self->state.name, req});
         deliver_broadcast(self, req);
@@ -161,6 +163,12 @@ caf::behavior namespace_actor(caf::stateful_actor<namespace_state>* self, std::s
       },
       [=](wflush_atom) { self->state.writes.flush_now(); },
       [=](count_atom) { return self->state.sockets.size(); },
+      [=](count_atom, rooms_atom) {
+        std::uint64_t rooms = 0;
+        for (auto& [name, entry] : self->state.rooms)
+          rooms += entry.own ? 0 : 1;
+        return std::make_tuple(static_cast<std::uint64_t>(self->state.sockets.size()), rooms);
+      },
       [=](const rooms_query& q) {
         room_list out;
         for (auto& [name, entry] : self->state.rooms)

@@ -14,7 +14,7 @@
 // sends to the members with sockets in the target rooms.
 //
 // Takes: socket_add, socket_remove, room_join, room_leave, broadcast_request,
-//        (count_atom) -> size_t, (rooms_query) -> room_list,
+//        (count_atom) -> size_t, (count_atom, rooms_atom) -> (sockets, rooms), (rooms_query) -> room_list,
 //        (select_sockets) -> socket_refs (for the server API's socket-set verbs), shutdown_atom.
 #pragma once
 

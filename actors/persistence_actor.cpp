@@ -1,5 +1,7 @@
 #include "actors/persistence_actor.hpp"
 
+#include "actors/metrics.hpp"
+
 #include "actors/io_scheduler.hpp"
 
 #include <spdlog/spdlog.h>
@@ -97,6 +99,7 @@ void persistence_actor::enqueue(apply_fn apply) {
   if (pending_.empty() && opts_.max_batch > 1)
     delayed_send(this, opts_.max_delay, batch_timeout_atom::value, timer_generation_);
   pending_.push_back(pending_write{std::move(promise), std::move(apply)});
+  sio::metrics::global().store_queue(pending_.size());
   if (pending_.size() >= opts_.max_batch)
     flush();
 }
@@ -106,6 +109,7 @@ bool persistence_actor::flush() {
     return true;
   auto batch = std::move(pending_);
   pending_.clear();
+  sio::metrics::global().store_queue(0);
   ++timer_generation_; // the running timer belonged to this batch
   // Every answer of this commit reaches the I/O threads in one hand-off.
   sio::io_scheduler::batch_scope one_handoff;
@@ -123,6 +127,7 @@ bool persistence_actor::flush() {
   outcomes.reserve(batch.size());
   std::string failure;
   bool failed = false;
+  auto began = std::chrono::steady_clock::now();
   try {
     store_->begin();
     for (auto& w : batch) {
@@ -133,6 +138,8 @@ bool persistence_actor::flush() {
       }
     }
     store_->commit();
+    sio::metrics::global().commit(std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count(),
+                                  batch.size());
   } catch (const std::exception& e) {
     failed = true;
     failure = e.what();

@@ -38,6 +38,13 @@ std::optional<pusher_refusal> check(const pusher::app* a, const http::request& r
   return std::nullopt;
 }
 
+/// A draining server takes no new connection: the client reconnects at once, elsewhere.
+std::optional<pusher_refusal> check_open(const server_core& core, const pusher::app* a, const http::request& req) {
+  if (core.draining || core.shutting_down)
+    return pusher_refusal{pusher::code::generic_reconnect, "Server draining: reconnect"};
+  return check(a, req);
+}
+
 /// Closes this node's connections of the user; how many.
 std::size_t terminate_here(pusher_shared& shared, const std::string& app_id, const std::string& user_id) {
   std::vector<caf::actor> targets;
@@ -97,7 +104,7 @@ pusher_server::pusher_server(server& io, caf::actor_system& sys, pusher::app_reg
     http::handler::upgrade_decision d;
     auto key = std::string_view(req.path).substr(5);
     const pusher::app* a = key.find('/') == std::string_view::npos ? shared->apps.by_key(key) : nullptr;
-    auto refusal = check(a, req);
+    auto refusal = check_open(*shared->core, a, req);
     auto channel = next_key();
     d.attach = [shared, a, channel, refusal](http::ws_channel_ptr ws) -> std::shared_ptr<http::ws_sink> {
       auto actor = shared->core->sys.spawn(pusher_connection, shared, a, channel, std::move(ws), refusal);

@@ -1,4 +1,5 @@
 #include "actors/server.hpp"
+#include "actors/metrics.hpp"
 
 #include "actors/actor_sink.hpp"
 #include "actors/api_service.hpp"
@@ -187,6 +188,26 @@ handshake_info make_handshake(const http::request& req) {
 
 } // namespace
 
+/// Counts the answer by route and status for /metrics (actors/metrics.hpp); for a HEAD
+/// request, sends the GET route's answer without its body.
+class counted_reply final : public http::reply {
+public:
+  counted_reply(http::reply_ptr inner, std::string_view route, bool head)
+      : inner_(std::move(inner)), route_(route), head_(head) {}
+  void send(http::response r) override {
+    metrics::global().http_request(route_, r.status);
+    if (head_)
+      r.body.clear();
+    inner_->send(std::move(r));
+  }
+  bool closed() const override { return inner_->closed(); }
+
+private:
+  http::reply_ptr inner_;
+  std::string_view route_; // a route's pattern, alive as long as the server
+  bool head_;
+};
+
 class server::engine final : public http::handler, public session_host {
 public:
   explicit engine(std::shared_ptr<server_core> core) : core_(std::move(core)) {}
@@ -204,12 +225,18 @@ public:
       return r->send(std::move(*pre));
     bool raw = !opts.raw_engine_path.empty() && req.path == opts.raw_engine_path;
     if (req.path == opts.path || raw)
-      return on_engine_request(std::move(req), std::make_shared<cors_reply>(std::move(r), opts.cors, req), raw);
+      return on_engine_request(std::move(req),
+                               std::make_shared<cors_reply>(std::make_shared<counted_reply>(std::move(r), "engine.io", false),
+                                                            opts.cors, req),
+                               raw);
+    // HEAD is GET without the body (HEAD /health for load balancers).
+    bool head = req.method == "HEAD";
     for (auto& rt : routes) {
       bool path_ok = !rt.path.empty() && rt.path.back() == '*'
                          ? req.path.compare(0, rt.path.size() - 1, rt.path, 0, rt.path.size() - 1) == 0
                          : rt.path == req.path;
-      if (path_ok && rt.method == req.method) {
+      if (path_ok && (rt.method == req.method || (head && rt.method == "GET"))) {
+        r = std::make_shared<counted_reply>(std::move(r), rt.path, head);
         auto wrapped = std::make_shared<cors_reply>(std::move(r), opts.cors, req);
         try {
           return rt.fn(req, wrapped);
@@ -219,6 +246,7 @@ public:
         }
       }
     }
+    metrics::global().http_request("other", 404);
     r->send(http::response::json(404, R"({"error":"not found"})"));
   }
 
@@ -365,6 +393,8 @@ private:
     }
     if (req.method != "GET")
       return eio::error_code::bad_handshake_method;
+    if (core_->draining) // a new session: elsewhere (the client's next try finds another node)
+      return eio::error_code::forbidden;
     auto* eio_version = req.param("EIO");
     bool v4 = eio_version && *eio_version == "4";
     bool v3 = eio_version && *eio_version == "3" && core_->opts.allow_eio3;
@@ -640,6 +670,69 @@ std::size_t server::connection_count() const {
 
 const server_options& server::options() const {
   return core_->opts;
+}
+
+void server::drain() {
+  if (core_->draining.exchange(true))
+    return;
+  spdlog::info("draining: new sessions are refused, the open ones are closed so that their clients reconnect elsewhere");
+  // An Engine.IO close (not a Socket.IO disconnect): the clients reconnect on their own.
+  for (auto& a : core_->all_sessions())
+    caf::anon_send(a, close_request{"server draining"});
+  std::lock_guard<std::mutex> guard(core_->others_mutex);
+  for (auto& [addr, a] : core_->others)
+    caf::anon_send(a, close_request{"server draining"});
+}
+
+bool server::draining() const {
+  return core_->draining;
+}
+
+void server::serve_metrics(std::string path) {
+  route("GET", std::move(path), [core = core_](const http::request&, http::reply_ptr r) {
+    metrics_gauges g;
+    {
+      std::lock_guard<std::mutex> guard(core->sessions_mutex);
+      for (auto& [sid, entry] : core->sessions)
+        if (!entry->raw)
+          ++g.connections[{entry->transport.load() == 1 ? "websocket" : "polling", entry->protocol}];
+    }
+    g.pusher_connections = core->other_count();
+    g.draining = core->draining;
+    if (auto& dir = core->cluster_members)
+      for (auto& n : dir->members())
+        g.members.push_back(n.name);
+    std::vector<std::pair<std::string, caf::actor>> namespaces;
+    {
+      std::lock_guard<std::mutex> guard(core->namespaces_mutex);
+      for (auto& [name, entry] : core->namespaces)
+        namespaces.emplace_back(name, entry.actor);
+    }
+    // Each namespace actor counts its own sockets and rooms; one that does not answer in
+    // a second is left out rather than holding the scrape.
+    core->sys.spawn([](caf::event_based_actor* self, std::vector<std::pair<std::string, caf::actor>> namespaces,
+                       metrics_gauges g, http::reply_ptr r) {
+      struct pending {
+        metrics_gauges g;
+        std::size_t left;
+        http::reply_ptr r;
+        void one_less() {
+          if (--left == 0)
+            r->send(http::response::text(200, metrics::global().render(g), "text/plain; version=0.0.4; charset=utf-8"));
+        }
+      };
+      auto p = std::make_shared<pending>(pending{std::move(g), namespaces.size() + 1, std::move(r)});
+      for (auto& [name, actor] : namespaces)
+        self->request(actor, std::chrono::seconds(1), count_atom::value, rooms_atom::value)
+            .then(
+                [p, name = name](std::uint64_t sockets, std::uint64_t rooms) {
+                  p->g.namespaces[name] = {sockets, rooms};
+                  p->one_less();
+                },
+                [p](caf::error&) { p->one_less(); });
+      p->one_less();
+    }, std::move(namespaces), std::move(g), std::move(r));
+  });
 }
 
 void server::shutdown(std::chrono::milliseconds grace) {

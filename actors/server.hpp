@@ -115,6 +115,15 @@ public:
   /// sessions). Call before the node actor's start_atom.
   void serve_cluster_sessions();
 
+  /// Serves GET `path` in Prometheus' text format (actors/metrics.hpp).
+  void serve_metrics(std::string path = "/metrics");
+
+  /// Stops taking new sessions and Pusher connections (HTTP 403 / pusher:error 4200) and
+  /// closes the open ones with an Engine.IO close, so that their clients reconnect, to
+  /// another node behind a load balancer. The server keeps answering HTTP. Idempotent.
+  void drain();
+  bool draining() const;
+
   std::size_t connection_count() const;
   const server_options& options() const;
 

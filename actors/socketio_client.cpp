@@ -1,6 +1,7 @@
 #include "actors/socketio_client.hpp"
 
 #include "actors/ids.hpp"
+#include "actors/metrics.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -44,6 +45,7 @@ void socketio_client::on_open() {
 }
 
 void socketio_client::on_message(engineio::packet& p) {
+  metrics::global().bytes_in.add(p.data.size());
   auto result = p.binary ? feed_attachment(std::move(p.data)) : decoder_.feed_text(p.data);
   if (!decoder_.awaiting_attachments())
     attachment_hold_->reset(); // the packet is complete, or the decoder reset on an error
@@ -140,6 +142,8 @@ void socketio_client::on_ack_timeout(std::uint64_t key, std::uint64_t id) {
     return;
   auto cb = std::move(it->second);
   s->acks.erase(it);
+  metrics::global().ack_timeouts.add();
+  spdlog::debug("ack timeout nsp={} socket={} id={}", s->nsp, s->id, id);
   socket handle(this, key);
   run_guarded("ack timeout", [&] { cb(handle, std::nullopt); });
 }
@@ -244,6 +248,9 @@ void socketio_client::on_connect(sp::packet& p) {
   s->rooms.insert(s->id);
   self_->send(s->nsp_actor, socket_add{key, s->id, caf::actor_cast<caf::actor>(self_), session_.sink()});
   session_.send_message(rev.connect_ok(s->nsp, s->id));
+  metrics::global().connects.add();
+  spdlog::debug("connect nsp={} socket={} session={} transport={} protocol={} address={}", s->nsp, s->id,
+                session_.sid(), session_.transport_name(), rev.engineio, handshake_->address);
   for (auto& on_connection : ns->def->on_connection)
     if (handle.connected())
       run_guarded("connection", [&] { on_connection(handle); });
@@ -252,6 +259,10 @@ void socketio_client::on_connect(sp::packet& p) {
 void socketio_client::on_event(socket_state& s, sp::packet& p) {
   auto& arr = p.data.as_array();
   std::string name(arr[0].as_string());
+  metrics::global().events_in.add();
+  if (spdlog::should_log(spdlog::level::debug))
+    spdlog::debug("event nsp={} socket={} event={} args={} attachments={} ack={}", s.nsp, s.id, name, arr.size() - 1,
+                  p.attachments.size(), p.id ? "yes" : "no");
   // The module's handler (the definition is immutable: no copy), then the socket's own
   // listeners (copied: a listener may add more while running).
   const event_handler* declared = nullptr;
@@ -283,7 +294,7 @@ void socketio_client::on_event(socket_state& s, sp::packet& p) {
       out.data = std::move(reply.args);
       out.has_data = true;
       out.attachments = std::move(reply.attachments);
-      send_frame(frame_of(out));
+      send_own_frame(frame_of(out));
     });
   }
   socket handle(this, s.key);
@@ -314,6 +325,13 @@ void socketio_client::send_frame(const shared_frame& frame, bool is_volatile) {
   session_.send(to_ws(frame), is_volatile);
 }
 
+void socketio_client::send_own_frame(const shared_frame& frame) {
+  auto& m = metrics::global();
+  m.deliveries.add();
+  m.bytes_out.add(frame.bytes());
+  send_frame(frame);
+}
+
 // -- the socket API --------------------------------------------------------------------------------
 
 socketio_client::socket_state* socketio_client::find_socket(std::uint64_t key) {
@@ -322,7 +340,7 @@ socketio_client::socket_state* socketio_client::find_socket(std::uint64_t key) {
 }
 
 void socketio_client::emit(socket_state& s, std::string_view event, const message& m) {
-  send_frame(make_frame(engineio::encode_message(encode_event(s.nsp, event, m)), m.attachments));
+  send_own_frame(make_frame(engineio::encode_message(encode_event(s.nsp, event, m)), m.attachments));
 }
 
 void socketio_client::emit_with_ack(socket_state& s, std::string_view event, const message& m,
@@ -330,7 +348,7 @@ void socketio_client::emit_with_ack(socket_state& s, std::string_view event, con
   auto id = s.next_ack_id++;
   auto key = s.key; // a send over the cap ends the session, and `s` with it
   s.acks.emplace(id, std::move(cb));
-  send_frame(make_frame(engineio::encode_message(encode_event(s.nsp, event, m, id)), m.attachments));
+  send_own_frame(make_frame(engineio::encode_message(encode_event(s.nsp, event, m, id)), m.attachments));
   if (find_socket(key))
     self_->delayed_send(self_, timeout, ack_timeout_atom::value, key, id);
 }
@@ -368,6 +386,8 @@ void socketio_client::remove_socket(std::uint64_t key, const std::string& reason
   bool was_connected = s.connected;
   s.connected = false;
   if (was_connected) {
+    metrics::global().disconnects.add();
+    spdlog::debug("disconnect nsp={} socket={} session={} reason={}", s.nsp, s.id, session_.sid(), reason);
     by_nsp_.erase(s.nsp);
     self_->send(s.nsp_actor, socket_remove{key});
     socket handle(this, key);

@@ -78,6 +78,8 @@ private:
   void on_event(socket_state& s, socketio::packet& p);
   void on_ack(socket_state& s, socketio::packet& p);
   void remove_socket(std::uint64_t key, const std::string& reason);
+  /// A frame of this socket's own (an emit, an ack): counted as a delivery, then sent.
+  void send_own_frame(const shared_frame& frame);
   void send_frame(const shared_frame& frame, bool is_volatile = false);
 
   caf::event_based_actor* self_;

@@ -23,7 +23,7 @@ apt_packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libboost-program-options1.81-dev libboost-system1.81-dev
   libsqlitecpp-dev libsqlite3-dev sqlite3
-  libspdlog-dev libfmt-dev libssl-dev libedit-dev libjwt-dev
+  libspdlog-dev libfmt-dev libssl-dev libedit-dev libjwt-dev prometheus-cpp-dev
   curl procps util-linux
 )
 npm_dirs=(apps/chat-server/vendor)

@@ -6,7 +6,9 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <cctype>
 #include <iostream>
+#include <stdexcept>
 #include <thread>
 
 namespace chat {
@@ -131,6 +133,27 @@ bool parse_cluster(config& c, const std::string& listen, const std::vector<std::
   return true;
 }
 
+/// More threads than this is a typo, not a configuration.
+constexpr std::size_t max_threads = 1024;
+
+bool known_log_level(const std::string& level) {
+  for (const char* name : {"trace", "debug", "info", "warn", "error", "critical", "off"})
+    if (level == name)
+      return true;
+  return false;
+}
+
+/// Stores `parsed` into `vm`, refusing a negative number first: no setting takes one,
+/// and Boost reads "-5" into an unsigned setting as 2^64 - 5.
+void store_checked(const po::parsed_options& parsed, po::variables_map& vm) {
+  for (auto& opt : parsed.options)
+    for (auto& text : opt.value)
+      if (text.size() > 1 && text[0] == '-' && std::isdigit(static_cast<unsigned char>(text[1])))
+        throw std::invalid_argument("the argument ('" + text + "') for option '--" + opt.string_key +
+                                    "' is negative: no setting takes a negative number");
+  po::store(parsed, vm);
+}
+
 } // namespace
 
 std::optional<store_kind> parse_store(const std::string& value) {
@@ -157,11 +180,14 @@ std::optional<config> parse_config(int argc, char** argv, int& exit_code) {
   std::string cluster_listen;
   std::vector<std::string> cluster_seeds;
   unsigned long cluster_failure_timeout = 5000;
+  std::string admin_listen;
 
   // clang-format off
   po::options_description general("chat-server options");
   general.add_options()
     ("help,h", "print this help and exit")
+    ("version", "print the version and exit")
+    ("check-config", "validate the configuration (flags, environment, config file) and exit: 0 when it is valid")
     ("config,c", po::value(&config_file), "config file (key = value lines, same names as the flags)");
   po::options_description settings("settings (flag, config key, or environment CHAT_<NAME> with - as _)");
   settings.add_options()
@@ -197,7 +223,12 @@ std::optional<config> parse_config(int argc, char** argv, int& exit_code) {
     ("actor-scheduler", po::value(&c.actor_scheduler)->default_value("io"),
      "where actors run: io (on the I/O threads), sharing (CAF workers that block when idle) or stealing "
      "(CAF workers that poll)")
-    ("log-level", po::value(&c.log_level)->default_value("info"), "trace, debug, info, warn, error, off")
+    ("log-level", po::value(&c.log_level)->default_value("info"),
+     "trace, debug (a line per connect, event and disconnect), info, warn, error, critical, off")
+    ("log-format", po::value(&c.log_format)->default_value("text"), "text, or json (one JSON object per line)")
+    ("metrics", po::value(&c.metrics)->default_value(true), "serve GET /metrics in Prometheus text format (true/false)")
+    ("admin-listen", po::value(&admin_listen),
+     "HOST:PORT where the admin console (chat-admin) connects (CAF networking; needs admin-token); unset: no console")
     ("max-rooms-per-socket", po::value(&c.engine.max_rooms_per_socket)->default_value(1000),
      "rooms one socket may be in, its own id room included; a join past it is refused")
     ("max-pending-sessions-per-address", po::value(&c.engine.max_pending_sessions_per_address)->default_value(256),
@@ -274,8 +305,8 @@ std::optional<config> parse_config(int argc, char** argv, int& exit_code) {
   all.add(general).add(settings);
   po::variables_map vm;
   try {
-    po::store(po::parse_command_line(argc, argv, all), vm);
-    po::store(po::parse_environment(settings,
+    store_checked(po::parse_command_line(argc, argv, all), vm);
+    store_checked(po::parse_environment(settings,
                                     [&](const std::string& env) -> std::string {
                                       if (env.rfind("CHAT_", 0) != 0)
                                         return {};
@@ -292,17 +323,51 @@ std::optional<config> parse_config(int argc, char** argv, int& exit_code) {
         exit_code = 2;
         return std::nullopt;
       }
-      po::store(po::parse_config_file(in, settings), vm);
+      store_checked(po::parse_config_file(in, settings), vm);
     }
     po::notify(vm);
   } catch (const std::exception& e) {
-    std::cerr << "chat-server: " << e.what() << "\n" << all << "\n";
+    // The one offending setting, not the whole help text.
+    std::cerr << "chat-server: " << e.what() << " (chat-server --help lists the settings)\n";
     exit_code = 2;
     return std::nullopt;
   }
   if (vm.count("help")) {
-    std::cout << "chat-server: a Socket.IO v4 server\n\n" << all << "\n";
+    std::cout << "chat-server " << SIO_VERSION << ": a Socket.IO v4 server\n\n" << all << "\n";
     exit_code = 0;
+    return std::nullopt;
+  }
+  if (vm.count("version")) {
+    std::cout << "chat-server " << SIO_VERSION << "\n";
+    exit_code = 0;
+    return std::nullopt;
+  }
+  c.check_only = vm.count("check-config") > 0;
+  if (!known_log_level(c.log_level)) {
+    std::cerr << "chat-server: log-level must be trace, debug, info, warn, error, critical or off, not '"
+              << c.log_level << "'\n";
+    exit_code = 2;
+    return std::nullopt;
+  }
+  if (c.log_format != "text" && c.log_format != "json") {
+    std::cerr << "chat-server: log-format must be text or json, not '" << c.log_format << "'\n";
+    exit_code = 2;
+    return std::nullopt;
+  }
+  if (io_threads > max_threads || c.actor_threads > max_threads) {
+    std::cerr << "chat-server: " << (io_threads > max_threads ? "io-threads" : "actor-threads") << " must be 0 (one per core) to "
+              << max_threads << "\n";
+    exit_code = 2;
+    return std::nullopt;
+  }
+  if (c.app != "chat" && c.app != "echo") {
+    std::cerr << "chat-server: app must be chat or echo, not '" << c.app << "'\n";
+    exit_code = 2;
+    return std::nullopt;
+  }
+  if (ping_interval < 1 || ping_timeout < 1 || upgrade_timeout < 1 || connect_timeout < 1) {
+    std::cerr << "chat-server: ping-interval, ping-timeout, upgrade-timeout and connect-timeout must be at least 1 ms\n";
+    exit_code = 2;
     return std::nullopt;
   }
   if (c.batch_size < 1 || c.chat.rate_limit_per_minute < 1) {
@@ -373,6 +438,22 @@ std::optional<config> parse_config(int argc, char** argv, int& exit_code) {
     std::cerr << "chat-server: store cluster needs cluster-listen (the store is another member's)\n";
     exit_code = 2;
     return std::nullopt;
+  }
+  if (!admin_listen.empty()) {
+    auto where = host_port(admin_listen);
+    if (!where) {
+      std::cerr << "chat-server: admin-listen must be HOST:PORT, not '" << admin_listen << "'\n";
+      exit_code = 2;
+      return std::nullopt;
+    }
+    if (c.chat.admin_token.empty()) {
+      std::cerr << "chat-server: admin-listen needs admin-token (the console must present it)\n";
+      exit_code = 2;
+      return std::nullopt;
+    }
+    c.admin_host = where->first;
+    c.admin_port = where->second;
+    c.admin_console = true;
   }
   if (!c.actor_threads)
     c.actor_threads = cores;

@@ -27,6 +27,14 @@ struct config {
   std::size_t batch_size = 512;
   unsigned batch_delay_ms = 2;
   std::string log_level = "info";
+  std::string log_format = "text"; ///< text or json
+  bool metrics = true;             ///< GET /metrics
+  /// --check-config: validate, print the summary, exit.
+  bool check_only = false;
+  /// --admin-listen: the console actor is published there (apps/chat-server/console_service.hpp).
+  bool admin_console = false;
+  std::string admin_host;
+  std::uint16_t admin_port = 0;
   std::size_t actor_threads = 0; // 0: one per core
   std::string actor_scheduler = "io";
   sio::http::server_options http;

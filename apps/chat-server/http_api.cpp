@@ -304,10 +304,14 @@ void mount_http_api(chat_app& app) {
         [&app, r, base](std::int64_t conversation) {
           ask<std::int64_t>(
               app, count_platform_messages{},
-              [r, base, conversation](std::int64_t platform) {
+              [&app, r, base, conversation](std::int64_t platform) {
                 auto out = base;
                 out["messages"] = json::object{{"conversation", conversation}, {"platform", platform}};
-                r->send(json_response(200, out));
+                // A draining node says so with 503: load balancers stop sending it clients.
+                bool draining = app.io.draining();
+                if (draining)
+                  out["status"] = "draining";
+                r->send(json_response(draining ? 503 : 200, out));
               },
               [r, base](caf::error&) {
                 auto out = base;

@@ -14,6 +14,8 @@
 #include "actors/store_service.hpp"
 #include "apps/chat-server/chat_app.hpp"
 #include "apps/chat-server/echo_app.hpp"
+#include "apps/chat-server/logging.hpp"
+#include "apps/chat-server/startup_report.hpp"
 #include "persistence/sqlite_store.hpp"
 
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -40,13 +42,15 @@ int main(int argc, char** argv) {
   auto cfg = chat::parse_config(argc, argv, exit_code);
   if (!cfg)
     return exit_code;
-  // Logs go to stderr; stdout carries only the "listening on" line.
-  spdlog::set_default_logger(spdlog::stderr_color_mt("chat-server"));
-  spdlog::set_level(spdlog::level::from_str(cfg->log_level));
-  if (cfg->app != "echo" && cfg->app != "chat") {
-    std::cerr << "chat-server: unknown --app " << cfg->app << " (available: chat, echo)\n";
-    return 2;
+  if (cfg->check_only) {
+    std::cout << chat::startup_summary(*cfg, 0) << "\n";
+    for (auto& risk : chat::risky_settings(*cfg))
+      std::cout << "warning: " << risk << "\n";
+    std::cout << "configuration is valid\n";
+    return 0;
   }
+  // Logs go to stderr; stdout carries only the "listening on" line.
+  chat::setup_logging(cfg->log_format, cfg->log_level);
 
   caf::actor_system_config caf_cfg;
   sio::announce_message_types(caf_cfg);
@@ -90,11 +94,11 @@ int main(int argc, char** argv) {
     // Before any namespace actor exists: each one tells the node of its rooms.
     cluster = sio::spawn_cluster_node(system, io.core(), cfg->cluster);
     io.join_cluster(cluster);
-    if (cfg->cluster.secret.empty())
-      spdlog::warn("cluster: no cluster-secret: any process that reaches {}:{} can join", cfg->cluster.listen_host,
-                   cfg->cluster.listen_port);
   }
 
+  // Before the apps' routes: the first route that matches answers.
+  if (cfg->metrics)
+    io.serve_metrics();
   caf::actor persistence;
   std::shared_ptr<chat::chat_app> chat_app;
   if (cfg->app == "chat" && cfg->store == chat::store_kind::cluster) {
@@ -134,10 +138,10 @@ int main(int argc, char** argv) {
   } else {
     chat::mount_echo_app(io);
     io.route("GET", "/health", [&io, started](const sio::http::request&, sio::http::reply_ptr r) {
-      boost::json::object body{{"status", "ok"},
+      boost::json::object body{{"status", io.draining() ? "draining" : "ok"},
                                {"uptime", static_cast<std::int64_t>(seconds_since(started))},
                                {"connections", io.connection_count()}};
-      r->send(sio::http::response::json(200, boost::json::serialize(body)));
+      r->send(sio::http::response::json(io.draining() ? 503 : 200, boost::json::serialize(body)));
     });
   }
 
@@ -162,11 +166,12 @@ int main(int argc, char** argv) {
   if (auto* sched = sio::io_scheduler::of(system))
     sched->attach(front.io_context());
   std::cout << "listening on http://" << cfg->http.host << ":" << port << std::endl;
-  spdlog::info("chat-server ({} app) on {}:{}, {} I/O threads, actors on {}", cfg->app, cfg->http.host, port,
-               cfg->http.io_threads,
-               cfg->actor_scheduler == "io"
-                   ? "the I/O threads"
-                   : std::to_string(cfg->actor_threads) + " " + cfg->actor_scheduler + " workers");
+  spdlog::info("{}", chat::startup_summary(*cfg, port));
+  for (auto& risk : chat::risky_settings(*cfg))
+    spdlog::warn("{}", risk);
+  spdlog::info("actors on {}", cfg->actor_scheduler == "io"
+                                   ? "the I/O threads"
+                                   : std::to_string(cfg->actor_threads) + " " + cfg->actor_scheduler + " workers");
   if (cluster) {
     caf::scoped_actor self{system};
     bool ok = false;
