@@ -109,10 +109,11 @@ struct remote_socket {
   std::int64_t issued_ms = 0;
   std::string data; // socket::data() as JSON text
   std::string node; // the node it lives on (empty without a cluster)
+  std::string transport; // polling or websocket (pusher for a Pusher connection)
 };
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, remote_socket& x) {
   return f(caf::meta::type_name("remote_socket"), x.id, x.nsp, x.rooms, x.address, x.headers, x.query, x.auth,
-           x.issued_ms, x.data, x.node);
+           x.issued_ms, x.data, x.node, x.transport);
 }
 
 /// A handler of another node's server_side_emit (server::on_server_side): runs on an
@@ -151,6 +152,9 @@ class broadcast {
 public:
   broadcast() = default;
   broadcast(caf::actor nsp_actor, std::string nsp, std::shared_ptr<server_core> core);
+
+  /// False for the broadcast of a namespace that is not registered (server::in).
+  bool valid() const { return static_cast<bool>(nsp_actor_); }
 
   broadcast to(std::string room) const;
   broadcast in(std::string room) const { return to(std::move(room)); }

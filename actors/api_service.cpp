@@ -200,8 +200,12 @@ std::string node_name(const server_core& core) {
 }
 
 bool from_member(caf::local_actor* self, const server_core& core) {
+  // Anonymous is refused: a BASP peer that never joined can address an exported actor by
+  // its id and send without a sender; everything of ours asks with request() or send().
   auto& sender = self->current_sender();
-  if (!sender || sender->node() == self->home_system().node())
+  if (!sender)
+    return false;
+  if (sender->node() == self->home_system().node())
     return true;
   if (!core.cluster_members)
     return false;

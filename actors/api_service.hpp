@@ -118,7 +118,8 @@ std::vector<caf::actor> api_services(server_core& core, bool self, bool others);
 /// This node's name in the cluster (empty without one).
 std::string node_name(const server_core& core);
 
-/// Whether the message `self` handles comes from this node or from an admitted member.
+/// Whether the message `self` handles comes from an actor of this node or of an admitted
+/// member (an anonymous message is from neither).
 bool from_member(caf::local_actor* self, const server_core& core);
 
 void announce_api_types(caf::actor_system_config& cfg);

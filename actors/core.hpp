@@ -3,6 +3,7 @@
 // the broadcast path does (a socket keeps its namespace actor's handle).
 #pragma once
 
+#include "actors/activity.hpp"
 #include "actors/api.hpp"
 #include "actors/byte_budget.hpp"
 #include "actors/pending_sessions.hpp"
@@ -99,6 +100,8 @@ struct server_core {
   std::shared_ptr<pending_sessions> pending;
   /// Attachment bytes held for incomplete packets over every connection.
   byte_budget attachment_bytes;
+  /// What happens to sockets, for whoever watches (the console's tail).
+  std::shared_ptr<activity_feed> activity = std::make_shared<activity_feed>();
 
   // -- namespaces --
   struct namespace_entry {

@@ -1,5 +1,6 @@
 #include "actors/messages.hpp"
 
+#include "actors/activity.hpp"
 #include "actors/metrics.hpp"
 
 #include "actors/api_service.hpp"
@@ -77,6 +78,7 @@ void deliver_to(caf::event_based_actor* self, std::uint64_t key, const recipient
 }
 
 void announce_message_types(caf::actor_system_config& cfg) {
+  announce_activity_types(cfg);
   cfg.add_message_type<shared_frame>("sio::shared_frame");
   cfg.add_message_type<socket_add>("sio::socket_add");
   cfg.add_message_type<socket_remove>("sio::socket_remove");

@@ -79,6 +79,23 @@ void metrics::commit(double seconds, std::size_t writes) {
   store_writes_.add(writes);
 }
 
+metrics::commit_summary metrics::commits() const {
+  commit_summary out;
+  auto h = commit_seconds_->Collect().histogram;
+  out.commits = h.sample_count;
+  out.writes = store_writes_.value();
+  if (h.sample_count == 0)
+    return out;
+  out.mean_ms = h.sample_sum * 1000 / static_cast<double>(h.sample_count);
+  auto rank = static_cast<std::uint64_t>(0.99 * static_cast<double>(h.sample_count));
+  for (auto& b : h.bucket)
+    if (b.cumulative_count > rank || b.cumulative_count == h.sample_count) {
+      out.p99_ms = b.upper_bound * 1000;
+      break;
+    }
+  return out;
+}
+
 std::string metrics::render(const metrics_gauges& g) const {
   std::vector<MetricFamily> out;
   auto gauge = MetricType::Gauge;

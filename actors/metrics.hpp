@@ -74,6 +74,16 @@ public:
   /// The persistence actor's queue of writes waiting for their commit.
   void store_queue(std::size_t n) noexcept { store_queue_.store(n, std::memory_order_relaxed); }
 
+  /// The store's commits so far, for the console's `status`.
+  struct commit_summary {
+    std::uint64_t commits = 0;
+    std::uint64_t writes = 0;
+    double mean_ms = 0;
+    double p99_ms = 0; ///< the upper bound of the bucket that holds the 99th percentile
+  };
+  commit_summary commits() const;
+  std::uint64_t store_queue() const noexcept { return store_queue_.load(std::memory_order_relaxed); }
+
   /// The text exposition format, version 0.0.4.
   std::string render(const metrics_gauges& g) const;
 

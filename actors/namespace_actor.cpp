@@ -4,6 +4,9 @@
 #include "actors/cluster_node.hpp"
 #include "actors/room.hpp"
 
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
 #include <algorithm>
 
 namespace sio {
@@ -129,9 +132,36 @@ socket_refs select(const namespace_state& st, const select_sockets& q) {
   return out;
 }
 
+/// A broadcast as the activity feed shows it: its event (read back from the encoded
+/// packet, only while someone watches), rooms and size.
+void report_broadcast(const activity_feed& feed, const std::string& nsp, const broadcast_request& req) {
+  activity a;
+  a.kind = "broadcast";
+  a.nsp = nsp;
+  a.bytes = req.frame.bytes();
+  const auto& text = req.frame ? req.frame->text : std::string{};
+  if (auto open = text.find('['); open != std::string::npos) {
+    boost::system::error_code ec;
+    auto args = json::parse(std::string_view(text).substr(open), ec);
+    if (!ec && args.is_array() && !args.as_array().empty() && args.as_array()[0].is_string()) {
+      a.name = std::string(args.as_array()[0].as_string());
+      args.as_array().erase(args.as_array().begin());
+      a.detail = activity_feed::cut(json::serialize(args));
+    }
+  }
+  std::string to;
+  for (auto& room : req.rooms)
+    to += (to.empty() ? "to " : ",") + room;
+  for (auto& room : req.except)
+    to += (to.empty() ? "except " : " except ") + room;
+  a.socket = to.empty() ? "*" : activity_feed::cut(to);
+  feed.publish(std::move(a));
+}
+
 } // namespace
 
-caf::behavior namespace_actor(caf::stateful_actor<namespace_state>* self, std::string name, caf::actor cluster) {
+caf::behavior namespace_actor(caf::stateful_actor<namespace_state>* self, std::string name, caf::actor cluster,
+                              std::shared_ptr<const activity_feed> activity) {
   self->state.name = std::move(name);
   self->state.cluster = std::move(cluster);
   return {
@@ -156,6 +186,8 @@ caf::behavior namespace_actor(caf::stateful_actor<namespace_state>* self, std::s
       [=](room_leave& l) { leave(self, l.key, l.room); },
       [=](broadcast_request& req) {
         metrics::global().broadcasts.add();
+        if (activity->watched())
+          report_broadcast(*activity, self->state.name, req);
         if (self->state.cluster && !req.local)
           self->send(self->state.cluster, cluster_broadcast{self->state.name, req});
         deliver_broadcast(self, req);

@@ -18,6 +18,7 @@
 //        (select_sockets) -> socket_refs (for the server API's socket-set verbs), shutdown_atom.
 #pragma once
 
+#include "actors/activity.hpp"
 #include "actors/messages.hpp"
 
 #include <unordered_map>
@@ -45,6 +46,7 @@ struct namespace_state {
   static inline const char* name_prefix = "namespace";
 };
 
-caf::behavior namespace_actor(caf::stateful_actor<namespace_state>* self, std::string name, caf::actor cluster);
+caf::behavior namespace_actor(caf::stateful_actor<namespace_state>* self, std::string name, caf::actor cluster,
+                              std::shared_ptr<const activity_feed> activity);
 
 } // namespace sio

@@ -1,4 +1,5 @@
 #include "actors/server.hpp"
+#include "actors/gauges.hpp"
 #include "actors/metrics.hpp"
 
 #include "actors/actor_sink.hpp"
@@ -41,7 +42,7 @@ std::optional<server_core::namespace_entry> server_core::find_namespace(const st
   }
   if (!def || shutting_down)
     return std::nullopt;
-  namespace_entry entry{def, sys.spawn(namespace_actor, name, cluster)};
+  namespace_entry entry{def, sys.spawn(namespace_actor, name, cluster, activity)};
   namespaces.emplace(name, entry);
   return entry;
 }
@@ -483,6 +484,7 @@ private:
 server::server(caf::actor_system& sys, server_options opts)
     : core_(std::make_shared<server_core>(sys, std::move(opts))), engine_(std::make_shared<engine>(core_)) {
   core_->api = spawn_api_service(sys, core_);
+  core_->activity->start(sys, "");
 }
 
 server::~server() = default;
@@ -684,54 +686,21 @@ void server::drain() {
     caf::anon_send(a, close_request{"server draining"});
 }
 
+void server::set_node_name(std::string name) {
+  core_->activity->set_node(std::move(name));
+}
+
 bool server::draining() const {
   return core_->draining;
 }
 
 void server::serve_metrics(std::string path) {
   route("GET", std::move(path), [core = core_](const http::request&, http::reply_ptr r) {
-    metrics_gauges g;
-    {
-      std::lock_guard<std::mutex> guard(core->sessions_mutex);
-      for (auto& [sid, entry] : core->sessions)
-        if (!entry->raw)
-          ++g.connections[{entry->transport.load() == 1 ? "websocket" : "polling", entry->protocol}];
-    }
-    g.pusher_connections = core->other_count();
-    g.draining = core->draining;
-    if (auto& dir = core->cluster_members)
-      for (auto& n : dir->members())
-        g.members.push_back(n.name);
-    std::vector<std::pair<std::string, caf::actor>> namespaces;
-    {
-      std::lock_guard<std::mutex> guard(core->namespaces_mutex);
-      for (auto& [name, entry] : core->namespaces)
-        namespaces.emplace_back(name, entry.actor);
-    }
-    // Each namespace actor counts its own sockets and rooms; one that does not answer in
-    // a second is left out rather than holding the scrape.
-    core->sys.spawn([](caf::event_based_actor* self, std::vector<std::pair<std::string, caf::actor>> namespaces,
-                       metrics_gauges g, http::reply_ptr r) {
-      struct pending {
-        metrics_gauges g;
-        std::size_t left;
-        http::reply_ptr r;
-        void one_less() {
-          if (--left == 0)
-            r->send(http::response::text(200, metrics::global().render(g), "text/plain; version=0.0.4; charset=utf-8"));
-        }
-      };
-      auto p = std::make_shared<pending>(pending{std::move(g), namespaces.size() + 1, std::move(r)});
-      for (auto& [name, actor] : namespaces)
-        self->request(actor, std::chrono::seconds(1), count_atom::value, rooms_atom::value)
-            .then(
-                [p, name = name](std::uint64_t sockets, std::uint64_t rooms) {
-                  p->g.namespaces[name] = {sockets, rooms};
-                  p->one_less();
-                },
-                [p](caf::error&) { p->one_less(); });
-      p->one_less();
-    }, std::move(namespaces), std::move(g), std::move(r));
+    core->sys.spawn([core, r](caf::event_based_actor* self) {
+      read_gauges(self, core, [r](metrics_gauges g) {
+        r->send(http::response::text(200, metrics::global().render(g), "text/plain; version=0.0.4; charset=utf-8"));
+      });
+    });
   });
 }
 

@@ -98,6 +98,8 @@ public:
   /// Joins this server to its cluster node (actors/cluster_node.hpp), before the node
   /// starts: broadcasts go through it, and the API service is offered to the members.
   void join_cluster(caf::actor node);
+  /// This node's name in the activity feed's items (a console tails every node).
+  void set_node_name(std::string name);
 
   /// Whether `id` is a socket id made by another member of this node's cluster (its node
   /// part names a node that is or was a member): that socket's room is not a room anyone else may join, and a

@@ -108,6 +108,7 @@ std::optional<remote_socket> socketio_client::describe(std::uint64_t key) {
     out.issued_ms = hs->issued_ms;
   }
   out.data = json::serialize(s->data);
+  out.transport = session_.transport_name();
   return out;
 }
 
@@ -249,6 +250,9 @@ void socketio_client::on_connect(sp::packet& p) {
   self_->send(s->nsp_actor, socket_add{key, s->id, caf::actor_cast<caf::actor>(self_), session_.sink()});
   session_.send_message(rev.connect_ok(s->nsp, s->id));
   metrics::global().connects.add();
+  if (core_->activity->watched())
+    report("connect", *s, session_.transport_name(),
+           handshake_->address + " Engine.IO " + std::to_string(rev.engineio), 0);
   spdlog::debug("connect nsp={} socket={} session={} transport={} protocol={} address={}", s->nsp, s->id,
                 session_.sid(), session_.transport_name(), rev.engineio, handshake_->address);
   for (auto& on_connection : ns->def->on_connection)
@@ -263,6 +267,14 @@ void socketio_client::on_event(socket_state& s, sp::packet& p) {
   if (spdlog::should_log(spdlog::level::debug))
     spdlog::debug("event nsp={} socket={} event={} args={} attachments={} ack={}", s.nsp, s.id, name, arr.size() - 1,
                   p.attachments.size(), p.id ? "yes" : "no");
+  if (core_->activity->watched()) {
+    json::array args(arr.begin() + 1, arr.end());
+    auto text = json::serialize(args);
+    auto bytes = text.size();
+    for (auto& a : p.attachments)
+      bytes += a.size();
+    report("event", s, name, activity_feed::cut(std::move(text)), bytes);
+  }
   // The module's handler (the definition is immutable: no copy), then the socket's own
   // listeners (copied: a listener may add more while running).
   const event_handler* declared = nullptr;
@@ -325,6 +337,18 @@ void socketio_client::send_frame(const shared_frame& frame, bool is_volatile) {
   session_.send(to_ws(frame), is_volatile);
 }
 
+void socketio_client::report(const char* kind, const socket_state& s, std::string name, std::string detail,
+                             std::uint64_t bytes) {
+  activity a;
+  a.kind = kind;
+  a.nsp = s.nsp;
+  a.socket = s.id;
+  a.name = std::move(name);
+  a.detail = std::move(detail);
+  a.bytes = bytes;
+  core_->activity->publish(std::move(a));
+}
+
 void socketio_client::send_own_frame(const shared_frame& frame) {
   auto& m = metrics::global();
   m.deliveries.add();
@@ -361,12 +385,17 @@ socket::join_result socketio_client::join(socket_state& s, const std::string& ro
     return socket::join_result::limit_reached;
   s.rooms.insert(room);
   self_->send(s.nsp_actor, room_join{s.key, room});
+  if (core_->activity->watched())
+    report("join", s, room, {}, 0);
   return socket::join_result::joined;
 }
 
 void socketio_client::leave(socket_state& s, const std::string& room) {
-  if (s.rooms.erase(room))
+  if (s.rooms.erase(room)) {
     self_->send(s.nsp_actor, room_leave{s.key, room});
+    if (core_->activity->watched())
+      report("leave", s, room, {}, 0);
+  }
 }
 
 void socketio_client::server_disconnect(socket_state& s, bool close_connection) {
@@ -388,6 +417,8 @@ void socketio_client::remove_socket(std::uint64_t key, const std::string& reason
   if (was_connected) {
     metrics::global().disconnects.add();
     spdlog::debug("disconnect nsp={} socket={} session={} reason={}", s.nsp, s.id, session_.sid(), reason);
+    if (core_->activity->watched())
+      report("disconnect", s, reason, {}, 0);
     by_nsp_.erase(s.nsp);
     self_->send(s.nsp_actor, socket_remove{key});
     socket handle(this, key);

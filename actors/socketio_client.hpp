@@ -78,6 +78,8 @@ private:
   void on_event(socket_state& s, socketio::packet& p);
   void on_ack(socket_state& s, socketio::packet& p);
   void remove_socket(std::uint64_t key, const std::string& reason);
+  /// Hands what happened to the activity feed (call only when it is watched).
+  void report(const char* kind, const socket_state& s, std::string name, std::string detail, std::uint64_t bytes);
   /// A frame of this socket's own (an emit, an ack): counted as a delivery, then sent.
   void send_own_frame(const shared_frame& frame);
   void send_frame(const shared_frame& frame, bool is_volatile = false);

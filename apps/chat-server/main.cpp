@@ -3,6 +3,7 @@
 // SIGINT/SIGTERM: stop accepting, close every session with "server shutting down",
 // stop the I/O threads, then the actor system.
 #include "actors/cluster_node.hpp"
+#include "actors/console_messages.hpp"
 #include "actors/forwarding_messages.hpp"
 #include "actors/ids.hpp"
 #include "actors/io_scheduler.hpp"
@@ -13,6 +14,7 @@
 #include "actors/remote_store.hpp"
 #include "actors/store_service.hpp"
 #include "apps/chat-server/chat_app.hpp"
+#include "apps/chat-server/console_service.hpp"
 #include "apps/chat-server/echo_app.hpp"
 #include "apps/chat-server/logging.hpp"
 #include "apps/chat-server/startup_report.hpp"
@@ -56,10 +58,12 @@ int main(int argc, char** argv) {
   sio::announce_message_types(caf_cfg);
   sio::announce_cluster_types(caf_cfg);
   sio::announce_forwarding_types(caf_cfg);
+  sio::announce_console_types(caf_cfg);
+  if (cfg->clustered || cfg->admin_console)
+    caf_cfg.load<caf::io::middleman>();
   if (cfg->clustered) {
     // Session and socket ids carry the node's number: any member can tell whose they are.
     sio::set_node_id(sio::node_number(cfg->cluster.node_name));
-    caf_cfg.load<caf::io::middleman>();
     if (!cfg->cluster.tls_cert.empty()) {
       caf_cfg.load<caf::openssl::manager>();
       caf_cfg.set("openssl.certificate", cfg->cluster.tls_cert);
@@ -94,6 +98,7 @@ int main(int argc, char** argv) {
     // Before any namespace actor exists: each one tells the node of its rooms.
     cluster = sio::spawn_cluster_node(system, io.core(), cfg->cluster);
     io.join_cluster(cluster);
+    io.set_node_name(cfg->cluster.node_name);
   }
 
   // Before the apps' routes: the first route that matches answers.
@@ -145,6 +150,13 @@ int main(int argc, char** argv) {
     });
   }
 
+  // Every node of a cluster runs the console service (a console reaching any node sees
+  // all); it is published for consoles only where --admin-listen says.
+  caf::actor console;
+  if (cfg->clustered || cfg->admin_console)
+    console = chat::spawn_console_service(std::make_shared<chat::console_context>(chat::console_context{
+        system, io, cfg->chat.admin_token, cfg->clustered ? cfg->cluster.node_name : std::string(), started}));
+
   sio::http::server front(cfg->http, io.handler());
   std::mutex m;
   std::condition_variable cv;
@@ -191,6 +203,16 @@ int main(int argc, char** argv) {
       front.stop();
       return 1;
     }
+  }
+  if (cfg->admin_console) {
+    auto bound = chat::publish_console(system, console, cfg->admin_host, cfg->admin_port);
+    if (!bound) {
+      std::cerr << "chat-server: cannot publish the admin console on " << cfg->admin_host << ":" << cfg->admin_port
+                << ": " << system.render(bound.error()) << "\n";
+      front.stop();
+      return 1;
+    }
+    std::cout << "admin console on " << cfg->admin_host << ":" << *bound << std::endl;
   }
   // The derived cap depends on `ulimit -n`: say what it came to (0: none).
   spdlog::info("at most {} connections, {} per client address", cfg->http.max_connections,

@@ -1,0 +1,133 @@
+#include "actors/activity.hpp"
+
+#include <chrono>
+#include <map>
+
+namespace sio {
+
+using activity_tick_atom = caf::atom_constant<caf::atom("acttick")>;
+
+namespace {
+
+struct watcher {
+  std::string nsp;
+  std::string event;
+  std::uint32_t sent_this_second = 0;
+  std::uint64_t dropped = 0;
+};
+
+struct hub_state {
+  std::map<caf::actor, watcher> watchers;
+  bool ticking = false;
+};
+
+bool matches(const watcher& w, const activity& a) {
+  if (!w.nsp.empty() && w.nsp != a.nsp)
+    return false;
+  if (!w.event.empty() && ((a.kind != "event" && a.kind != "broadcast") || a.name != w.event))
+    return false;
+  return true;
+}
+
+caf::behavior activity_hub(caf::stateful_actor<hub_state>* self, std::shared_ptr<std::atomic<int>> count) {
+  auto forget = [=](const caf::actor_addr& who) {
+    auto& ws = self->state.watchers;
+    for (auto it = ws.begin(); it != ws.end(); ++it)
+      if (it->first.address() == who) {
+        ws.erase(it);
+        count->fetch_sub(1);
+        return;
+      }
+  };
+  self->set_down_handler([=](caf::down_msg& dm) { forget(dm.source); });
+  return {
+      [=](watch_atom, caf::actor sink, std::string nsp, std::string event) {
+        auto& ws = self->state.watchers;
+        if (!ws.count(sink)) {
+          self->monitor(sink);
+          count->fetch_add(1);
+        }
+        ws[sink] = watcher{std::move(nsp), std::move(event), 0, 0};
+        if (!self->state.ticking) {
+          self->state.ticking = true;
+          self->delayed_send(self, std::chrono::seconds(1), activity_tick_atom::value);
+        }
+        return caf::ok_atom::value;
+      },
+      [=](unwatch_atom, const caf::actor& sink) {
+        self->demonitor(sink);
+        forget(sink.address());
+      },
+      [=](const activity& a) {
+        for (auto& [sink, w] : self->state.watchers) {
+          if (!matches(w, a))
+            continue;
+          if (w.sent_this_second >= activity_feed::max_lines_per_second) {
+            ++w.dropped;
+            continue;
+          }
+          ++w.sent_this_second;
+          self->send(sink, a);
+        }
+      },
+      [=](activity_tick_atom) {
+        for (auto& [sink, w] : self->state.watchers) {
+          if (w.dropped) {
+            activity d;
+            d.at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+            d.kind = "dropped";
+            d.bytes = w.dropped;
+            self->send(sink, d);
+          }
+          w.sent_this_second = 0;
+          w.dropped = 0;
+        }
+        // The tick runs only while someone watches.
+        self->state.ticking = !self->state.watchers.empty();
+        if (self->state.ticking)
+          self->delayed_send(self, std::chrono::seconds(1), activity_tick_atom::value);
+      },
+  };
+}
+
+} // namespace
+
+void activity_feed::publish(activity a) const {
+  if (!hub_)
+    return;
+  a.at_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
+  a.node = node_;
+  caf::anon_send(hub_, std::move(a));
+}
+
+std::string activity_feed::cut(std::string text) {
+  if (text.size() <= max_detail_bytes)
+    return text;
+  auto end = max_detail_bytes;
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80)
+    --end; // not inside a UTF-8 sequence
+  text.resize(end);
+  text += "...";
+  return text;
+}
+
+void activity_feed::start(caf::actor_system& sys, std::string node) {
+  node_ = std::move(node);
+  // Hidden: the actor system does not wait for it at shutdown; the feed ends it.
+  hub_ = sys.spawn<caf::hidden>(activity_hub, watchers_);
+}
+
+activity_feed::~activity_feed() {
+  if (hub_)
+    caf::anon_send_exit(hub_, caf::exit_reason::user_shutdown);
+}
+
+void announce_activity_types(caf::actor_system_config& cfg) {
+  cfg.add_message_type<activity>("sio::activity");
+}
+
+} // namespace sio

@@ -1,0 +1,75 @@
+// The activity feed: what happens to sockets as it happens (connects, events received with
+// their arguments, broadcasts, joins, leaves, disconnects), for whoever watches: the admin
+// console's `tail` (apps/chat-server/console_service.hpp), like `reverb:start --debug`.
+//
+// Nothing is made while nobody watches: a publisher reads one relaxed atomic
+// (activity_feed::watched) and goes on. While someone does, each item is a message to the
+// hub, which passes it to the watchers whose filter it matches, at most
+// `max_lines_per_second` a second each (the rest are counted and reported as one
+// `dropped` item a second), so a busy server cannot bury a console or grow its mailbox.
+//
+// The hub takes:  (watch_atom, actor sink, nsp, event) -> ok_atom   nsp/event "": any
+//                 (unwatch_atom, actor sink)
+//                 activity                                          from publishers
+//                 down_msg of a sink                                 = unwatch
+// and sends each sink `activity` messages.
+#pragma once
+
+#include <caf/all.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace sio {
+
+using watch_atom = caf::atom_constant<caf::atom("watch")>;
+using unwatch_atom = caf::atom_constant<caf::atom("unwatch")>;
+
+/// One thing that happened. Crosses nodes (a console tails the whole cluster).
+struct activity {
+  std::int64_t at_ms = 0; ///< wall clock, ms since the epoch
+  std::string node;       ///< where it happened (empty without a cluster)
+  /// connect, event, broadcast, join, leave, disconnect; `dropped` (bytes: lines not sent)
+  std::string kind;
+  std::string nsp;
+  std::string socket; ///< the socket's id (empty for a broadcast)
+  std::string name;   ///< the event, the room, or the disconnect reason
+  std::string detail; ///< the arguments as JSON (cut at max_detail_bytes), or the transport and address
+  std::uint64_t bytes = 0;
+};
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, activity& x) {
+  return f(caf::meta::type_name("activity"), x.at_ms, x.node, x.kind, x.nsp, x.socket, x.name, x.detail, x.bytes);
+}
+
+class activity_feed {
+public:
+  static constexpr std::size_t max_detail_bytes = 512;
+  static constexpr std::uint32_t max_lines_per_second = 1000;
+
+  /// Whether anyone watches: publishers check this before making an item.
+  bool watched() const noexcept { return watchers_->load(std::memory_order_relaxed) > 0; }
+  /// Stamps `a` (time, node) and hands it to the hub.
+  void publish(activity a) const;
+  /// `text` cut to max_detail_bytes (at a UTF-8 boundary), with "..." when cut.
+  static std::string cut(std::string text);
+
+  const caf::actor& hub() const { return hub_; }
+
+  /// Spawns the hub; `node` names this node in the items (empty without a cluster).
+  void start(caf::actor_system& sys, std::string node);
+  /// Names this node in the items (before the front end starts: publishers read it).
+  void set_node(std::string node) { node_ = std::move(node); }
+  /// Ends the hub (its watchers see it go).
+  ~activity_feed();
+
+private:
+  std::shared_ptr<std::atomic<int>> watchers_ = std::make_shared<std::atomic<int>>(0);
+  caf::actor hub_;
+  std::string node_;
+};
+
+void announce_activity_types(caf::actor_system_config& cfg);
+
+} // namespace sio
