@@ -71,9 +71,9 @@ int execute(client& c, const std::string& line, bool as_json, std::ostream& out,
     auto status = c.tail(
         nsp, event, [&](const sio::activity& a) { out << render_activity(a, as_json) << std::endl; },
         [&](const sio::console_answer& a) {
-          if (a.status != sio::console_ok)
-            render(words, a, as_json, out, err);
-          else if (!as_json)
+          if (a.status != sio::console_ok || as_json)
+            render(words, a, as_json, out, err); // --json: {"tail":true,"nodes":N} says it started
+          else
             out << "tailing" << (nsp.empty() ? " every namespace" : " " + nsp)
                 << (event.empty() ? "" : " (event " + event + ")") << "; Ctrl-C stops" << std::endl;
         });

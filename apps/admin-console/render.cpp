@@ -77,7 +77,7 @@ void sockets_text(const json::array& sockets, std::ostream& out) {
 void render(const std::vector<std::string>& words, const sio::console_answer& a, bool as_json, std::ostream& out,
             std::ostream& err) {
   if (as_json) {
-    (a.status == sio::console_ok ? out : err) << a.json << "\n";
+    (a.status == sio::console_ok ? out : err) << a.json << std::endl;
     return;
   }
   boost::system::error_code ec;

@@ -14,6 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include <csignal>
+#include <unistd.h>
 #include <mutex>
 #include <set>
 
@@ -399,7 +400,7 @@ void run_command(caf::event_based_actor* self, const ctx_ptr& ctx, const std::ve
       ctx->io.drain();
     } else {
       spdlog::info("console: shutdown");
-      std::raise(SIGTERM);
+      kill(getpid(), SIGTERM); // to the process: a thread of ours may block SIGTERM
     }
     return;
   }

@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include <csignal>
+#include <unistd.h>
 #include <map>
 
 namespace chat {
@@ -111,7 +112,8 @@ caf::behavior console_service(caf::stateful_actor<service_state>* self, std::sha
         if (!t.sink)
           return;
         auto members = sio::member_services(*core, "console");
-        auto relay = self->spawn(tail_relay, t.sink, std::vector<caf::actor>{core->activity->hub()}, members, t.nsp,
+        // Linked: the service's end (shutdown) ends the tails.
+        auto relay = self->spawn<caf::linked>(tail_relay, t.sink, std::vector<caf::actor>{core->activity->hub()}, members, t.nsp,
                                  t.event);
         auto& tails = self->state.tails;
         if (auto old = tails.find(t.sink); old != tails.end())
@@ -160,7 +162,7 @@ caf::behavior console_service(caf::stateful_actor<service_state>* self, std::sha
         if (!member_only())
           return;
         spdlog::info("console: shutdown");
-        std::raise(SIGTERM);
+        kill(getpid(), SIGTERM); // to the process: a thread of ours may block SIGTERM
       },
   };
 }

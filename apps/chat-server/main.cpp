@@ -260,6 +260,12 @@ int main(int argc, char** argv) {
     caf::anon_send_exit(cluster, caf::exit_reason::user_shutdown);
     system.await_actors_before_shutdown(false);
   }
+  if (console) {
+    // The console service (and its tails) end; consoles connected to it see it go.
+    caf::anon_send_exit(console, caf::exit_reason::user_shutdown);
+    if (!cluster)
+      system.await_actors_before_shutdown(false);
+  }
   spdlog::info("stopped");
   return 0;
 }
