@@ -1,5 +1,7 @@
 #include "actors/activity.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <chrono>
 #include <map>
 
@@ -39,10 +41,18 @@ caf::behavior activity_hub(caf::stateful_actor<hub_state>* self, std::shared_ptr
         return;
       }
   };
-  self->set_down_handler([=](caf::down_msg& dm) { forget(dm.source); });
+  // No answer to anything, and nothing a sender does (an error, a stray message from a
+  // remote node) ends the hub: CAF's defaults would quit on an error message.
+  self->set_error_handler([](caf::error&) {});
+  self->set_default_handler(caf::drop);
+  self->set_down_handler([=](caf::down_msg& dm) {
+    spdlog::debug("activity: a watcher is gone ({})", caf::to_string(dm.reason));
+    forget(dm.source);
+  });
   return {
       [=](watch_atom, caf::actor sink, std::string nsp, std::string event) {
         auto& ws = self->state.watchers;
+        spdlog::debug("activity: watched{}{}", nsp.empty() ? "" : " in " + nsp, event.empty() ? "" : ", event " + event);
         if (!ws.count(sink)) {
           self->monitor(sink);
           count->fetch_add(1);
@@ -52,7 +62,6 @@ caf::behavior activity_hub(caf::stateful_actor<hub_state>* self, std::shared_ptr
           self->state.ticking = true;
           self->delayed_send(self, std::chrono::seconds(1), activity_tick_atom::value);
         }
-        return caf::ok_atom::value;
       },
       [=](unwatch_atom, const caf::actor& sink) {
         self->demonitor(sink);

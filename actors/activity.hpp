@@ -8,7 +8,7 @@
 // `max_lines_per_second` a second each (the rest are counted and reported as one
 // `dropped` item a second), so a busy server cannot bury a console or grow its mailbox.
 //
-// The hub takes:  (watch_atom, actor sink, nsp, event) -> ok_atom   nsp/event "": any
+// The hub takes:  (watch_atom, actor sink, nsp, event)              nsp/event "": any
 //                 (unwatch_atom, actor sink)
 //                 activity                                          from publishers
 //                 down_msg of a sink                                 = unwatch

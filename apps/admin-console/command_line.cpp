@@ -77,6 +77,8 @@ int execute(client& c, const std::string& line, bool as_json, std::ostream& out,
             out << "tailing" << (nsp.empty() ? " every namespace" : " " + nsp)
                 << (event.empty() ? "" : " (event " + event + ")") << "; Ctrl-C stops" << std::endl;
         });
+    if (interrupted() && !as_json)
+      out << std::endl; // after the terminal's ^C
     return status;
   }
   auto answer = c.run(words, command_timeout);

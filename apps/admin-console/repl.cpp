@@ -101,6 +101,9 @@ int repl(client& c, bool as_json) {
     }
     std::string line(raw);
     std::free(raw);
+    // Completion leaves a space after the word: not part of what history keeps.
+    while (!line.empty() && (line.back() == ' ' || line.back() == '\t'))
+      line.pop_back();
     if (line.find_first_not_of(" \t") == std::string::npos)
       continue;
     add_history(line.c_str());

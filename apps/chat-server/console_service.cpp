@@ -46,7 +46,9 @@ caf::behavior tail_relay(caf::event_based_actor* self, caf::actor sink, std::vec
     self->send(h, sio::watch_atom::value, caf::actor_cast<caf::actor>(self), nsp, event);
   for (auto& m : member_services)
     self->send(m, sio::watch_atom::value, caf::actor_cast<caf::actor>(self), nsp, event);
+  spdlog::debug("console: tail started ({} nodes)", hubs.size() + member_services.size());
   auto stop = [=] {
+    spdlog::debug("console: tail ended");
     for (auto& h : hubs)
       self->send(h, sio::unwatch_atom::value, caf::actor_cast<caf::actor>(self));
     for (auto& m : member_services)
@@ -57,10 +59,11 @@ caf::behavior tail_relay(caf::event_based_actor* self, caf::actor sink, std::vec
     if (dm.source == sink.address())
       stop();
   });
+  self->set_error_handler([](caf::error&) {});
+  self->set_default_handler(caf::drop);
   return {
       [=](sio::activity& a) { self->send(sink, std::move(a)); },
       [=](sio::unwatch_atom) { stop(); },
-      [](caf::ok_atom) {}, // a hub's or a member's answer to watch
   };
 }
 
@@ -83,6 +86,10 @@ caf::behavior console_service(caf::stateful_actor<service_state>* self, std::sha
     return false;
   };
   self->set_down_handler([](caf::down_msg&) {});
+  // Whatever a console or a member sends, the service stays (CAF's defaults would quit
+  // on an error message and answer strays).
+  self->set_error_handler([](caf::error&) {});
+  self->set_default_handler(caf::drop);
   return {
       [=](sio::console_command& c) {
         if (!token_ok(ctx->token, c.token)) {
@@ -141,6 +148,7 @@ caf::behavior console_service(caf::stateful_actor<service_state>* self, std::sha
         return rp;
       },
       [=](sio::watch_atom, caf::actor sink, std::string nsp, std::string event) {
+        spdlog::debug("console: a member's tail watches this node");
         if (member_only())
           self->send(core->activity->hub(), sio::watch_atom::value, std::move(sink), std::move(nsp), std::move(event));
       },
