@@ -150,11 +150,10 @@ void broadcast::update_sockets(socket_update_kind kind, std::vector<std::string>
   }
   update_sockets_request req{{nsp_, rooms_, except_}, kind, std::move(rooms), close, timeout.count()};
   auto targets = api_services(*core_, true, !local_);
-  if (!done) {
-    for (auto& t : targets)
-      caf::anon_send(t, req);
-    return;
-  }
+  // Asked even when nobody waits for the count: the services serve only a sender they
+  // know (from_member refuses anonymous messages).
+  if (!done)
+    done = [](std::size_t) {};
   gather<std::uint64_t>(core_->sys, std::move(targets), std::move(req), timeout,
                         [done = std::move(done)](std::vector<std::uint64_t> counts) {
                           std::size_t total = 0;

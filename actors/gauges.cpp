@@ -7,6 +7,13 @@ namespace sio {
 void read_gauges(caf::event_based_actor* self, const std::shared_ptr<server_core>& core,
                  std::function<void(metrics_gauges)> done) {
   metrics_gauges g;
+  // Every series a scrape may show is there from the start, at 0: a series that comes
+  // and goes reads as "no data" in Prometheus.
+  for (const char* transport : {"polling", "websocket"}) {
+    g.connections[{transport, 4}] = 0;
+    if (core->opts.allow_eio3)
+      g.connections[{transport, 3}] = 0;
+  }
   {
     std::lock_guard<std::mutex> guard(core->sessions_mutex);
     for (auto& [sid, entry] : core->sessions)

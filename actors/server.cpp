@@ -189,16 +189,12 @@ handshake_info make_handshake(const http::request& req) {
 
 } // namespace
 
-/// Counts the answer by route and status for /metrics (actors/metrics.hpp); for a HEAD
-/// request, sends the GET route's answer without its body.
+/// Counts the answer by route and status for /metrics (actors/metrics.hpp).
 class counted_reply final : public http::reply {
 public:
-  counted_reply(http::reply_ptr inner, std::string_view route, bool head)
-      : inner_(std::move(inner)), route_(route), head_(head) {}
+  counted_reply(http::reply_ptr inner, std::string_view route) : inner_(std::move(inner)), route_(route) {}
   void send(http::response r) override {
     metrics::global().http_request(route_, r.status);
-    if (head_)
-      r.body.clear();
     inner_->send(std::move(r));
   }
   bool closed() const override { return inner_->closed(); }
@@ -206,7 +202,6 @@ public:
 private:
   http::reply_ptr inner_;
   std::string_view route_; // a route's pattern, alive as long as the server
-  bool head_;
 };
 
 class server::engine final : public http::handler, public session_host {
@@ -227,17 +222,18 @@ public:
     bool raw = !opts.raw_engine_path.empty() && req.path == opts.raw_engine_path;
     if (req.path == opts.path || raw)
       return on_engine_request(std::move(req),
-                               std::make_shared<cors_reply>(std::make_shared<counted_reply>(std::move(r), "engine.io", false),
+                               std::make_shared<cors_reply>(std::make_shared<counted_reply>(std::move(r), "engine.io"),
                                                             opts.cors, req),
                                raw);
-    // HEAD is GET without the body (HEAD /health for load balancers).
+    // HEAD is GET without the body (HEAD /health for load balancers; the front end sends
+    // the headers only).
     bool head = req.method == "HEAD";
     for (auto& rt : routes) {
       bool path_ok = !rt.path.empty() && rt.path.back() == '*'
                          ? req.path.compare(0, rt.path.size() - 1, rt.path, 0, rt.path.size() - 1) == 0
                          : rt.path == req.path;
       if (path_ok && (rt.method == req.method || (head && rt.method == "GET"))) {
-        r = std::make_shared<counted_reply>(std::move(r), rt.path, head);
+        r = std::make_shared<counted_reply>(std::move(r), rt.path);
         auto wrapped = std::make_shared<cors_reply>(std::move(r), opts.cors, req);
         try {
           return rt.fn(req, wrapped);

@@ -193,6 +193,7 @@ private:
     auto& msg = parser_->get();
     keep_alive_ = msg.keep_alive();
     version_ = msg.version();
+    head_ = msg.method() == bhttp::verb::head;
 
     request req = to_request(msg);
     error_code ep_ec;
@@ -244,6 +245,8 @@ private:
     res->body() = std::move(r.body);
     res->keep_alive(keep_alive_);
     res->prepare_payload();
+    if (head_)
+      res->body().clear(); // Content-Length stays the GET answer's (RFC 9110 9.3.2)
     // A client that never reads its answer must not hold the session for ever.
     arm(phase::writing, write_timeout);
     bhttp::async_write(socket_, *res, [self = shared_from_this(), res](error_code ec, std::size_t) {
@@ -284,6 +287,7 @@ private:
   unsigned armed_ = 0; // which arm() a firing timer belongs to
   bool timed_out_ = false;
   bool keep_alive_ = true;
+  bool head_ = false; // the request is a HEAD: the answer's headers (Content-Length too), no body
   unsigned version_ = 11;
   std::atomic<bool> gone_{false};
 };
