@@ -11,6 +11,8 @@ using activity_tick_atom = caf::atom_constant<caf::atom("acttick")>;
 
 namespace {
 
+using shared_state = activity_feed::shared_state;
+
 struct watcher {
   std::string nsp;
   std::string event;
@@ -18,26 +20,42 @@ struct watcher {
   std::uint64_t dropped = 0;
 };
 
+bool wants(const std::string& nsp_filter, const std::string& event_filter, std::string_view kind,
+           std::string_view nsp, std::string_view name, bool name_known) {
+  if (!nsp_filter.empty() && nsp_filter != nsp)
+    return false;
+  if (event_filter.empty())
+    return true;
+  if (kind != "event" && kind != "broadcast")
+    return false;
+  return !name_known || event_filter == name;
+}
+
+/// The filters admit() checks: one per watcher, rewritten when the watchers change.
+void publish_filters(shared_state& shared, const std::map<caf::actor, watcher>& ws) {
+  std::lock_guard<std::mutex> guard(shared.mutex);
+  shared.filters.clear();
+  for (auto& [sink, w] : ws)
+    shared.filters.push_back({w.nsp, w.event});
+  shared.watchers.store(static_cast<int>(ws.size()));
+}
+
 struct hub_state {
   std::map<caf::actor, watcher> watchers;
   bool ticking = false;
 };
 
 bool matches(const watcher& w, const activity& a) {
-  if (!w.nsp.empty() && w.nsp != a.nsp)
-    return false;
-  if (!w.event.empty() && ((a.kind != "event" && a.kind != "broadcast") || a.name != w.event))
-    return false;
-  return true;
+  return wants(w.nsp, w.event, a.kind, a.nsp, a.name, true);
 }
 
-caf::behavior activity_hub(caf::stateful_actor<hub_state>* self, std::shared_ptr<std::atomic<int>> count) {
+caf::behavior activity_hub(caf::stateful_actor<hub_state>* self, std::shared_ptr<shared_state> shared) {
   auto forget = [=](const caf::actor_addr& who) {
     auto& ws = self->state.watchers;
     for (auto it = ws.begin(); it != ws.end(); ++it)
       if (it->first.address() == who) {
         ws.erase(it);
-        count->fetch_sub(1);
+        publish_filters(*shared, ws);
         return;
       }
   };
@@ -53,11 +71,10 @@ caf::behavior activity_hub(caf::stateful_actor<hub_state>* self, std::shared_ptr
       [=](watch_atom, caf::actor sink, std::string nsp, std::string event) {
         auto& ws = self->state.watchers;
         spdlog::debug("activity: watched{}{}", nsp.empty() ? "" : " in " + nsp, event.empty() ? "" : ", event " + event);
-        if (!ws.count(sink)) {
+        if (!ws.count(sink))
           self->monitor(sink);
-          count->fetch_add(1);
-        }
         ws[sink] = watcher{std::move(nsp), std::move(event), 0, 0};
+        publish_filters(*shared, ws);
         if (!self->state.ticking) {
           self->state.ticking = true;
           self->delayed_send(self, std::chrono::seconds(1), activity_tick_atom::value);
@@ -80,7 +97,13 @@ caf::behavior activity_hub(caf::stateful_actor<hub_state>* self, std::shared_ptr
         }
       },
       [=](activity_tick_atom) {
+        std::uint64_t skipped = 0;
+        {
+          std::lock_guard<std::mutex> guard(shared->mutex);
+          std::swap(skipped, shared->skipped);
+        }
         for (auto& [sink, w] : self->state.watchers) {
+          w.dropped += skipped;
           if (w.dropped) {
             activity d;
             d.at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -102,6 +125,33 @@ caf::behavior activity_hub(caf::stateful_actor<hub_state>* self, std::shared_ptr
 }
 
 } // namespace
+
+bool activity_feed::admit(std::string_view kind, std::string_view nsp, std::string_view name, bool name_known) const {
+  auto& st = *state_;
+  if (st.watchers.load(std::memory_order_relaxed) == 0)
+    return false;
+  auto second = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now().time_since_epoch())
+                    .count();
+  std::lock_guard<std::mutex> guard(st.mutex);
+  bool wanted = false;
+  for (auto& f : st.filters)
+    if (wants(f.nsp, f.event, kind, nsp, name, name_known)) {
+      wanted = true;
+      break;
+    }
+  if (!wanted)
+    return false;
+  if (second != st.second) {
+    st.second = second;
+    st.made = 0;
+  }
+  if (st.made >= max_lines_per_second * st.filters.size()) {
+    ++st.skipped;
+    return false;
+  }
+  ++st.made;
+  return true;
+}
 
 void activity_feed::publish(activity a) const {
   if (!hub_)
@@ -127,7 +177,7 @@ std::string activity_feed::cut(std::string text) {
 void activity_feed::start(caf::actor_system& sys, std::string node) {
   node_ = std::move(node);
   // Hidden: the actor system does not wait for it at shutdown; the feed ends it.
-  hub_ = sys.spawn<caf::hidden>(activity_hub, watchers_);
+  hub_ = sys.spawn<caf::hidden>(activity_hub, state_);
 }
 
 activity_feed::~activity_feed() {

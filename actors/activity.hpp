@@ -2,11 +2,13 @@
 // their arguments, broadcasts, joins, leaves, disconnects), for whoever watches: the admin
 // console's `tail` (apps/chat-server/console_service.hpp), like `reverb:start --debug`.
 //
-// Nothing is made while nobody watches: a publisher reads one relaxed atomic
-// (activity_feed::watched) and goes on. While someone does, each item is a message to the
-// hub, which passes it to the watchers whose filter it matches, at most
-// `max_lines_per_second` a second each (the rest are counted and reported as one
-// `dropped` item a second), so a busy server cannot bury a console or grow its mailbox.
+// Nothing is made while nobody watches: a publisher asks activity_feed::admit, which reads
+// one relaxed atomic and says no. While someone watches, admit checks the watchers'
+// filters and a budget of `max_lines_per_second` items a second per watcher, under a
+// short lock, before the publisher serializes anything: past the budget an item costs a
+// count, reported to the watchers once a second as a `dropped` item. So a tail of a busy
+// server costs about a thousand items a second, not one per event. The hub passes each
+// item to the watchers whose filter it matches, within the same budget each.
 //
 // The hub takes:  (watch_atom, actor sink, nsp, event)              nsp/event "": any
 //                 (unwatch_atom, actor sink)
@@ -20,7 +22,10 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace sio {
 
@@ -48,8 +53,10 @@ public:
   static constexpr std::size_t max_detail_bytes = 512;
   static constexpr std::uint32_t max_lines_per_second = 1000;
 
-  /// Whether anyone watches: publishers check this before making an item.
-  bool watched() const noexcept { return watchers_->load(std::memory_order_relaxed) > 0; }
+  /// Whether an item of this kind, namespace and name (the event or room; `name_known`
+  /// false for a broadcast whose event is read only when it is made) should be made now:
+  /// someone watches, a filter wants it, and the second's budget is not spent.
+  bool admit(std::string_view kind, std::string_view nsp, std::string_view name, bool name_known = true) const;
   /// Stamps `a` (time, node) and hands it to the hub.
   void publish(activity a) const;
   /// `text` cut to max_detail_bytes (at a UTF-8 boundary), with "..." when cut.
@@ -64,8 +71,22 @@ public:
   /// Ends the hub (its watchers see it go).
   ~activity_feed();
 
+  /// What the hub and admit() share: the watchers' filters and this second's budget.
+  struct shared_state {
+    struct filter {
+      std::string nsp;
+      std::string event;
+    };
+    std::atomic<int> watchers{0};
+    std::mutex mutex;
+    std::vector<filter> filters; // one per watcher
+    std::int64_t second = 0;
+    std::uint64_t made = 0;
+    std::uint64_t skipped = 0; // not made (budget spent), reported as dropped
+  };
+
 private:
-  std::shared_ptr<std::atomic<int>> watchers_ = std::make_shared<std::atomic<int>>(0);
+  std::shared_ptr<shared_state> state_ = std::make_shared<shared_state>();
   caf::actor hub_;
   std::string node_;
 };

@@ -186,7 +186,7 @@ caf::behavior namespace_actor(caf::stateful_actor<namespace_state>* self, std::s
       [=](room_leave& l) { leave(self, l.key, l.room); },
       [=](broadcast_request& req) {
         metrics::global().broadcasts.add();
-        if (activity->watched())
+        if (activity->admit("broadcast", self->state.name, {}, false))
           report_broadcast(*activity, self->state.name, req);
         if (self->state.cluster && !req.local)
           self->send(self->state.cluster, cluster_broadcast{self->state.name, req});

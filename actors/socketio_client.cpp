@@ -250,7 +250,7 @@ void socketio_client::on_connect(sp::packet& p) {
   self_->send(s->nsp_actor, socket_add{key, s->id, caf::actor_cast<caf::actor>(self_), session_.sink()});
   session_.send_message(rev.connect_ok(s->nsp, s->id));
   metrics::global().connects.add();
-  if (core_->activity->watched())
+  if (core_->activity->admit("connect", s->nsp, {}))
     report("connect", *s, session_.transport_name(),
            handshake_->address + " Engine.IO " + std::to_string(rev.engineio), 0);
   spdlog::debug("connect nsp={} socket={} session={} transport={} protocol={} address={}", s->nsp, s->id,
@@ -267,7 +267,7 @@ void socketio_client::on_event(socket_state& s, sp::packet& p) {
   if (spdlog::should_log(spdlog::level::debug))
     spdlog::debug("event nsp={} socket={} event={} args={} attachments={} ack={}", s.nsp, s.id, name, arr.size() - 1,
                   p.attachments.size(), p.id ? "yes" : "no");
-  if (core_->activity->watched()) {
+  if (core_->activity->admit("event", s.nsp, name)) {
     json::array args(arr.begin() + 1, arr.end());
     auto text = json::serialize(args);
     auto bytes = text.size();
@@ -385,7 +385,7 @@ socket::join_result socketio_client::join(socket_state& s, const std::string& ro
     return socket::join_result::limit_reached;
   s.rooms.insert(room);
   self_->send(s.nsp_actor, room_join{s.key, room});
-  if (core_->activity->watched())
+  if (core_->activity->admit("join", s.nsp, room))
     report("join", s, room, {}, 0);
   return socket::join_result::joined;
 }
@@ -393,7 +393,7 @@ socket::join_result socketio_client::join(socket_state& s, const std::string& ro
 void socketio_client::leave(socket_state& s, const std::string& room) {
   if (s.rooms.erase(room)) {
     self_->send(s.nsp_actor, room_leave{s.key, room});
-    if (core_->activity->watched())
+    if (core_->activity->admit("leave", s.nsp, room))
       report("leave", s, room, {}, 0);
   }
 }
@@ -417,7 +417,7 @@ void socketio_client::remove_socket(std::uint64_t key, const std::string& reason
   if (was_connected) {
     metrics::global().disconnects.add();
     spdlog::debug("disconnect nsp={} socket={} session={} reason={}", s.nsp, s.id, session_.sid(), reason);
-    if (core_->activity->watched())
+    if (core_->activity->admit("disconnect", s.nsp, reason))
       report("disconnect", s, reason, {}, 0);
     by_nsp_.erase(s.nsp);
     self_->send(s.nsp_actor, socket_remove{key});

@@ -78,7 +78,7 @@ private:
   void on_event(socket_state& s, socketio::packet& p);
   void on_ack(socket_state& s, socketio::packet& p);
   void remove_socket(std::uint64_t key, const std::string& reason);
-  /// Hands what happened to the activity feed (call only when it is watched).
+  /// Hands what happened to the activity feed (call only when the feed admitted it).
   void report(const char* kind, const socket_state& s, std::string name, std::string detail, std::uint64_t bytes);
   /// A frame of this socket's own (an emit, an ack): counted as a delivery, then sent.
   void send_own_frame(const shared_frame& frame);

@@ -161,6 +161,24 @@ describe("admin console (one node)", { skip: harness.isReference() }, () => {
     assert.strictEqual((await filtered.stop()).code, 0);
   });
 
+  it("a tail of a flood gets at most 1000 items a second and a count of the rest", T, async () => {
+    const t = c.tail(port, ["/", "--event", "flood"]);
+    await h.waitFor(() => t.started(), 5000, "tail started");
+    const a = await h.connect(server.url, { transports: ["websocket"] });
+    const started = Date.now();
+    for (let i = 0; i < 4000; i++) a.emit("flood", i);
+    const sent = Date.now() - started;
+    await h.waitFor(() => t.lines().some((l) => l.kind === "dropped"), 5000, "a dropped count");
+    const lines = t.lines();
+    const events = lines.filter((l) => l.kind === "event" && l.name === "flood").length;
+    const dropped = lines.filter((l) => l.kind === "dropped").reduce((n, l) => n + l.bytes, 0);
+    // Within the seconds the flood took (at most one budget per second it spans, plus one).
+    assert.ok(events <= 1000 * (Math.ceil(sent / 1000) + 1), `${events} items in ${sent} ms`);
+    assert.ok(events >= 1, "some of the flood is shown");
+    assert.ok(dropped > 0 && events + dropped <= 4000, `${events} shown, ${dropped} counted`);
+    assert.strictEqual((await t.stop()).code, 0);
+  });
+
   it("log-level debug logs a line per connect, event and disconnect; back to info", T, async () => {
     assert.deepStrictEqual(await c.json(port, "log-level debug"), { level: "debug", nodes: 1 });
     const a = await h.connect(server.url, { transports: ["websocket"] });
