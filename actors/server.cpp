@@ -692,11 +692,15 @@ bool server::draining() const {
 
 void server::serve_metrics(std::string path) {
   route("GET", std::move(path), [core = core_](const http::request&, http::reply_ptr r) {
-    core->sys.spawn([core, r](caf::event_based_actor* self) {
-      read_gauges(self, core, [r](metrics_gauges g) {
-        r->send(http::response::text(200, metrics::global().render(g), "text/plain; version=0.0.4; charset=utf-8"));
-      });
-    });
+    // Arguments go through spawn: CAF 0.17 binds a null tuple for an argument-less spawn.
+    core->sys.spawn(
+        [](caf::event_based_actor* self, std::shared_ptr<server_core> core, http::reply_ptr r) {
+          read_gauges(self, core, [r](metrics_gauges g) {
+            r->send(
+                http::response::text(200, metrics::global().render(g), "text/plain; version=0.0.4; charset=utf-8"));
+          });
+        },
+        core, r);
   });
 }
 
