@@ -14,29 +14,17 @@ namespace {
 using shared_state = activity_feed::shared_state;
 
 struct watcher {
-  std::string nsp;
-  std::string event;
+  activity_filter filter;
   std::uint32_t sent_this_second = 0;
   std::uint64_t dropped = 0;
 };
-
-bool wants(const std::string& nsp_filter, const std::string& event_filter, std::string_view kind,
-           std::string_view nsp, std::string_view name, bool name_known) {
-  if (!nsp_filter.empty() && nsp_filter != nsp)
-    return false;
-  if (event_filter.empty())
-    return true;
-  if (kind != "event" && kind != "broadcast")
-    return false;
-  return !name_known || event_filter == name;
-}
 
 /// The filters admit() checks: one per watcher, rewritten when the watchers change.
 void publish_filters(shared_state& shared, const std::map<caf::actor, watcher>& ws) {
   std::lock_guard<std::mutex> guard(shared.mutex);
   shared.filters.clear();
   for (auto& [sink, w] : ws)
-    shared.filters.push_back({w.nsp, w.event});
+    shared.filters.push_back(w.filter);
   shared.watchers.store(static_cast<int>(ws.size()));
 }
 
@@ -46,7 +34,7 @@ struct hub_state {
 };
 
 bool matches(const watcher& w, const activity& a) {
-  return wants(w.nsp, w.event, a.kind, a.nsp, a.name, true);
+  return w.filter.wants(a.kind, a.nsp, a.name, true);
 }
 
 caf::behavior activity_hub(caf::stateful_actor<hub_state>* self, std::shared_ptr<shared_state> shared) {
@@ -68,12 +56,13 @@ caf::behavior activity_hub(caf::stateful_actor<hub_state>* self, std::shared_ptr
     forget(dm.source);
   });
   return {
-      [=](watch_atom, caf::actor sink, std::string nsp, std::string event) {
+      [=](watch_atom, caf::actor sink, activity_filter filter) {
         auto& ws = self->state.watchers;
-        spdlog::debug("activity: watched{}{}", nsp.empty() ? "" : " in " + nsp, event.empty() ? "" : ", event " + event);
+        spdlog::debug("activity: watched{}{}", filter.nsp.empty() ? "" : " in " + filter.nsp,
+                      filter.event.empty() ? "" : ", event " + filter.event);
         if (!ws.count(sink))
           self->monitor(sink);
-        ws[sink] = watcher{std::move(nsp), std::move(event), 0, 0};
+        ws[sink] = watcher{std::move(filter), 0, 0};
         publish_filters(*shared, ws);
         if (!self->state.ticking) {
           self->state.ticking = true;
@@ -135,7 +124,7 @@ bool activity_feed::admit(std::string_view kind, std::string_view nsp, std::stri
   std::lock_guard<std::mutex> guard(st.mutex);
   bool wanted = false;
   for (auto& f : st.filters)
-    if (wants(f.nsp, f.event, kind, nsp, name, name_known)) {
+    if (f.wants(kind, nsp, name, name_known)) {
       wanted = true;
       break;
     }
@@ -185,8 +174,35 @@ activity_feed::~activity_feed() {
     caf::anon_send_exit(hub_, caf::exit_reason::user_shutdown);
 }
 
+std::uint32_t activity_kind_bit(std::string_view kind) {
+  static constexpr std::pair<std::string_view, activity_kind> names[] = {
+      {"connect", activity_connect}, {"event", activity_event},   {"emit", activity_emit},
+      {"broadcast", activity_broadcast}, {"join", activity_join}, {"leave", activity_leave},
+      {"disconnect", activity_disconnect}, {"upgrade", activity_upgrade}};
+  for (auto& [name, bit] : names)
+    if (name == kind)
+      return bit;
+  return 0;
+}
+
+bool activity_filter::wants(std::string_view kind, std::string_view item_nsp, std::string_view name,
+                            bool name_known) const {
+  auto bit = activity_kind_bit(kind);
+  if (!(kinds & bit))
+    return false;
+  if (!nsp.empty() && nsp != item_nsp)
+    return false;
+  bool message = bit & (activity_event | activity_emit | activity_broadcast);
+  if (message && !quiet_nsp.empty() && quiet_nsp == item_nsp)
+    return false;
+  if (event.empty())
+    return true;
+  return message && (!name_known || event == name);
+}
+
 void announce_activity_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<activity>("sio::activity");
+  cfg.add_message_type<activity_filter>("sio::activity_filter");
 }
 
 } // namespace sio

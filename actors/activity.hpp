@@ -10,7 +10,12 @@
 // server costs about a thousand items a second, not one per event. The hub passes each
 // item to the watchers whose filter it matches, within the same budget each.
 //
-// The hub takes:  (watch_atom, actor sink, nsp, event)              nsp/event "": any
+// Kinds: connect (detail: the socket as remote_socket_to_json shows it, auth left out),
+// event (received; detail: the arguments), emit (sent to one socket; detail: the
+// arguments), broadcast, join, leave, disconnect (name: the reason; detail: the rooms it
+// was in, a JSON array), upgrade (name: the new transport), and the hub's own `dropped`.
+//
+// The hub takes:  (watch_atom, actor sink, activity_filter)
 //                 (unwatch_atom, actor sink)
 //                 activity                                          from publishers
 //                 down_msg of a sink                                 = unwatch
@@ -48,6 +53,36 @@ template <class Inspector> typename Inspector::result_type inspect(Inspector& f,
   return f(caf::meta::type_name("activity"), x.at_ms, x.node, x.kind, x.nsp, x.socket, x.name, x.detail, x.bytes);
 }
 
+/// The kinds a watcher may ask for (activity_filter::kinds).
+enum activity_kind : std::uint32_t {
+  activity_connect = 1,
+  activity_event = 2,
+  activity_emit = 4,
+  activity_broadcast = 8,
+  activity_join = 16,
+  activity_leave = 32,
+  activity_disconnect = 64,
+  activity_upgrade = 128,
+  activity_all = 255,
+};
+/// The bit of a kind's name (0 for an unknown name).
+std::uint32_t activity_kind_bit(std::string_view kind);
+
+/// What one watcher wants. Crosses nodes (a console's tail watches every node's hub).
+struct activity_filter {
+  std::string nsp;   ///< "" any namespace
+  std::string event; ///< "" any; else only event, emit and broadcast items of this event
+  std::uint32_t kinds = activity_all;
+  /// A namespace whose messages (event, emit, broadcast) are not wanted: the Admin UI's
+  /// own, whose traffic would otherwise report itself.
+  std::string quiet_nsp;
+
+  bool wants(std::string_view kind, std::string_view nsp, std::string_view name, bool name_known) const;
+};
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, activity_filter& x) {
+  return f(caf::meta::type_name("activity_filter"), x.nsp, x.event, x.kinds, x.quiet_nsp);
+}
+
 class activity_feed {
 public:
   static constexpr std::size_t max_detail_bytes = 512;
@@ -73,13 +108,9 @@ public:
 
   /// What the hub and admit() share: the watchers' filters and this second's budget.
   struct shared_state {
-    struct filter {
-      std::string nsp;
-      std::string event;
-    };
     std::atomic<int> watchers{0};
     std::mutex mutex;
-    std::vector<filter> filters; // one per watcher
+    std::vector<activity_filter> filters; // one per watcher
     std::int64_t second = 0;
     std::uint64_t made = 0;
     std::uint64_t skipped = 0; // not made (budget spent), reported as dropped

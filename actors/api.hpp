@@ -110,10 +110,14 @@ struct remote_socket {
   std::string data; // socket::data() as JSON text
   std::string node; // the node it lives on (empty without a cluster)
   std::string transport; // polling or websocket (pusher for a Pusher connection)
+  /// Names its Engine.IO connection (sockets of one client share it); not the session id,
+  /// which is a credential.
+  std::string client;
+  std::string url; // of the handshake's first request
 };
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, remote_socket& x) {
   return f(caf::meta::type_name("remote_socket"), x.id, x.nsp, x.rooms, x.address, x.headers, x.query, x.auth,
-           x.issued_ms, x.data, x.node, x.transport);
+           x.issued_ms, x.data, x.node, x.transport, x.client, x.url);
 }
 
 /// A handler of another node's server_side_emit (server::on_server_side): runs on an

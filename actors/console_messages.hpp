@@ -12,7 +12,7 @@
 //   console_untail
 // Service -> members' services ("console" service of the cluster; admitted members only):
 //   (status_atom)                       -> std::string   this node's status, JSON
-//   (watch_atom, sink, nsp, event)      -> ok_atom       this node's hub streams to sink
+//   (watch_atom, sink, activity_filter) -> ok_atom       this node's hub streams to sink
 //   (unwatch_atom, sink)
 //   (log_level_atom, level)             -> ok_atom
 //   (drain_atom) / (shutdown_atom)      -> ok_atom       this node drains / stops

@@ -217,6 +217,7 @@ void engineio_session::complete_upgrade() {
   // only kept for frames the connection itself sends.
   if (revision_->direct_delivery)
     sink_->publish(ws_);
+  owner_.on_upgraded();
 }
 
 void engineio_session::on_probe_tick(std::uint64_t channel) {

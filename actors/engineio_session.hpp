@@ -37,6 +37,8 @@ public:
     /// The session is ending with `reason`: the layer above ends its sockets now, while
     /// it can still write to the client.
     virtual void on_closing(const std::string& reason) = 0;
+    /// The session moved from polling to its WebSocket.
+    virtual void on_upgraded() {}
   };
 
   engineio_session(caf::event_based_actor* self, owner& up) : self_(self), owner_(up) {}

@@ -631,8 +631,10 @@ void server::server_side_emit(const std::string& nsp, const std::string& event, 
       nsp, event, json::serialize(m.args), std::move(m.attachments), static_cast<bool>(done), timeout.count()};
   auto others = api_services(*core_, false, true);
   if (!done) {
-    for (auto& t : others)
-      caf::anon_send(t, req);
+    // Sent with a sender all the same (the members refuse anonymous requests); nobody
+    // waits for the replies, which come at once: the handlers' acks are not asked for.
+    gather<server_side_reply>(core_->sys, std::move(others), std::move(req), timeout,
+                              [](std::vector<server_side_reply>) {});
     return;
   }
   gather<server_side_reply>(core_->sys, std::move(others), std::move(req), timeout,

@@ -2,6 +2,7 @@
 
 #include "actors/ids.hpp"
 #include "actors/metrics.hpp"
+#include "actors/remote_socket_json.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -109,7 +110,26 @@ std::optional<remote_socket> socketio_client::describe(std::uint64_t key) {
   }
   out.data = json::serialize(s->data);
   out.transport = session_.transport_name();
+  out.client = id_prefix(node_id()) + std::to_string(self_->id());
+  if (auto& hs = s->handshake)
+    out.url = hs->url;
   return out;
+}
+
+void socketio_client::on_upgraded() {
+  for (auto& [key, s] : sockets_)
+    if (s->connected && core_->activity->admit("upgrade", s->nsp, {}))
+      report("upgrade", *s, session_.transport_name(), {}, 0);
+}
+
+void socketio_client::report_sent(const socket_state& s, std::string_view event, const message& m) {
+  if (!core_->activity->admit("emit", s.nsp, event))
+    return;
+  auto text = json::serialize(m.args);
+  auto bytes = text.size();
+  for (auto& a : m.attachments)
+    bytes += a.size();
+  report("emit", s, std::string(event), activity_feed::cut(std::move(text)), bytes);
 }
 
 bool socketio_client::update(const update_socket& u) {
@@ -250,9 +270,13 @@ void socketio_client::on_connect(sp::packet& p) {
   self_->send(s->nsp_actor, socket_add{key, s->id, caf::actor_cast<caf::actor>(self_), session_.sink()});
   session_.send_message(rev.connect_ok(s->nsp, s->id));
   metrics::global().connects.add();
-  if (core_->activity->admit("connect", s->nsp, {}))
-    report("connect", *s, session_.transport_name(),
-           handshake_->address + " Engine.IO " + std::to_string(rev.engineio), 0);
+  if (core_->activity->admit("connect", s->nsp, {})) {
+    // The socket as fetch_sockets shows it (what the Admin UI lists), its auth left out.
+    if (auto d = describe(key)) {
+      d->auth.clear();
+      report("connect", *s, session_.transport_name(), json::serialize(remote_socket_to_json(*d)), 0);
+    }
+  }
   spdlog::debug("connect nsp={} socket={} session={} transport={} protocol={} address={}", s->nsp, s->id,
                 session_.sid(), session_.transport_name(), rev.engineio, handshake_->address);
   for (auto& on_connection : ns->def->on_connection)
@@ -364,6 +388,7 @@ socketio_client::socket_state* socketio_client::find_socket(std::uint64_t key) {
 }
 
 void socketio_client::emit(socket_state& s, std::string_view event, const message& m) {
+  report_sent(s, event, m);
   send_own_frame(make_frame(engineio::encode_message(encode_event(s.nsp, event, m)), m.attachments));
 }
 
@@ -372,6 +397,7 @@ void socketio_client::emit_with_ack(socket_state& s, std::string_view event, con
   auto id = s.next_ack_id++;
   auto key = s.key; // a send over the cap ends the session, and `s` with it
   s.acks.emplace(id, std::move(cb));
+  report_sent(s, event, m);
   send_own_frame(make_frame(engineio::encode_message(encode_event(s.nsp, event, m, id)), m.attachments));
   if (find_socket(key))
     self_->delayed_send(self_, timeout, ack_timeout_atom::value, key, id);
@@ -417,8 +443,12 @@ void socketio_client::remove_socket(std::uint64_t key, const std::string& reason
   if (was_connected) {
     metrics::global().disconnects.add();
     spdlog::debug("disconnect nsp={} socket={} session={} reason={}", s.nsp, s.id, session_.sid(), reason);
-    if (core_->activity->admit("disconnect", s.nsp, reason))
-      report("disconnect", s, reason, {}, 0);
+    if (core_->activity->admit("disconnect", s.nsp, reason)) {
+      json::array rooms; // the Admin UI's room_left for each
+      for (auto& r : s.rooms)
+        rooms.emplace_back(r);
+      report("disconnect", s, reason, json::serialize(rooms), 0);
+    }
     by_nsp_.erase(s.nsp);
     self_->send(s.nsp_actor, socket_remove{key});
     socket handle(this, key);

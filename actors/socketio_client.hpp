@@ -32,6 +32,7 @@ public:
   void on_open() override;
   void on_message(engineio::packet& p) override;
   void on_closing(const std::string& reason) override;
+  void on_upgraded() override;
 
   // -- from namespaces and rooms, and timers --
   void on_deliver(const deliver& d);
@@ -80,6 +81,8 @@ private:
   void remove_socket(std::uint64_t key, const std::string& reason);
   /// Hands what happened to the activity feed (call only when the feed admitted it).
   void report(const char* kind, const socket_state& s, std::string name, std::string detail, std::uint64_t bytes);
+  /// An `emit` item for an event sent to this one socket, when someone watches.
+  void report_sent(const socket_state& s, std::string_view event, const message& m);
   /// A frame of this socket's own (an emit, an ack): counted as a delivery, then sent.
   void send_own_frame(const shared_frame& frame);
   void send_frame(const shared_frame& frame, bool is_volatile = false);

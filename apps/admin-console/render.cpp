@@ -153,10 +153,17 @@ std::string render_activity(const sio::activity& a, bool as_json) {
   o << a.kind << " " << a.nsp << " " << a.socket;
   if (!a.name.empty())
     o << " " << a.name;
-  if (a.kind == "event" || a.kind == "broadcast")
+  if (a.kind == "event" || a.kind == "emit" || a.kind == "broadcast")
     o << " " << a.bytes << " B";
-  if (!a.detail.empty())
+  if (a.kind == "connect") {
+    // The detail is the socket as `socket SID` shows it: its address is what a line needs.
+    boost::system::error_code ec;
+    auto socket = json::parse(a.detail, ec);
+    if (auto* s = socket.if_object(); !ec && s && s->if_contains("address"))
+      o << " " << str(s->at("address"));
+  } else if (a.kind != "disconnect" && !a.detail.empty()) { // a disconnect's detail is its rooms
     o << " " << a.detail;
+  }
   return o.str();
 }
 

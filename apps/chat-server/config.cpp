@@ -229,6 +229,21 @@ std::optional<config> parse_config(int argc, char** argv, int& exit_code) {
     ("metrics", po::value(&c.metrics)->default_value(true), "serve GET /metrics in Prometheus text format (true/false)")
     ("admin-listen", po::value(&admin_listen),
      "HOST:PORT where the admin console (chat-admin) connects (CAF networking; needs admin-token); unset: no console")
+    ("admin-ui", po::value(&c.admin_ui.enabled)->default_value(false),
+     "socket.io's Admin UI: its namespace (admin-ui-namespace) and its page at /admin-ui/ (true/false; needs "
+     "admin-ui-password-hash)")
+    ("admin-ui-namespace", po::value(&c.admin_ui.nsp)->default_value("/socket-admin"),
+     "namespace the Admin UI connects to")
+    ("admin-ui-username", po::value(&c.admin_ui.username)->default_value("admin"), "the Admin UI's user name")
+    ("admin-ui-password-hash", po::value(&c.admin_ui.password_hash),
+     "bcrypt hash of the Admin UI's password ($2a$/$2b$/$2y$, e.g. from htpasswd -nbBC 10 admin PASSWORD)")
+    ("admin-ui-readonly", po::value(&c.admin_ui.readonly)->default_value(false),
+     "the Admin UI may look but not emit, join, leave or disconnect (true/false)")
+    ("admin-ui-mode", po::value(&c.admin_ui.mode)->default_value("development"),
+     "development (sockets, rooms, clients and events pages) or production (dashboard and servers only; nothing "
+     "streamed per socket)")
+    ("admin-ui-bundle", po::value(&c.admin_ui.bundle_dir)->default_value(SIO_DEFAULT_ADMIN_UI_BUNDLE),
+     "folder of the Admin UI's page (@socket.io/admin-ui's ui/dist), served at /admin-ui/")
     ("max-rooms-per-socket", po::value(&c.engine.max_rooms_per_socket)->default_value(1000),
      "rooms one socket may be in, its own id room included; a join past it is refused")
     ("max-pending-sessions-per-address", po::value(&c.engine.max_pending_sessions_per_address)->default_value(256),
@@ -454,6 +469,20 @@ std::optional<config> parse_config(int argc, char** argv, int& exit_code) {
     c.admin_host = where->first;
     c.admin_port = where->second;
     c.admin_console = true;
+  }
+  if (c.admin_ui.enabled) {
+    auto problem = c.admin_ui.password_hash.empty() ? std::string("admin-ui needs admin-ui-password-hash")
+                                                    : admin_ui_hash_problem(c.admin_ui.password_hash);
+    if (problem.empty() && (c.admin_ui.nsp.size() < 2 || c.admin_ui.nsp[0] != '/'))
+      problem = "admin-ui-namespace must be a namespace other than /, such as /socket-admin";
+    if (problem.empty() && c.admin_ui.mode != "development" && c.admin_ui.mode != "production")
+      problem = "admin-ui-mode must be development or production, not '" + c.admin_ui.mode + "'";
+    if (!problem.empty()) {
+      std::cerr << "chat-server: " << (problem.rfind("admin-ui", 0) == 0 ? "" : "admin-ui-password-hash: ")
+                << problem << "\n";
+      exit_code = 2;
+      return std::nullopt;
+    }
   }
   if (!c.actor_threads)
     c.actor_threads = cores;

@@ -4,6 +4,7 @@
 
 #include "actors/cluster_node.hpp"
 #include "actors/core.hpp"
+#include "apps/chat-server/admin_ui.hpp"
 #include "apps/chat-server/chat_app.hpp"
 #include "transport/http/server.hpp"
 
@@ -35,6 +36,7 @@ struct config {
   bool admin_console = false;
   std::string admin_host;
   std::uint16_t admin_port = 0;
+  admin_ui_options admin_ui; ///< socket.io's Admin UI (apps/chat-server/admin_ui.hpp)
   std::size_t actor_threads = 0; // 0: one per core
   std::string actor_scheduler = "io";
   sio::http::server_options http;

@@ -8,6 +8,7 @@
 #include "actors/console_messages.hpp"
 #include "actors/gauges.hpp"
 #include "actors/metrics.hpp"
+#include "actors/remote_socket_json.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -37,27 +38,6 @@ void usage(const std::string& name, const console_reply& reply) {
     if (name == v.name)
       return reply(sio::console_usage, error(std::string("usage: ") + v.usage));
   reply(sio::console_usage, error("unknown command '" + name + "' (help lists the commands)"));
-}
-
-json::object socket_json(const sio::remote_socket& s) {
-  json::object hs{{"address", s.address}, {"issued", s.issued_ms}};
-  json::object headers, query;
-  for (auto& [k, v] : s.headers)
-    headers[k] = v;
-  for (auto& [k, v] : s.query)
-    query[k] = v;
-  hs["headers"] = std::move(headers);
-  hs["query"] = std::move(query);
-  boost::system::error_code ec;
-  auto auth = json::parse(s.auth, ec);
-  hs["auth"] = ec ? json::value(s.auth) : std::move(auth);
-  auto data = json::parse(s.data, ec);
-  json::array rooms;
-  for (auto& r : s.rooms)
-    rooms.push_back(json::value(r));
-  return json::object{{"id", s.id},       {"nsp", s.nsp},     {"node", s.node},
-                      {"transport", s.transport}, {"address", s.address}, {"rooms", std::move(rooms)},
-                      {"data", ec ? json::value(s.data) : std::move(data)}, {"handshake", std::move(hs)}};
 }
 
 /// Every node's status: this node's first, then the members' that answered in time.
@@ -250,7 +230,7 @@ void run_command(caf::event_based_actor* self, const ctx_ptr& ctx, const std::ve
       fetch_all(ctx, nsps, room.value_or(""), [reply](std::vector<sio::remote_socket> found) {
         json::array out;
         for (auto& s : found)
-          out.push_back(socket_json(s));
+          out.push_back(sio::remote_socket_to_json(s));
         reply(sio::console_ok, json::object{{"sockets", std::move(out)}});
       });
     });
@@ -289,7 +269,7 @@ void run_command(caf::event_based_actor* self, const ctx_ptr& ctx, const std::ve
       fetch_all(ctx, nsps, sid, [sid, reply](std::vector<sio::remote_socket> found) {
         for (auto& s : found)
           if (s.id == sid)
-            return reply(sio::console_ok, json::object{{"socket", socket_json(s)}});
+            return reply(sio::console_ok, json::object{{"socket", sio::remote_socket_to_json(s)}});
         reply(sio::console_failed, error("no socket " + sid));
       });
     });

@@ -40,12 +40,12 @@ struct service_state {
 /// through their console services) and passes their activity to the console's sink; ends,
 /// unwatching them all, when the console stops it or goes away.
 caf::behavior tail_relay(caf::event_based_actor* self, caf::actor sink, std::vector<caf::actor> hubs,
-                         std::vector<caf::actor> member_services, std::string nsp, std::string event) {
+                         std::vector<caf::actor> member_services, sio::activity_filter filter) {
   self->monitor(sink);
   for (auto& h : hubs)
-    self->send(h, sio::watch_atom::value, caf::actor_cast<caf::actor>(self), nsp, event);
+    self->send(h, sio::watch_atom::value, caf::actor_cast<caf::actor>(self), filter);
   for (auto& m : member_services)
-    self->send(m, sio::watch_atom::value, caf::actor_cast<caf::actor>(self), nsp, event);
+    self->send(m, sio::watch_atom::value, caf::actor_cast<caf::actor>(self), filter);
   spdlog::debug("console: tail started ({} nodes)", hubs.size() + member_services.size());
   auto stop = [=] {
     spdlog::debug("console: tail ended");
@@ -120,8 +120,11 @@ caf::behavior console_service(caf::stateful_actor<service_state>* self, std::sha
           return;
         auto members = sio::member_services(*core, "console");
         // Linked: the service's end (shutdown) ends the tails.
-        auto relay = self->spawn<caf::linked>(tail_relay, t.sink, std::vector<caf::actor>{core->activity->hub()}, members, t.nsp,
-                                 t.event);
+        sio::activity_filter filter;
+        filter.nsp = t.nsp;
+        filter.event = t.event;
+        auto relay = self->spawn<caf::linked>(tail_relay, t.sink, std::vector<caf::actor>{core->activity->hub()},
+                                              members, std::move(filter));
         auto& tails = self->state.tails;
         if (auto old = tails.find(t.sink); old != tails.end())
           self->send(old->second, sio::unwatch_atom::value);
@@ -147,10 +150,10 @@ caf::behavior console_service(caf::stateful_actor<service_state>* self, std::sha
         node_status(self, ctx, [rp](json::object s) mutable { rp.deliver(json::serialize(s)); });
         return rp;
       },
-      [=](sio::watch_atom, caf::actor sink, std::string nsp, std::string event) {
+      [=](sio::watch_atom, caf::actor sink, sio::activity_filter& filter) {
         spdlog::debug("console: a member's tail watches this node");
         if (member_only())
-          self->send(core->activity->hub(), sio::watch_atom::value, std::move(sink), std::move(nsp), std::move(event));
+          self->send(core->activity->hub(), sio::watch_atom::value, std::move(sink), std::move(filter));
       },
       [=](sio::unwatch_atom, caf::actor sink) {
         if (member_only())

@@ -4,6 +4,7 @@
 // so no I/O thread ever waits for the disk.
 #include "actors/cluster_node.hpp"
 #include "apps/chat-server/chat_internal.hpp"
+#include "apps/chat-server/static_files.hpp"
 
 #include "actors/persistence_actor.hpp"
 #include "transport/socketio/packet.hpp"
@@ -14,8 +15,6 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 namespace chat {
 
@@ -93,35 +92,6 @@ bool bearer_user(const chat_app& app, const request& req, const reply_ptr& r, st
   }
   user = std::move(v.user_id);
   return true;
-}
-
-std::string read_file(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
-// Whether `path` lies under `root` (both canonical), compared by whole components.
-bool is_inside(const std::filesystem::path& root, const std::filesystem::path& path) {
-  return std::mismatch(root.begin(), root.end(), path.begin(), path.end()).first == root.end();
-}
-
-std::string content_type_of(const std::filesystem::path& p) {
-  auto ext = p.extension().string();
-  if (ext == ".html")
-    return "text/html; charset=utf-8";
-  if (ext == ".js")
-    return "application/javascript; charset=utf-8";
-  if (ext == ".css")
-    return "text/css; charset=utf-8";
-  if (ext == ".svg")
-    return "image/svg+xml";
-  if (ext == ".png")
-    return "image/png";
-  if (ext == ".json")
-    return "application/json";
-  return "application/octet-stream";
 }
 
 void history(chat_app& app, const std::string& conversation, const std::optional<std::string>& reader,
@@ -440,23 +410,14 @@ void mount_http_api(chat_app& app) {
 
   // Static files: the web page and the Socket.IO client bundle, read once at start-up so
   // serving them never touches the disk.
-  auto files = std::make_shared<std::map<std::string, std::pair<std::string, std::string>>>();
-  std::error_code ec;
-  auto root = app.opts.web_root.empty() ? std::filesystem::path() : std::filesystem::canonical(app.opts.web_root, ec);
-  if (!root.empty() && std::filesystem::is_directory(root, ec)) {
-    for (auto& entry : std::filesystem::directory_iterator(root, ec)) {
-      // A symlink is served only when where it leads stays inside the web root.
-      std::error_code target_ec;
-      auto target = std::filesystem::canonical(entry.path(), target_ec);
-      if (target_ec || !is_inside(root, target) || !std::filesystem::is_regular_file(target, target_ec))
-        continue;
-      (*files)["/" + entry.path().filename().string()] = {content_type_of(entry.path()), read_file(target)};
-    }
+  auto files = std::make_shared<static_files>();
+  if (load_static_files(app.opts.web_root, "/", false, *files)) {
     if (files->count("/index.html"))
       (*files)["/"] = (*files)["/index.html"];
   } else {
     spdlog::warn("web root {} not found: no web page", app.opts.web_root);
   }
+  std::error_code ec;
   if (!app.opts.client_bundle.empty() && std::filesystem::is_regular_file(app.opts.client_bundle, ec))
     (*files)["/socket.io/socket.io.js"] = {"application/javascript; charset=utf-8", read_file(app.opts.client_bundle)};
   else

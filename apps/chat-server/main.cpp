@@ -10,6 +10,7 @@
 #include "actors/messages.hpp"
 #include "actors/server.hpp"
 #include "apps/chat-server/config.hpp"
+#include "apps/chat-server/admin_ui.hpp"
 #include "actors/persistence_actor.hpp"
 #include "actors/remote_store.hpp"
 #include "actors/store_service.hpp"
@@ -104,6 +105,9 @@ int main(int argc, char** argv) {
   // Before the apps' routes: the first route that matches answers.
   if (cfg->metrics)
     io.serve_metrics();
+  caf::actor admin_ui;
+  if (cfg->admin_ui.enabled)
+    admin_ui = chat::mount_admin_ui(io, system, cfg->admin_ui, cfg->clustered ? cfg->cluster.node_name : std::string());
   caf::actor persistence;
   std::shared_ptr<chat::chat_app> chat_app;
   if (cfg->app == "chat" && cfg->store == chat::store_kind::cluster) {
@@ -260,6 +264,8 @@ int main(int argc, char** argv) {
     caf::anon_send_exit(cluster, caf::exit_reason::user_shutdown);
     system.await_actors_before_shutdown(false);
   }
+  if (admin_ui)
+    caf::anon_send_exit(admin_ui, caf::exit_reason::user_shutdown);
   if (console) {
     // The console service (and its tails) end; consoles connected to it see it go.
     caf::anon_send_exit(console, caf::exit_reason::user_shutdown);
