@@ -38,6 +38,9 @@ std::string startup_summary(const config& c, unsigned port) {
     out << "; no cluster";
   if (c.admin_console)
     out << "; admin console on " << c.admin_host << ":" << c.admin_port;
+  if (c.admin_ui.enabled)
+    out << "; admin UI at /admin-ui/ (namespace " << c.admin_ui.nsp << ", " << c.admin_ui.mode
+        << (c.admin_ui.readonly ? ", read-only)" : ")");
   out << "; metrics " << (c.metrics ? "/metrics" : "off") << "; log " << c.log_level << " " << c.log_format;
   return out.str();
 }
