@@ -25,8 +25,16 @@ void publish_filters(shared_state& shared, const std::map<caf::actor, watcher>& 
   shared.filters.clear();
   for (auto& [sink, w] : ws)
     shared.filters.push_back(w.filter);
+  shared.generation.fetch_add(1, std::memory_order_release);
   shared.watchers.store(static_cast<int>(ws.size()));
 }
+
+/// A thread's copy of the filters of one feed (the last it asked).
+struct filter_copy {
+  std::uint64_t owner = 0; // shared_state::id; 0: none yet
+  std::uint64_t generation = 0;
+  std::vector<activity_filter> filters;
+};
 
 struct hub_state {
   std::map<caf::actor, watcher> watchers;
@@ -86,11 +94,7 @@ caf::behavior activity_hub(caf::stateful_actor<hub_state>* self, std::shared_ptr
         }
       },
       [=](activity_tick_atom) {
-        std::uint64_t skipped = 0;
-        {
-          std::lock_guard<std::mutex> guard(shared->mutex);
-          std::swap(skipped, shared->skipped);
-        }
+        std::uint64_t skipped = shared->skipped.exchange(0, std::memory_order_relaxed);
         for (auto& [sink, w] : self->state.watchers) {
           w.dropped += skipped;
           if (w.dropped) {
@@ -119,27 +123,41 @@ bool activity_feed::admit(std::string_view kind, std::string_view nsp, std::stri
   auto& st = *state_;
   if (st.watchers.load(std::memory_order_relaxed) == 0)
     return false;
-  auto second = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now().time_since_epoch())
-                    .count();
-  std::lock_guard<std::mutex> guard(st.mutex);
+  thread_local filter_copy copy;
+  auto generation = st.generation.load(std::memory_order_acquire);
+  if (copy.owner != st.id || copy.generation != generation) {
+    std::lock_guard<std::mutex> guard(st.mutex);
+    copy.filters = st.filters;
+    copy.generation = st.generation.load(std::memory_order_relaxed);
+    copy.owner = st.id;
+  }
   bool wanted = false;
-  for (auto& f : st.filters)
+  for (auto& f : copy.filters)
     if (f.wants(kind, nsp, name, name_known)) {
       wanted = true;
       break;
     }
   if (!wanted)
     return false;
-  if (second != st.second) {
-    st.second = second;
-    st.made = 0;
+  auto second = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now().time_since_epoch())
+                    .count();
+  if (st.second.load(std::memory_order_relaxed) != second) {
+    std::lock_guard<std::mutex> guard(st.mutex);
+    if (st.second.load(std::memory_order_relaxed) != second) {
+      st.made.store(0, std::memory_order_relaxed);
+      st.second.store(second, std::memory_order_relaxed);
+    }
   }
-  if (st.made >= max_lines_per_second * st.filters.size()) {
-    ++st.skipped;
+  if (st.made.fetch_add(1, std::memory_order_relaxed) >= max_lines_per_second * copy.filters.size()) {
+    st.skipped.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
-  ++st.made;
   return true;
+}
+
+std::uint64_t activity_feed::shared_state::next_id() {
+  static std::atomic<std::uint64_t> ids{0};
+  return ++ids;
 }
 
 void activity_feed::publish(activity a) const {

@@ -107,13 +107,20 @@ public:
   ~activity_feed();
 
   /// What the hub and admit() share: the watchers' filters and this second's budget.
+  /// admit() takes no lock on its way: each thread keeps a copy of the filters, taken
+  /// again when `generation` says they changed, and the budget is an atomic count (the
+  /// mutex is taken once a second, to start the next second's count).
   struct shared_state {
+    const std::uint64_t id = next_id(); // names this state in the threads' copies
     std::atomic<int> watchers{0};
-    std::mutex mutex;
-    std::vector<activity_filter> filters; // one per watcher
-    std::int64_t second = 0;
-    std::uint64_t made = 0;
-    std::uint64_t skipped = 0; // not made (budget spent), reported as dropped
+    std::atomic<std::uint64_t> generation{0}; // bumped when the filters change
+    std::mutex mutex;                         // filters, and starting a second
+    std::vector<activity_filter> filters;     // one per watcher
+    std::atomic<std::int64_t> second{0};
+    std::atomic<std::uint64_t> made{0};
+    std::atomic<std::uint64_t> skipped{0}; // not made (budget spent), reported as dropped
+
+    static std::uint64_t next_id();
   };
 
 private:
