@@ -221,6 +221,7 @@ bool activity_filter::wants(std::string_view kind, std::string_view item_nsp, st
 void announce_activity_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<activity>("sio::activity");
   cfg.add_message_type<activity_filter>("sio::activity_filter");
+  cfg.add_message_type<std::vector<activity>>("std::vector<sio::activity>");
 }
 
 } // namespace sio

@@ -6,7 +6,8 @@
 // Console -> service (published at --admin-listen; each carries the admin token):
 //   console_command                the service sends a console_answer with the same id to
 //                                  `reply_to` (from whichever thread finishes the command)
-//   console_tail                   the service streams `activity` (actors/activity.hpp) to
+//   console_tail                   the service streams std::vector<activity> batches
+//                                  (actors/activity.hpp; every 100 ms or 200 items) to
 //                                  `sink` until console_untail, or until `sink` is gone;
 //                                  first a console_answer (id 0) saying it started
 //   console_untail

@@ -45,7 +45,7 @@ sio::console_answer client::run(const std::vector<std::string>& words, std::chro
           if (a.id == id)
             answer = std::move(a); // an older command's late answer is dropped
         },
-        [&](sio::activity&) {}, // a tail's last lines
+        [&](std::vector<sio::activity>&) {}, // a tail's last lines
         [&](caf::down_msg&) { down = true; },
         caf::after(poll) >> [] {});
   }
@@ -65,7 +65,10 @@ int client::tail(const std::string& nsp, const std::string& event,
   int status = sio::console_ok;
   bool down = false, refused = false;
   while (!down && !refused && !interrupted()) {
-    self_->receive([&](sio::activity& a) { print(a); },
+    self_->receive([&](std::vector<sio::activity>& batch) {
+                     for (auto& a : batch)
+                       print(a);
+                   },
                    [&](sio::console_answer& a) {
                      if (a.id != 0)
                        return;

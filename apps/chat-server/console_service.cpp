@@ -37,16 +37,29 @@ struct service_state {
 };
 
 /// One console's tail: watches every node's hub (this node's directly, the members'
-/// through their console services) and passes their activity to the console's sink; ends,
-/// unwatching them all, when the console stops it or goes away.
-caf::behavior tail_relay(caf::event_based_actor* self, caf::actor sink, std::vector<caf::actor> hubs,
+/// through their console services) and passes their activity to the console's sink in
+/// batches (every 100 ms, or at 200 items: one message over the console's link instead of
+/// one per item); ends, unwatching them all, when the console stops it or goes away.
+struct tail_state {
+  std::vector<sio::activity> batch;
+};
+
+caf::behavior tail_relay(caf::stateful_actor<tail_state>* self, caf::actor sink, std::vector<caf::actor> hubs,
                          std::vector<caf::actor> member_services, sio::activity_filter filter) {
+  using flush_tail_atom = caf::atom_constant<caf::atom("tailflush")>;
+  constexpr std::size_t batch_items = 200;
+  constexpr auto batch_delay = std::chrono::milliseconds(100);
   self->monitor(sink);
   for (auto& h : hubs)
     self->send(h, sio::watch_atom::value, caf::actor_cast<caf::actor>(self), filter);
   for (auto& m : member_services)
     self->send(m, sio::watch_atom::value, caf::actor_cast<caf::actor>(self), filter);
   spdlog::debug("console: tail started ({} nodes)", hubs.size() + member_services.size());
+  auto flush = [=] {
+    if (!self->state.batch.empty())
+      self->send(sink, std::move(self->state.batch));
+    self->state.batch.clear();
+  };
   auto stop = [=] {
     spdlog::debug("console: tail ended");
     for (auto& h : hubs)
@@ -62,8 +75,19 @@ caf::behavior tail_relay(caf::event_based_actor* self, caf::actor sink, std::vec
   self->set_error_handler([](caf::error&) {});
   self->set_default_handler(caf::drop);
   return {
-      [=](sio::activity& a) { self->send(sink, std::move(a)); },
-      [=](sio::unwatch_atom) { stop(); },
+      [=](sio::activity& a) {
+        auto& batch = self->state.batch;
+        if (batch.empty())
+          self->delayed_send(self, batch_delay, flush_tail_atom::value);
+        batch.push_back(std::move(a));
+        if (batch.size() >= batch_items)
+          flush();
+      },
+      [=](flush_tail_atom) { flush(); },
+      [=](sio::unwatch_atom) {
+        flush();
+        stop();
+      },
   };
 }
 

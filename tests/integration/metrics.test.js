@@ -9,6 +9,7 @@ const assert = require("node:assert");
 const harness = require("./harness");
 const h = require("./helpers");
 const c = require("./chat_helpers");
+const { startCluster } = require("./cluster_helpers");
 
 const TEST_TIMEOUT = { timeout: 20000 };
 const API_KEY = "metrics-key";
@@ -416,5 +417,28 @@ if (!harness.isReference()) {
         assert.strictEqual(health.status, 200);
       }),
     );
+
+    it("a cluster: each node counts its own sockets and lists the members it sees up", { timeout: 40000 }, async () => {
+      const cluster = await startCluster(["a", "b"], { failureTimeoutMs: 1000 });
+      try {
+        const { a, b } = cluster.byName;
+        await h.connect(b.url, { transports: ["websocket"] });
+        const m = await scrape(a);
+        assert.strictEqual(value(m, "chat_cluster_members"), 2);
+        assert.strictEqual(value(m, "chat_cluster_member_up", { node: "a" }), 1);
+        assert.strictEqual(value(m, "chat_cluster_member_up", { node: "b" }), 1);
+        assert.strictEqual(valueOr0(m, "chat_connections", { transport: "websocket", protocol: "4" }), 0, "b's client is b's");
+        const onB = await scrape(b);
+        assert.strictEqual(value(onB, "chat_connections", { transport: "websocket", protocol: "4" }), 1);
+        await h.cleanup();
+        await b.stop();
+        await h.waitFor(async () => value(await scrape(a), "chat_cluster_members") === 1, 8000, "b seen gone");
+        const after = await scrape(a);
+        assert.strictEqual(find(after, "chat_cluster_member_up", { node: "b" }).length, 0, "b is no longer listed");
+        assert.strictEqual(value(after, "chat_cluster_member_up", { node: "a" }), 1);
+      } finally {
+        await cluster.stopAll();
+      }
+    });
   });
 }
