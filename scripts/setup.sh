@@ -2,8 +2,8 @@
 # Installs what the project needs on a Debian 12 machine. Idempotent, and quiet when
 # everything is already there.
 #   setup.sh          what building and running the server needs: the toolchain and
-#                     libraries (apt), and the Socket.IO client bundle the server serves
-#                     (npm, pinned by apps/chat-server/vendor/package-lock.json)
+#                     libraries (apt), and the Socket.IO client bundle and the Admin UI page
+#                     the server serves (npm, pinned by apps/chat-server/vendor/package-lock.json)
 #   setup.sh --test   also the test tools: Debian python3-socketio, chromium for the web
 #                     page's end-to-end test, clang's libFuzzer, the npm test clients
 #                     (tests/package-lock.json)
@@ -23,7 +23,7 @@ apt_packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libboost-program-options1.81-dev libboost-system1.81-dev
   libsqlitecpp-dev libsqlite3-dev sqlite3
-  libspdlog-dev libfmt-dev libssl-dev libedit-dev libjwt-dev prometheus-cpp-dev
+  libspdlog-dev libfmt-dev libssl-dev libedit-dev libjwt-dev prometheus-cpp-dev libcrypt-dev
   curl procps util-linux
 )
 npm_dirs=(apps/chat-server/vendor)
