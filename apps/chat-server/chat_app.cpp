@@ -6,6 +6,8 @@
 #include "actors/persistence_actor.hpp"
 #include "apps/chat-server/rate_replicator.hpp"
 
+#include <spdlog/spdlog.h>
+
 namespace chat {
 
 // -- identity and online status (§5) ------------------------------------------------------------
@@ -146,6 +148,18 @@ std::shared_ptr<chat_app> mount_chat_app(sio::server& io, caf::actor_system& sys
   mount_sockets_api(a);
   mount_http_api(a);
   return app;
+}
+
+void await_presence_writes(chat_app& app, caf::actor_system& sys, std::chrono::milliseconds limit) {
+  if (!app.presence)
+    return;
+  // Any answer will do: once the presence actor answers, whatever it sent the store
+  // before (a send is in the receiver's mailbox when it returns) comes before our flush.
+  caf::scoped_actor self{sys};
+  self->request(app.presence, limit, online_query{""})
+      .receive([](online_state&) {}, [](caf::error& err) {
+        spdlog::warn("shutdown: the presence actor did not answer ({})", caf::to_string(err));
+      });
 }
 
 void announce_shutdown(chat_app& app) {

@@ -55,5 +55,9 @@ void announce_chat_state_types(caf::actor_system_config& cfg);
 
 /// `server-shutting-down` {timestamp} to every client of every namespace.
 void announce_shutdown(chat_app& app);
+/// Waits (at most `limit`) until the presence actor has handled what the shutdown's
+/// disconnects told it, so that its last_seen writes are in the store's mailbox before
+/// the store's final flush is asked for.
+void await_presence_writes(chat_app& app, caf::actor_system& sys, std::chrono::milliseconds limit);
 
 } // namespace chat

@@ -241,6 +241,8 @@ int main(int argc, char** argv) {
   // packets (and the close packet) with new requests. New sessions are refused.
   io.shutdown(std::chrono::seconds(2));
   front.stop_accepting();
+  if (chat_app) // the last_seen of the users the shutdown disconnected
+    chat::await_presence_writes(*chat_app, system, std::chrono::seconds(2));
   if (persistence) {
     // Everything queued is committed before the process exits.
     caf::scoped_actor self{system};

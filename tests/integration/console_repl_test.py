@@ -176,6 +176,11 @@ class Console:
         os.set_blocking(master, False)
         env = {'HOME': home, 'TERM': 'xterm', 'PATH': os.environ.get('PATH', '/usr/bin:/bin'),
                'LANG': 'C.UTF-8'}
+        # A sanitizer build's settings (scripts/test.sh: TSan's suppressions of CAF's
+        # uninstrumented internals) go to chat-admin too.
+        for name in ('TSAN_OPTIONS', 'ASAN_OPTIONS', 'UBSAN_OPTIONS', 'LSAN_OPTIONS'):
+            if name in os.environ:
+                env[name] = os.environ[name]
         cmd = [_binary('CHAT_ADMIN'), '--connect', '127.0.0.1:%d' % admin_port,
                '--token', token]
         try:
@@ -242,10 +247,18 @@ class Console:
     def _raw_offset(self, haystack, plain_end, plain):
         if not plain:
             return self.pos + plain_end
-        for i in range(len(haystack) + 1):
-            if len(_plain(haystack[:i])) >= plain_end:
-                return self.pos + i
-        return self.pos + len(haystack)
+        # The shortest raw prefix whose plain form reaches plain_end: that length grows with
+        # the prefix, so a binary search (a linear one took minutes on a long tail's output).
+        lo, hi = 0, len(haystack)
+        if len(_plain(haystack)) < plain_end:
+            return self.pos + len(haystack)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if len(_plain(haystack[:mid])) >= plain_end:
+                hi = mid
+            else:
+                lo = mid + 1
+        return self.pos + lo
 
     def _state(self):
         code = self.proc.poll()
