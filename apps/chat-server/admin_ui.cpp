@@ -142,6 +142,9 @@ caf::actor mount_admin_ui(sio::server& io, caf::actor_system& sys, const admin_u
     case admin_ui_auth::verdict::throttled:
       log_refusal(address, "too many failed logins");
       return sio::connect_error{"too many failed logins: try again in a minute"};
+    case admin_ui_auth::verdict::busy:
+      log_refusal(address, "logins busy");
+      return sio::connect_error{"too many logins at once: try again in a second"};
     case admin_ui_auth::verdict::refused:
       break;
     }

@@ -59,17 +59,20 @@ std::string admin_ui_hash_problem(const std::string& hash);
 /// at 72 bytes, as bcrypt does; one with a NUL byte never matches).
 bool bcrypt_matches(std::string_view password, const std::string& hash);
 
-/// The Admin UI's logins: sessions (kept 24 h, at most max_sessions) and a budget of
-/// failed attempts per client address, so that guessing costs a bcrypt at most
-/// max_failures_per_minute times a minute per address, one at a time over the server.
+/// The Admin UI's logins: sessions (kept 24 h, at most max_sessions) and budgets, so that
+/// guessing costs a bcrypt at most max_failures_per_minute times a minute per address and
+/// max_bcrypts_per_second times a second over the server, one at a time: a login that
+/// finds a bcrypt running, or the second's budget spent, is told to try again at once
+/// (no thread ever waits for another's bcrypt).
 class admin_ui_auth {
 public:
   static constexpr std::size_t max_sessions = 1000;
   static constexpr std::size_t max_failures_per_minute = 10;
   static constexpr std::size_t max_tracked_addresses = 10000;
+  static constexpr std::size_t max_bcrypts_per_second = 5;
   static constexpr std::chrono::hours session_lifetime{24};
 
-  enum class verdict { session, login, refused, throttled };
+  enum class verdict { session, login, refused, throttled, busy };
 
   admin_ui_auth(std::string username, std::string hash) : username_(std::move(username)), hash_(std::move(hash)) {}
 
@@ -82,12 +85,16 @@ private:
   bool session_alive(const std::string& id, std::chrono::steady_clock::time_point now);
   std::string make_session(std::chrono::steady_clock::time_point now);
   bool over_budget(const std::string& address, std::chrono::steady_clock::time_point now);
+  /// Takes one of this second's bcrypts; false when they are spent.
+  bool take_bcrypt(std::chrono::steady_clock::time_point now);
   void failed(const std::string& address, std::chrono::steady_clock::time_point now);
 
   std::string username_;
   std::string hash_;
   std::mutex mutex_; // sessions and failures (connection actors on any thread check)
-  std::mutex bcrypt_; // one bcrypt at a time
+  std::mutex bcrypt_; // one bcrypt at a time (try_lock: nobody waits)
+  std::chrono::steady_clock::time_point bcrypt_second_{}; // under mutex_
+  std::size_t bcrypts_this_second_ = 0;                   // under mutex_
   std::map<std::string, std::chrono::steady_clock::time_point> sessions_; // id -> expiry
   struct failures {
     std::chrono::steady_clock::time_point window;

@@ -1,8 +1,9 @@
 // The Admin UI's basic auth: a bcrypt hash checked with libxcrypt (Debian's libcrypt, which
 // reads $2a$, $2b$ and $2y$ hashes), sessions the UI reconnects with, and a budget of failed
 // logins. A bcrypt of cost 10 takes tens of milliseconds of a thread: checks run one at a
-// time, and an address that failed max_failures_per_minute times waits out its minute
-// without costing a bcrypt.
+// time (a login that finds one running is told to try again: it never blocks its actor
+// thread), at most max_bcrypts_per_second a second over the server, and an address that
+// failed max_failures_per_minute times waits out its minute without costing a bcrypt.
 #include "apps/chat-server/admin_ui.hpp"
 
 #include <crypt.h>
@@ -51,11 +52,13 @@ admin_ui_auth::verdict admin_ui_auth::check(const json::object& auth, const std:
     return verdict::refused; // nothing to check: no bcrypt spent, no failure counted
   if (over_budget(address, now))
     return verdict::throttled;
-  bool ok;
-  {
-    std::lock_guard<std::mutex> one_at_a_time(bcrypt_);
-    ok = bcrypt_matches(pass->get_string(), hash_);
-  }
+  if (!take_bcrypt(now))
+    return verdict::busy;
+  std::unique_lock<std::mutex> one_at_a_time(bcrypt_, std::try_to_lock);
+  if (!one_at_a_time.owns_lock())
+    return verdict::busy; // a bcrypt runs on another thread: no actor thread waits for it
+  bool ok = bcrypt_matches(pass->get_string(), hash_);
+  one_at_a_time.unlock();
   auto& given = user->get_string();
   ok = ok && given.size() == username_.size() && CRYPTO_memcmp(given.data(), username_.data(), given.size()) == 0;
   if (!ok) {
@@ -104,6 +107,18 @@ std::string admin_ui_auth::make_session(std::chrono::steady_clock::time_point no
   }
   sessions_[id] = now + session_lifetime;
   return id;
+}
+
+bool admin_ui_auth::take_bcrypt(std::chrono::steady_clock::time_point now) {
+  std::lock_guard<std::mutex> guard(mutex_);
+  if (now - bcrypt_second_ >= std::chrono::seconds(1)) {
+    bcrypt_second_ = now;
+    bcrypts_this_second_ = 0;
+  }
+  if (bcrypts_this_second_ >= max_bcrypts_per_second)
+    return false;
+  ++bcrypts_this_second_;
+  return true;
 }
 
 bool admin_ui_auth::over_budget(const std::string& address, std::chrono::steady_clock::time_point now) {

@@ -120,12 +120,27 @@ CAF_TEST(an_address_that_keeps_failing_waits_a_minute) {
   admin_ui_auth auth("admin", hash_of("pw"));
   auto t0 = std::chrono::steady_clock::now();
   std::string session;
+  // Four a second, under the server's bcrypt budget (bcrypts_are_budgeted_over_the_server).
   for (std::size_t i = 0; i < admin_ui_auth::max_failures_per_minute; ++i)
-    CAF_CHECK(auth.check(login("admin", "guess"), "10.0.0.9", session, t0) == verdict::refused);
+    CAF_CHECK(auth.check(login("admin", "guess"), "10.0.0.9", session, t0 + std::chrono::milliseconds(250 * i))
+              == verdict::refused);
+  t0 += std::chrono::seconds(3);
   // Even the right password waits: the budget is spent before any bcrypt.
   CAF_CHECK(auth.check(login("admin", "pw"), "10.0.0.9", session, t0) == verdict::throttled);
   CAF_CHECK(auth.check(login("admin", "pw"), "10.0.0.10", session, t0) == verdict::login); // others are not
   CAF_CHECK(auth.check(login("admin", "pw"), "10.0.0.9", session, t0 + std::chrono::seconds(61)) == verdict::login);
+}
+
+CAF_TEST(bcrypts_are_budgeted_over_the_server) {
+  admin_ui_auth auth("admin", hash_of("pw"));
+  auto t0 = std::chrono::steady_clock::now();
+  std::string session;
+  // Each from its own address: the per-address budget is not what stops them.
+  for (std::size_t i = 0; i < admin_ui_auth::max_bcrypts_per_second; ++i)
+    CAF_CHECK(auth.check(login("admin", "guess"), "10.1.0." + std::to_string(i), session, t0) == verdict::refused);
+  CAF_CHECK(auth.check(login("admin", "pw"), "10.2.0.1", session, t0) == verdict::busy);
+  CAF_CHECK(auth.check(json::object{{"sessionId", "x"}}, "10.2.0.1", session, t0) == verdict::refused); // no bcrypt
+  CAF_CHECK(auth.check(login("admin", "pw"), "10.2.0.1", session, t0 + std::chrono::seconds(1)) == verdict::login);
 }
 
 CAF_TEST(a_socket_as_the_ui_shows_it) {
