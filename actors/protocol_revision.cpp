@@ -8,7 +8,9 @@ namespace eio = engineio;
 namespace sp = socketio;
 
 http::response payload_response(std::string body) {
-  return http::response::text(200, std::move(body), "text/plain; charset=UTF-8");
+  auto r = http::response::text(200, std::move(body), "text/plain; charset=UTF-8");
+  r.compressible = true; // engine.io's httpCompression: the polling payloads
+  return r;
 }
 
 namespace {
@@ -51,8 +53,11 @@ http::response payload_v3(const std::vector<http::ws_message>& outbox, bool base
     else if (auto p = eio::decode_frame(false, *m.data))
       packets.push_back(std::move(*p));
   }
-  if (any_binary && !base64_only)
-    return http::response::text(200, eio::encode_payload_v3_binary(packets), "application/octet-stream");
+  if (any_binary && !base64_only) {
+    auto r = http::response::text(200, eio::encode_payload_v3_binary(packets), "application/octet-stream");
+    r.compressible = true;
+    return r;
+  }
   return payload_response(eio::encode_payload_v3_text(packets));
 }
 

@@ -24,12 +24,13 @@ apt_packages=(
   libboost-program-options1.81-dev libboost-system1.81-dev
   libsqlitecpp-dev libsqlite3-dev sqlite3
   libspdlog-dev libfmt-dev libssl-dev libedit-dev libjwt-dev prometheus-cpp-dev libcrypt-dev
+  zlib1g-dev libsystemd-dev
   curl procps util-linux
 )
 npm_dirs=(apps/chat-server/vendor)
 case "$mode" in
   --test)
-    apt_packages+=(python3 python3-socketio python3-requests python3-websocket chromium clang libclang-rt-14-dev openssl)
+    apt_packages+=(python3 python3-socketio python3-requests python3-websocket chromium clang libclang-rt-14-dev openssl nginx)
     npm_dirs+=(tests) ;;
   --bench)
     apt_packages+=(python3 linux-perf)

@@ -1,10 +1,13 @@
 #include "apps/chat-server/config.hpp"
 
+#include "transport/http/trusted_proxies.hpp"
+
 #include <boost/program_options.hpp>
 
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <cctype>
 #include <iostream>
@@ -164,6 +167,22 @@ std::optional<store_kind> parse_store(const std::string& value) {
   return std::nullopt;
 }
 
+namespace {
+
+/// Where an installed binary's file is (`share/chat-server/NAME` next to the binary's
+/// `bin/`, see the install rules in CMakeLists.txt), or `in_source` when the binary runs
+/// from a build tree (nothing installed beside it).
+std::string installed_or(const std::string& name, const std::string& in_source) {
+  std::error_code ec;
+  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec)
+    return in_source;
+  auto installed = exe.parent_path().parent_path() / SIO_INSTALL_DATADIR / name;
+  return std::filesystem::exists(installed, ec) ? installed.string() : in_source;
+}
+
+} // namespace
+
 std::optional<config> parse_config(int argc, char** argv, int& exit_code) {
   config c;
   std::string config_file;
@@ -218,6 +237,16 @@ std::optional<config> parse_config(int argc, char** argv, int& exit_code) {
     ("io-threads", po::value(&io_threads)->default_value(0), "I/O threads (0: one per core)")
     ("write-delay-us", po::value(&write_delay_us)->default_value(1000),
      "how long a broadcast's WebSocket writes wait for more frames to the same clients, microseconds")
+    ("per-message-deflate", po::value(&c.http.per_message_deflate)->default_value(false),
+     "WebSocket permessage-deflate for clients that offer it (true/false; socket.io's perMessageDeflate)")
+    ("per-message-deflate-threshold", po::value(&c.http.per_message_deflate_threshold)->default_value(1024),
+     "WebSocket messages of at least this many bytes are sent compressed")
+    ("http-compression", po::value(&c.http.http_compression)->default_value(true),
+     "gzip or deflate polling responses for clients that accept it (true/false; engine.io's httpCompression)")
+    ("http-compression-threshold", po::value(&c.http.http_compression_threshold)->default_value(1024),
+     "polling responses of at least this many bytes are compressed")
+    ("trusted-proxy", po::value(&c.http.trusted_proxies)->composing(),
+     "address or CIDR range of a proxy whose X-Forwarded-For names the client (repeat); none: the peer's address")
     ("actor-threads", po::value(&c.actor_threads)->default_value(0),
      "CAF worker threads for --actor-scheduler sharing/stealing (0: one per core)")
     ("actor-scheduler", po::value(&c.actor_scheduler)->default_value("io"),
@@ -242,7 +271,7 @@ std::optional<config> parse_config(int argc, char** argv, int& exit_code) {
     ("admin-ui-mode", po::value(&c.admin_ui.mode)->default_value("development"),
      "development (sockets, rooms, clients and events pages) or production (dashboard and servers only; nothing "
      "streamed per socket)")
-    ("admin-ui-bundle", po::value(&c.admin_ui.bundle_dir)->default_value(SIO_DEFAULT_ADMIN_UI_BUNDLE),
+    ("admin-ui-bundle", po::value(&c.admin_ui.bundle_dir)->default_value(installed_or("admin-ui", SIO_DEFAULT_ADMIN_UI_BUNDLE)),
      "folder of the Admin UI's page (@socket.io/admin-ui's ui/dist), served at /admin-ui/")
     ("max-rooms-per-socket", po::value(&c.engine.max_rooms_per_socket)->default_value(1000),
      "rooms one socket may be in, its own id room included; a join past it is refused")
@@ -292,8 +321,9 @@ std::optional<config> parse_config(int argc, char** argv, int& exit_code) {
      "(false: only participants the backend added, and those a private-chat.* or private-user.* name admits)")
     ("admin-token", po::value(&c.chat.admin_token), "credential for the admin namespace (auth.token)")
     ("api-key", po::value(&c.chat.api_key), "key for the backend HTTP API (X-API-Key header)")
-    ("web-root", po::value(&c.chat.web_root)->default_value(SIO_DEFAULT_WEB_ROOT), "directory of the web chat page")
-    ("client-bundle", po::value(&c.chat.client_bundle)->default_value(SIO_DEFAULT_CLIENT_BUNDLE),
+    ("web-root", po::value(&c.chat.web_root)->default_value(installed_or("web", SIO_DEFAULT_WEB_ROOT)),
+     "directory of the web chat page")
+    ("client-bundle", po::value(&c.chat.client_bundle)->default_value(installed_or("socket.io.js", SIO_DEFAULT_CLIENT_BUNDLE)),
      "socket.io.js served at /socket.io/socket.io.js")
     ("pusher-app", po::value(&pusher_apps)->composing(),
      "a Pusher Channels app, ID:KEY:SECRET[;origins=A|B][;activity-timeout=SECONDS][;max-connections=N]"
@@ -420,6 +450,13 @@ std::optional<config> parse_config(int argc, char** argv, int& exit_code) {
   c.http.max_body_bytes = c.engine.max_http_buffer_size;
   c.http.max_queue_bytes = c.engine.max_queue_bytes;
   c.http.write_delay = std::chrono::microseconds(write_delay_us);
+  try {
+    sio::http::trusted_proxies check(c.http.trusted_proxies);
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "chat-server: trusted-proxy must be an address or a CIDR range, not '" << e.what() << "'\n";
+    exit_code = 2;
+    return std::nullopt;
+  }
   if (header_timeout < 1 || keep_alive_timeout < 1) {
     std::cerr << "chat-server: header-timeout and keep-alive-timeout must be at least 1 ms\n";
     exit_code = 2;

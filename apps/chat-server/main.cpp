@@ -27,6 +27,7 @@
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 #include <caf/openssl/all.hpp>
+#include <systemd/sd-daemon.h>
 
 #include <condition_variable>
 #include <iostream>
@@ -221,11 +222,14 @@ int main(int argc, char** argv) {
   // The derived cap depends on `ulimit -n`: say what it came to (0: none).
   spdlog::info("at most {} connections, {} per client address", cfg->http.max_connections,
                cfg->http.max_connections_per_address);
+  // systemd's Type=notify: serving now (a no-op unless started by systemd).
+  sd_notify(0, "READY=1");
 
   {
     std::unique_lock<std::mutex> lock(m);
     cv.wait(lock, [&] { return stop; });
   }
+  sd_notify(0, "STOPPING=1");
   if (cluster) {
     // The members forget this node now rather than after the failure timeout.
     caf::scoped_actor self{system};

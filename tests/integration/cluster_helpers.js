@@ -1,7 +1,8 @@
 // Several chat-server processes as one cluster (README, "Running several nodes"): each
-// node a real process on 127.0.0.1 with its own --db, HTTP port picked by the server and
-// a cluster port picked here (the seeds must be known before the nodes start). Every node
-// lists every cluster port as a seed, so a node that restarts finds the others.
+// node a real process on 127.0.0.1 (or a loopback address of its own, opts.hosts) with
+// its own --db, HTTP port picked by the server and a cluster port picked here (the seeds
+// must be known before the nodes start). Every node lists every cluster port as a seed,
+// so a node that restarts finds the others.
 "use strict";
 
 const assert = require("node:assert");
@@ -11,12 +12,12 @@ const h = require("./helpers");
 
 const SECRET = "cluster-test-secret";
 
-/** A TCP port free on 127.0.0.1 right now (listen on 0, close). */
-function freePort() {
+/** A TCP port free on host (default 127.0.0.1) right now (listen on 0, close). */
+function freePort(host = "127.0.0.1") {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
+    srv.listen(0, host, () => {
       const { port } = srv.address();
       srv.close(() => resolve(port));
     });
@@ -45,15 +46,17 @@ async function waitMembers(nodes, names, timeoutMs = 8000) {
 
 /**
  * Starts the nodes `names` (default a, b, c) and waits until they form one cluster.
- * opts: {secret, args (for every node), nodeArgs: {name: [...]}, failureTimeoutMs}.
+ * opts: {secret, args (for every node), nodeArgs: {name: [...]}, failureTimeoutMs,
+ * hosts: {name: address} (default 127.0.0.1: the node's HTTP and cluster address)}.
  * Returns {nodes, byName, start(name, extra), stopAll()}; a node is harness.start's
  * server plus {name, clusterPort}.
  */
 async function startCluster(names = ["a", "b", "c"], opts = {}) {
   const secret = opts.secret || SECRET;
   const ports = {};
-  for (const n of names) ports[n] = await freePort();
-  const seeds = names.map((n) => `127.0.0.1:${ports[n]}`).join(",");
+  const hostOf = (n) => (opts.hosts && opts.hosts[n]) || "127.0.0.1";
+  for (const n of names) ports[n] = await freePort(hostOf(n));
+  const seeds = names.map((n) => `${hostOf(n)}:${ports[n]}`).join(",");
   const byName = {};
   const cluster = {
     nodes: [],
@@ -62,12 +65,12 @@ async function startCluster(names = ["a", "b", "c"], opts = {}) {
     seeds,
     /** Starts node `name` (again, after a kill) with its cluster port. */
     async start(name, extra = {}) {
-      if (!ports[name]) ports[name] = await freePort();
+      if (!ports[name]) ports[name] = await freePort(hostOf(name));
       const args = [
         "--node-id",
         name,
         "--cluster-listen",
-        `127.0.0.1:${ports[name]}`,
+        `${hostOf(name)}:${ports[name]}`,
         "--cluster-seeds",
         extra.seeds || seeds,
         "--cluster-secret",
@@ -78,7 +81,7 @@ async function startCluster(names = ["a", "b", "c"], opts = {}) {
         ...((opts.nodeArgs && opts.nodeArgs[name]) || []),
         ...(extra.args || []),
       ];
-      const server = await harness.start(args, { app: "chat", db: extra.db });
+      const server = await harness.start(args, { app: "chat", db: extra.db, host: hostOf(name) });
       const node = Object.assign(server, { name, clusterPort: ports[name] });
       byName[name] = node;
       cluster.nodes = Object.values(byName);

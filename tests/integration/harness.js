@@ -7,6 +7,9 @@
 // `listening on http://127.0.0.1:PORT`; stop() sends SIGTERM, waits (bounded), then
 // SIGKILL. Every started process is also killed when the test process exits.
 //
+// opts.host (default 127.0.0.1) is the address it listens on (another loopback address,
+// 127.0.0.2 ..., for tests that need nodes on distinct addresses).
+//
 // opts.app (default 'echo') picks `--app`; with app 'chat' the server also gets
 // `--db <fresh temp dir>/chat.db` unless opts.db names a store to reuse (a restart
 // test passes the first server's `db`). Temp dirs are removed when the process exits.
@@ -21,7 +24,13 @@ const START_TIMEOUT_MS = 10000;
 const STOP_TIMEOUT_MS = 3000;
 const SETPRIV = "/usr/bin/setpriv";
 const PRLIMIT = "/usr/bin/prlimit";
-const LISTENING_RE = /^listening on http:\/\/127\.0\.0\.1:(\d+)\s*$/;
+const DEFAULT_HOST = "127.0.0.1";
+
+/** The server's `listening on http://HOST:PORT` line for host. */
+function listeningRe(host) {
+  const escaped = host.replace(/[.*+?^$()|[\]{}\\]/g, "\\$&");
+  return new RegExp("^listening on http://" + escaped + ":(\\d+)\\s*$");
+}
 
 const running = new Set();
 const tempDirs = new Set();
@@ -69,13 +78,16 @@ function isReference() {
 
 /**
  * Starts the server. extraArgs e.g. ['--ping-interval', '300'];
- * opts {app: 'echo' | 'chat', db: path of the chat store to use, corsOrigins: the
- * --cors-origin list (default ['*']), maxOpenFiles: the server's open-file limit}.
+ * opts {app: 'echo' | 'chat', host: the address to listen on (default 127.0.0.1), db: path of the chat store to use, corsOrigins: the
+ * --cors-origin list (default ['*']), maxOpenFiles: the server's open-file limit, bin: another chat-server binary
+ * (absolute path; e.g. an installed copy)}.
  */
 async function start(extraArgs = [], opts = {}) {
   const app = opts.app || "echo";
+  const host = opts.host || DEFAULT_HOST;
+  if (host !== DEFAULT_HOST && isReference()) throw new Error(`the reference fixture listens on ${DEFAULT_HOST} only`);
   if (app !== "echo" && isReference()) throw new Error(`the reference fixture has no --app ${app}`);
-  const { cmd, args, name } = serverCommand();
+  const { cmd, args, name } = opts.bin ? { cmd: opts.bin, args: [], name: path.basename(opts.bin) } : serverCommand();
   let db = opts.db;
   if (app === "chat" && !db) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "chat-db-"));
@@ -86,7 +98,7 @@ async function start(extraArgs = [], opts = {}) {
   // The echo fixture mirrors the reference's defaults, which refuse Engine.IO v3.
   if (app === "echo" && !isReference() && !extraArgs.includes("--allow-eio3")) appArgs.push("--allow-eio3", "false");
   const cors = (opts.corsOrigins || ["*"]).flatMap((o) => ["--cors-origin", o]);
-  let fullArgs = [...args, ...appArgs, "--host", "127.0.0.1", "--port", "0", ...cors, ...extraArgs];
+  let fullArgs = [...args, ...appArgs, "--host", host, "--port", "0", ...cors, ...extraArgs];
   let exe = cmd;
   // opts.maxOpenFiles: the server's open-file limit (soft and hard), set by prlimit.
   if (opts.maxOpenFiles) {
@@ -151,6 +163,7 @@ async function start(extraArgs = [], opts = {}) {
 
   return new Promise((resolve, reject) => {
     let stdoutBuf = "";
+    const listening = listeningRe(host);
     let settled = false;
     const fail = (err) => {
       if (settled) return;
@@ -174,13 +187,14 @@ async function start(extraArgs = [], opts = {}) {
       const lines = stdoutBuf.split("\n");
       stdoutBuf = lines.pop();
       for (const line of lines) {
-        const m = LISTENING_RE.exec(line);
+        const m = listening.exec(line);
         if (m) {
           settled = true;
           clearTimeout(timer);
           const port = Number(m[1]);
           resolve({
-            url: `http://127.0.0.1:${port}`,
+            url: `http://${host}:${port}`,
+            host,
             port,
             proc,
             db,

@@ -111,6 +111,30 @@ CAF_TEST(protocol_errors_are_refused) {
   CAF_CHECK(parse_header(long_ping.data(), long_ping.size(), 1000, h) == parse_result::protocol_error);
 }
 
+CAF_TEST(rsv1_only_with_deflate_on_a_message_first_frame) {
+  header h;
+  auto compressed_text = client_frame(0xC1, "a");
+  CAF_CHECK(parse_header(compressed_text.data(), compressed_text.size(), 100, h, true) == parse_result::ok);
+  CAF_CHECK(h.compressed);
+  auto compressed_binary_start = client_frame(0x42, "a"); // not final: a fragmented message
+  CAF_CHECK(parse_header(compressed_binary_start.data(), compressed_binary_start.size(), 100, h, true)
+            == parse_result::ok);
+  CAF_CHECK(h.compressed && !h.fin);
+  auto plain = client_frame(0x81, "a");
+  CAF_CHECK(parse_header(plain.data(), plain.size(), 100, h, true) == parse_result::ok);
+  CAF_CHECK(!h.compressed);
+  // RFC 7692 §6.1: never on a continuation or a control frame; RSV2/RSV3 never.
+  for (unsigned char first : {0xC0, 0xC9, 0xCA, 0xC8, 0xA1, 0x91, 0xE1}) {
+    auto f = client_frame(first, "a");
+    CAF_CHECK(parse_header(f.data(), f.size(), 100, h, true) == parse_result::protocol_error);
+  }
+  unsigned char out[max_header_size];
+  CAF_CHECK_EQUAL(write_header(text, 5, out, true), 2u);
+  CAF_CHECK_EQUAL(out[0], 0xC1);
+  CAF_CHECK_EQUAL(write_header(binary, 5, out), 2u);
+  CAF_CHECK_EQUAL(out[0], 0x82);
+}
+
 CAF_TEST(payloads_over_the_limit_are_too_big) {
   auto f = client_frame(0x81, std::string(1001, 'x'));
   header h;

@@ -1,8 +1,10 @@
 #define CAF_SUITE ws_write_queue
 #include <caf/test/unit_test_impl.hpp>
 
+#include "transport/http/permessage_deflate.hpp"
 #include "transport/http/ws_frame.hpp"
 #include "transport/http/ws_write_queue.hpp"
+#include "transport/http/zlib_stream.hpp"
 
 #include <memory>
 #include <string>
@@ -222,4 +224,50 @@ CAF_TEST(the_upgrade_answer_goes_first_and_costs_nothing) {
   auto frames = frames_of(bytes.substr(answer.size()));
   CAF_REQUIRE_EQUAL(frames.size(), 1u);
   CAF_CHECK_EQUAL(frames[0].payload, "hi");
+}
+
+CAF_TEST(deflate_compresses_big_messages_once_for_all_queues) {
+  // Two clients with permessage-deflate (threshold 100) and one without get the same
+  // broadcast strings.
+  ws_write_queue a(1 << 20, 15, 100), b(1 << 20, 15, 100), plain(1 << 20);
+  std::string big;
+  while (big.size() < 5000)
+    big += "42[\"message\",{\"room\":\"general\",\"text\":\"hello\"}]";
+  std::string noise(500, '\0');
+  for (std::size_t i = 0; i < noise.size(); ++i)
+    noise[i] = static_cast<char>((i * 7919u + 13u) ^ (i >> 3) * 31u);
+  auto shared_big = text(big);
+  auto shared_noise = binary(noise);
+  for (auto* q : {&a, &b, &plain}) {
+    push(*q, shared_big);
+    push(*q, text("4small"));
+    push(*q, shared_noise);
+    CAF_REQUIRE(q->take());
+  }
+  auto wa = write_bytes(a), wb = write_bytes(b), wp = write_bytes(plain);
+  CAF_CHECK(wa == wb); // the same bytes for every client: no context takeover
+  // The compressed frame: RSV1 + text, its payload inflates to the message.
+  CAF_CHECK_EQUAL(static_cast<unsigned char>(wa[0]), 0xC1);
+  auto frames = frames_of(wa);
+  CAF_REQUIRE_EQUAL(frames.size(), 3u);
+  CAF_CHECK(frames[0].payload.size() < big.size() / 5);
+  std::string inflated;
+  CAF_CHECK(sio::http::zlib::inflate_raw(frames[0].payload, sio::http::permessage_deflate::tail, 1 << 20, inflated)
+            == sio::http::zlib::inflate_status::ok);
+  CAF_CHECK(inflated == big);
+  // Under the threshold, and incompressible: plain.
+  CAF_CHECK_EQUAL(frames[1].payload, "4small");
+  auto second = 2 + (frames[0].payload.size() < 126 ? 0 : frames[0].payload.size() <= 0xFFFF ? 2 : 8)
+                + frames[0].payload.size();
+  CAF_CHECK_EQUAL(static_cast<unsigned char>(wa[second]), 0x81);
+  CAF_CHECK(frames[2].payload == noise);
+  // Without the extension nothing is compressed.
+  CAF_CHECK_EQUAL(static_cast<unsigned char>(wp[0]), 0x81);
+  CAF_CHECK(frames_of(wp)[0].payload == big);
+  // What the queue counts is what was queued, compressed or not.
+  for (auto* q : {&a, &b, &plain}) {
+    CAF_CHECK_EQUAL(q->queued_bytes(), big.size() + 6 + noise.size());
+    q->written();
+    CAF_CHECK_EQUAL(q->queued_bytes(), 0u);
+  }
 }

@@ -12,6 +12,8 @@
 
 #include "transport/http/request.hpp"
 
+#include "transport/http/content_coding.hpp"
+#include "transport/http/permessage_deflate.hpp"
 #include "transport/http/ws_frame.hpp"
 #include "transport/http/ws_session.hpp"
 
@@ -80,12 +82,21 @@ bool acceptable_head(const bhttp::request<bhttp::string_body>& msg) {
   return first != std::string::npos && beast::iequals(last.substr(first, end - first + 1), "chunked");
 }
 
+/// Every value of the headers named `name` (lowercase), in order.
+std::vector<std::string_view> values(const request& req, std::string_view name) {
+  std::vector<std::string_view> out;
+  for (auto& [k, v] : req.headers)
+    if (k == name)
+      out.emplace_back(v);
+  return out;
+}
+
 class http_session : public std::enable_shared_from_this<http_session> {
 public:
-  http_session(tcp::socket&& socket, const server_options& opts, std::shared_ptr<handler> h, asio::io_context& ioc,
-               connection_slot slot)
-      : socket_(std::move(socket)), timer_(socket_.get_executor()), opts_(opts), handler_(std::move(h)), ioc_(ioc),
-        slot_(std::move(slot)) {}
+  http_session(tcp::socket&& socket, const server_options& opts, std::shared_ptr<const trusted_proxies> proxies,
+               std::shared_ptr<handler> h, asio::io_context& ioc, connection_slot slot)
+      : socket_(std::move(socket)), timer_(socket_.get_executor()), opts_(opts), proxies_(std::move(proxies)),
+        handler_(std::move(h)), ioc_(ioc), slot_(std::move(slot)) {}
 
   void run() {
     asio::dispatch(socket_.get_executor(), beast::bind_front_handler(&http_session::read_request, shared_from_this()));
@@ -199,7 +210,10 @@ private:
     error_code ep_ec;
     auto ep = socket_.remote_endpoint(ep_ec);
     if (!ep_ec)
-      req.remote_address = ep.address().to_string();
+      req.remote_address = proxies_->empty() ? ep.address().to_string()
+                                             : proxies_->client_address(ep.address(), values(req, "x-forwarded-for"));
+    auto* accepted = req.header("accept-encoding");
+    accept_encoding_ = accepted ? *accepted : std::string();
 
     if (req.websocket_upgrade) {
       auto decision = handler_->on_upgrade(req);
@@ -213,11 +227,22 @@ private:
         refusal.headers.emplace_back("Sec-WebSocket-Version", "13");
         return write_response(std::move(refusal));
       }
+      std::optional<permessage_deflate::agreement> deflate;
+      if (opts_.per_message_deflate) {
+        std::string offers;
+        for (auto v : values(req, "sec-websocket-extensions"))
+          offers.append(offers.empty() ? "" : ",").append(v);
+        deflate = permessage_deflate::accept(offers);
+      }
       std::string answer = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                            "Sec-WebSocket-Accept: "
-                           + wsframe::accept_key(*key) + "\r\nServer: chat-server\r\n\r\n";
+                           + wsframe::accept_key(*key) + "\r\n";
+      if (deflate)
+        answer += "Sec-WebSocket-Extensions: " + deflate->answer() + "\r\n";
+      answer += "Server: chat-server\r\n\r\n";
       std::string leftover = beast::buffers_to_string(buffer_.data());
-      auto ws = std::make_shared<ws_session>(std::move(socket_), opts_, ioc_, std::move(slot_));
+      auto ws = std::make_shared<ws_session>(std::move(socket_), opts_, ioc_, std::move(slot_),
+                                             deflate ? deflate->window_bits : 0);
       ws->start(std::move(answer), std::move(leftover), std::move(decision.attach), decision.answer_alone);
       return; // The WebSocket session owns the socket (and its slot) now.
     }
@@ -242,6 +267,16 @@ private:
     res->set(bhttp::field::server, "chat-server");
     for (auto& [k, v] : r.headers)
       res->set(k, v);
+    if (r.compressible && opts_.http_compression) {
+      res->set(bhttp::field::vary, "Accept-Encoding");
+      if (r.body.size() >= opts_.http_compression_threshold && !head_) {
+        auto coding = content_coding::choose(accept_encoding_);
+        if (coding != content_coding::coding::identity) {
+          r.body = content_coding::encode(r.body, coding);
+          res->set(bhttp::field::content_encoding, content_coding::name(coding));
+        }
+      }
+    }
     res->body() = std::move(r.body);
     res->keep_alive(keep_alive_);
     res->prepare_payload();
@@ -279,6 +314,7 @@ private:
   asio::steady_timer timer_;
   beast::flat_buffer buffer_;
   const server_options& opts_;
+  std::shared_ptr<const trusted_proxies> proxies_;
   std::shared_ptr<handler> handler_;
   asio::io_context& ioc_;
   connection_slot slot_;
@@ -289,6 +325,7 @@ private:
   bool keep_alive_ = true;
   bool head_ = false; // the request is a HEAD: the answer's headers (Content-Length too), no body
   unsigned version_ = 11;
+  std::string accept_encoding_; // the request's, for its answer's content coding
   std::atomic<bool> gone_{false};
 };
 
@@ -317,9 +354,10 @@ reply_ptr http_session::make_reply() {
 
 } // namespace
 
-void start_http_session(tcp::socket&& socket, const server_options& opts, std::shared_ptr<handler> h,
-                        asio::io_context& ioc, connection_slot slot) {
-  std::make_shared<http_session>(std::move(socket), opts, std::move(h), ioc, std::move(slot))->run();
+void start_http_session(tcp::socket&& socket, const server_options& opts, std::shared_ptr<const trusted_proxies> proxies,
+                        std::shared_ptr<handler> h, asio::io_context& ioc, connection_slot slot) {
+  std::make_shared<http_session>(std::move(socket), opts, std::move(proxies), std::move(h), ioc, std::move(slot))
+      ->run();
 }
 
 } // namespace sio::http

@@ -75,6 +75,7 @@ struct lingering_close : std::enable_shared_from_this<lingering_close> {
 listener::listener(asio::io_context& ioc, const server_options& opts, std::shared_ptr<handler> h)
     : ioc_(ioc), opts_(opts), handler_(std::move(h)), acceptor_(asio::make_strand(ioc)),
       limits_(std::make_shared<connection_limits>(opts.max_connections, opts.max_connections_per_address)),
+      proxies_(std::make_shared<const trusted_proxies>(opts.trusted_proxies)),
       log_(refusal_log_interval), log_timer_(acceptor_.get_executor()), retry_timer_(acceptor_.get_executor()),
       spare_fd_(open_spare()), lingering_(std::make_shared<std::atomic<std::size_t>>(0)) {}
 
@@ -147,7 +148,7 @@ void listener::on_accept(tcp::socket socket) {
     break;
   }
   socket.set_option(tcp::no_delay(true), ec);
-  start_http_session(std::move(socket), opts_, handler_, ioc_, std::move(admitted.slot));
+  start_http_session(std::move(socket), opts_, proxies_, handler_, ioc_, std::move(admitted.slot));
 }
 
 void listener::refuse(tcp::socket socket, const std::string& answer, const std::string& cause,

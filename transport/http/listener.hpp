@@ -12,6 +12,8 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "transport/http/trusted_proxies.hpp"
+
 #include <atomic>
 #include <memory>
 
@@ -52,6 +54,7 @@ private:
   std::shared_ptr<handler> handler_;
   tcp::acceptor acceptor_;
   std::shared_ptr<connection_limits> limits_;
+  std::shared_ptr<const trusted_proxies> proxies_;
   refusal_log log_;
   boost::asio::steady_timer log_timer_;
   bool log_timer_running_ = false;

@@ -44,6 +44,9 @@ struct response {
   int status = 200;
   header_list headers;
   std::string body;
+  /// May be sent gzip- or deflate-coded when the request accepts it and the body is at
+  /// least server_options::http_compression_threshold (the polling payloads).
+  bool compressible = false;
 
   static response json(int status, std::string body);
   static response text(int status, std::string body, std::string content_type = "text/plain; charset=UTF-8");
@@ -183,6 +186,17 @@ struct server_options {
   /// How long a broadcast's writes wait for more frames to the same connections before
   /// they go (see write_batch); zero writes at once.
   std::chrono::microseconds write_delay{0};
+  /// permessage-deflate (RFC 7692) for clients that offer it; messages of at least the
+  /// threshold are sent compressed when that makes them smaller.
+  bool per_message_deflate = false;
+  std::size_t per_message_deflate_threshold = 1024;
+  /// Content coding of `compressible` responses of at least the threshold.
+  bool http_compression = true;
+  std::size_t http_compression_threshold = 1024;
+  /// Peers whose X-Forwarded-For is believed (addresses or CIDR ranges, see
+  /// trusted_proxies): a request from one of them has the client address the header
+  /// names. Empty: the peer's address, always.
+  std::vector<std::string> trusted_proxies;
 };
 
 /// Listener plus I/O threads. start() binds (port 0 picks one) and runs the threads.

@@ -9,8 +9,8 @@
 
 namespace sio::http::wsframe {
 
-std::size_t write_header(std::uint8_t op, std::size_t size, unsigned char* out) {
-  out[0] = static_cast<unsigned char>(0x80 | (op & 0x0F));
+std::size_t write_header(std::uint8_t op, std::size_t size, unsigned char* out, bool compressed) {
+  out[0] = static_cast<unsigned char>(0x80 | (compressed ? 0x40 : 0) | (op & 0x0F));
   if (size < 126) {
     out[1] = static_cast<unsigned char>(size);
     return 2;
@@ -28,12 +28,16 @@ std::size_t write_header(std::uint8_t op, std::size_t size, unsigned char* out) 
   return 10;
 }
 
-parse_result parse_header(const unsigned char* data, std::size_t size, std::uint64_t max_payload, header& out) {
+parse_result parse_header(const unsigned char* data, std::size_t size, std::uint64_t max_payload, header& out,
+                          bool deflate) {
   if (size < 2)
     return parse_result::incomplete;
   out.fin = (data[0] & 0x80) != 0;
   out.op = data[0] & 0x0F;
-  if ((data[0] & 0x70) != 0) // RSV1-3: no extension is negotiated
+  out.compressed = (data[0] & 0x40) != 0;
+  if ((data[0] & 0x30) != 0) // RSV2-3: no extension uses them
+    return parse_result::protocol_error;
+  if (out.compressed && (!deflate || (out.op != text && out.op != binary)))
     return parse_result::protocol_error;
   bool control = (out.op & 0x08) != 0;
   switch (out.op) {

@@ -31,13 +31,15 @@ enum close_code : std::uint16_t {
 constexpr std::size_t max_header_size = 10;
 
 /// Writes the header of an unmasked, final server frame carrying `size` payload bytes;
-/// returns how many bytes it wrote (2, 4 or 10).
-std::size_t write_header(std::uint8_t op, std::size_t size, unsigned char* out);
+/// returns how many bytes it wrote (2, 4 or 10). `compressed` sets RSV1 (a message
+/// compressed by permessage-deflate, RFC 7692 §6).
+std::size_t write_header(std::uint8_t op, std::size_t size, unsigned char* out, bool compressed = false);
 
 /// One frame header as read from a client.
 struct header {
   bool fin = false;
   std::uint8_t op = 0;
+  bool compressed = false; // RSV1: the message this frame starts is deflated (RFC 7692)
   bool masked = false;
   std::array<unsigned char, 4> mask{};
   std::size_t header_size = 0;
@@ -52,8 +54,11 @@ enum class parse_result {
 };
 
 /// Reads a client frame header from `data`. Client frames must be masked; control frames
-/// must be final and carry at most 125 bytes.
-parse_result parse_header(const unsigned char* data, std::size_t size, std::uint64_t max_payload, header& out);
+/// must be final and carry at most 125 bytes. RSV1 is taken only when `deflate` was
+/// negotiated and only on a message's first frame (text or binary, RFC 7692 §6.1); RSV2
+/// and RSV3 never.
+parse_result parse_header(const unsigned char* data, std::size_t size, std::uint64_t max_payload, header& out,
+                          bool deflate = false);
 
 /// XORs `n` payload bytes with the mask; `offset` is the position of `payload[0]` in the
 /// frame's payload (for payloads unmasked in pieces).

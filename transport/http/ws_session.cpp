@@ -1,6 +1,8 @@
 #include "transport/http/ws_session.hpp"
 
+#include "transport/http/permessage_deflate.hpp"
 #include "transport/http/write_batch_collect.hpp"
+#include "transport/http/zlib_stream.hpp"
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
@@ -12,10 +14,12 @@ namespace sio::http {
 
 namespace asio = boost::asio;
 
-ws_session::ws_session(tcp::socket&& socket, const server_options& opts, asio::io_context& ioc, connection_slot slot)
+ws_session::ws_session(tcp::socket&& socket, const server_options& opts, asio::io_context& ioc, connection_slot slot,
+                       int deflate_bits)
     : socket_(std::move(socket)), ioc_(ioc), write_delay_(opts.write_delay), close_timer_(socket_.get_executor()),
-      max_inbound_bytes_(opts.max_inbound_bytes), max_message_bytes_(opts.max_body_bytes), queue_(opts.max_queue_bytes),
-      slot_(std::move(slot)) {}
+      max_inbound_bytes_(opts.max_inbound_bytes), max_message_bytes_(opts.max_body_bytes),
+      queue_(opts.max_queue_bytes, deflate_bits, opts.per_message_deflate_threshold), slot_(std::move(slot)),
+      deflate_(deflate_bits > 0) {}
 
 void ws_session::start(std::string response_101, std::string leftover,
                        std::function<std::shared_ptr<ws_sink>(ws_channel_ptr)> attach, bool answer_alone) {
@@ -144,7 +148,7 @@ void ws_session::handle_bytes(unsigned char* data, std::size_t n) {
   std::size_t used = 0;
   while (!notified_) {
     wsframe::header h;
-    auto r = wsframe::parse_header(p + used, size - used, max_message_bytes_, h);
+    auto r = wsframe::parse_header(p + used, size - used, max_message_bytes_, h, deflate_);
     if (r == wsframe::parse_result::incomplete)
       break;
     if (r != wsframe::parse_result::ok)
@@ -187,11 +191,11 @@ void ws_session::on_frame(const wsframe::header& h, const char* payload, std::si
     if (fragments_.size() + len > max_message_bytes_)
       return protocol_failure(wsframe::too_big);
     fragments_.append(payload, len);
-    if (!fragments_binary_ && !text_valid_so_far(h.fin))
+    if (!fragments_binary_ && !fragments_compressed_ && !text_valid_so_far(h.fin))
       return protocol_failure(wsframe::invalid_payload);
     if (h.fin) {
       fragmented_ = false;
-      deliver(fragments_binary_, std::move(fragments_));
+      finish(fragments_binary_, fragments_compressed_, std::move(fragments_));
       fragments_.clear();
     }
     return;
@@ -201,16 +205,40 @@ void ws_session::on_frame(const wsframe::header& h, const char* payload, std::si
     if (!h.fin) {
       fragmented_ = true;
       fragments_binary_ = h.op == wsframe::binary;
+      // A compressed message's text is checked once inflated, whole.
+      fragments_compressed_ = h.compressed;
       fragments_.assign(payload, len);
       utf8_checked_ = 0;
-      if (!fragments_binary_ && !text_valid_so_far(false))
+      if (!fragments_binary_ && !fragments_compressed_ && !text_valid_so_far(false))
         return protocol_failure(wsframe::invalid_payload);
       return;
     }
+    if (h.compressed)
+      return finish(h.op == wsframe::binary, true, std::string(payload, len));
     if (h.op == wsframe::text && !wsframe::is_utf8({payload, len}))
       return protocol_failure(wsframe::invalid_payload);
     deliver(h.op == wsframe::binary, std::string(payload, len));
   }
+}
+
+void ws_session::finish(bool binary, bool compressed, std::string data) {
+  // A whole message: a compressed one is inflated (within the message limit: a small
+  // bomb costs that much and no more) and a text one checked after.
+  if (compressed) {
+    std::string inflated;
+    switch (zlib::inflate_raw(data, permessage_deflate::tail, max_message_bytes_, inflated)) {
+    case zlib::inflate_status::ok:
+      break;
+    case zlib::inflate_status::too_big:
+      return protocol_failure(wsframe::too_big);
+    case zlib::inflate_status::bad_data:
+      return protocol_failure(wsframe::invalid_payload);
+    }
+    data = std::move(inflated);
+    if (!binary && !wsframe::is_utf8(data))
+      return protocol_failure(wsframe::invalid_payload);
+  }
+  deliver(binary, std::move(data));
 }
 
 bool ws_session::text_valid_so_far(bool fin) {

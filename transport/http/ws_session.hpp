@@ -8,6 +8,10 @@
 // readability, reads into a per-thread scratch buffer and handles every complete frame in
 // it; only an incomplete frame's bytes stay with the session, so an idle connection holds
 // no buffers.
+//
+// With permessage-deflate agreed (deflate_bits > 0), messages of at least the threshold
+// go out compressed (the write queue compresses them, a broadcast once per thread) and a
+// compressed message from the client is inflated whole, within max-http-buffer-size.
 #pragma once
 
 #include "transport/http/connection_limits.hpp"
@@ -32,7 +36,9 @@ public:
   using tcp = boost::asio::ip::tcp;
   using error_code = boost::system::error_code;
 
-  ws_session(tcp::socket&& socket, const server_options& opts, boost::asio::io_context& ioc, connection_slot slot);
+  /// `deflate_bits`: the window permessage-deflate compresses with, 0 when not agreed.
+  ws_session(tcp::socket&& socket, const server_options& opts, boost::asio::io_context& ioc, connection_slot slot,
+             int deflate_bits = 0);
 
   /// Answers the upgrade with `response_101` (written before anything else), attaches the
   /// application and starts reading; `leftover` are bytes read past the HTTP request.
@@ -66,6 +72,7 @@ private:
   void handle_bytes(unsigned char* data, std::size_t n);
   void on_frame(const wsframe::header& h, const char* payload, std::size_t len);
   bool text_valid_so_far(bool fin);
+  void finish(bool binary, bool compressed, std::string data);
   void deliver(bool binary, std::string data);
 
   // -- ending --
@@ -94,6 +101,8 @@ private:
   std::size_t utf8_checked_ = 0; // bytes of a fragmented text message found UTF-8
   bool fragmented_ = false;
   bool fragments_binary_ = false;
+  bool fragments_compressed_ = false;
+  const bool deflate_;
   bool paused_ = false;
   bool notified_ = false;
   std::shared_ptr<ws_sink> sink_;

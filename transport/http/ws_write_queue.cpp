@@ -1,8 +1,40 @@
 #include "transport/http/ws_write_queue.hpp"
 
+#include "transport/http/permessage_deflate.hpp"
 #include "transport/http/ws_frame.hpp"
+#include "transport/http/zlib_stream.hpp"
+
+#include <array>
 
 namespace sio::http {
+
+namespace {
+
+/// `message` as permessage-deflate sends it (no context takeover: the same bytes for
+/// every client), or null when compressing does not make it smaller. A broadcast's
+/// frames to many clients share one string: each thread remembers its last few, so it is
+/// compressed once per I/O thread rather than once per client.
+std::shared_ptr<const std::string> deflated(const std::shared_ptr<const std::string>& message, int bits) {
+  struct entry {
+    std::weak_ptr<const std::string> source; // keeps its control block: no address reuse
+    int bits = 0;
+    std::shared_ptr<const std::string> deflated;
+  };
+  thread_local std::array<entry, 8> recent;
+  thread_local std::size_t next = 0;
+  for (auto& e : recent)
+    if (e.bits == bits && !e.source.owner_before(message) && !message.owner_before(e.source))
+      return e.deflated;
+  auto out = zlib::deflate(*message, zlib::format::raw, true, bits);
+  // A sync flush ends with 00 00 ff ff, removed on the wire (RFC 7692 §7.2.1).
+  if (out.size() >= permessage_deflate::tail.size())
+    out.resize(out.size() - permessage_deflate::tail.size());
+  auto result = out.size() < message->size() ? std::make_shared<const std::string>(std::move(out)) : nullptr;
+  recent[next++ % recent.size()] = {message, bits, result};
+  return result;
+}
+
+} // namespace
 
 ws_write_queue::send_result ws_write_queue::admit(std::size_t bytes) {
   if (closing_ || refused_.load(std::memory_order_acquire))
@@ -89,6 +121,16 @@ bool ws_write_queue::take() {
     }
     inflight_.swap(pending_);
   }
+  // Pass 0: what the write costs (as queued), and the messages sent compressed.
+  for (auto& f : inflight_) {
+    inflight_bytes_ += queue_cost(f.op, f.data->size());
+    if (deflate_bits_ > 0 && (f.op == wsframe::text || f.op == wsframe::binary) && f.data->size() >= deflate_threshold_) {
+      if (auto d = deflated(f.data, deflate_bits_)) {
+        f.data = std::move(d);
+        f.compressed = true;
+      }
+    }
+  }
   // Pass 1: the contiguous part's size, so that pass 2 never moves it.
   std::size_t arena = 0;
   for (auto& f : inflight_)
@@ -109,7 +151,7 @@ bool ws_write_queue::take() {
     auto& d = *f.data;
     if (f.op != raw_bytes) {
       unsigned char header[wsframe::max_header_size];
-      append_out(header, wsframe::write_header(f.op, d.size(), header));
+      append_out(header, wsframe::write_header(f.op, d.size(), header, f.compressed));
     }
     if (d.size() <= copy_limit || f.op == raw_bytes)
       append_out(reinterpret_cast<const unsigned char*>(d.data()), d.size());
@@ -117,7 +159,6 @@ bool ws_write_queue::take() {
       pieces_.push_back({false, 0, d.size(), &d});
     if (f.op == wsframe::close)
       close_taken_ = true;
-    inflight_bytes_ += queue_cost(f.op, d.size());
   }
   chunks_.clear();
   for (auto& p : pieces_)

@@ -38,7 +38,10 @@ public:
     return (op & 0x08) != 0 ? size + control_overhead : size;
   }
 
-  explicit ws_write_queue(std::size_t max_queue_bytes) : max_queue_bytes_(max_queue_bytes) {}
+  /// `deflate_bits` > 0: permessage-deflate was agreed with that window; data frames of
+  /// at least `deflate_threshold` bytes are then written compressed when that is smaller.
+  explicit ws_write_queue(std::size_t max_queue_bytes, int deflate_bits = 0, std::size_t deflate_threshold = 1024)
+      : max_queue_bytes_(max_queue_bytes), deflate_bits_(deflate_bits), deflate_threshold_(deflate_threshold) {}
 
   /// What a push decided. `schedule`: the caller must arrange one take() on the strand
   /// (none is pending or under way).
@@ -88,6 +91,7 @@ private:
   struct out_frame {
     std::uint8_t op;
     std::shared_ptr<const std::string> data;
+    bool compressed = false; // `data` is the deflated message (RSV1)
   };
   struct piece {
     bool in_out; // in out_ (at offset), or a large payload written in place
@@ -101,6 +105,8 @@ private:
   void release_buffers();
 
   const std::size_t max_queue_bytes_;
+  const int deflate_bits_;
+  const std::size_t deflate_threshold_;
   std::atomic<std::size_t> queued_{0};
   std::atomic<bool> refused_{false};
 
