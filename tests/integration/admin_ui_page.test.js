@@ -16,9 +16,8 @@ const os = require("node:os");
 const path = require("node:path");
 const harness = require("./harness");
 const h = require("./helpers");
+const { launchChromium } = require("./browser");
 
-const CHROMIUM = "/usr/bin/chromium";
-const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"];
 const HASH = "$2b$10$heqvAkYMez.Va6Et2uXInOnkCT6/uQj1brkrbyG3LpopDklcq7ZOS"; // "changeit"
 const WAIT_MS = 8000;
 
@@ -27,10 +26,8 @@ if (!harness.isReference()) {
   let browser;
 
   before(async () => {
-    if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run scripts/setup.sh --test`);
+    browser = await launchChromium();
     server = await harness.start(["--admin-ui", "true", "--admin-ui-password-hash", HASH], { app: "chat" });
-    const { chromium } = require("playwright-core");
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 20000 });
   });
 
   after(async () => {

@@ -9,20 +9,9 @@
 const { test, before, after } = require("node:test");
 const assert = require("node:assert/strict");
 const path = require("node:path");
-const fs = require("node:fs");
 const harness = require("./harness");
+const { launchChromium } = require("./browser");
 
-const CHROMIUM = "/usr/bin/chromium";
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 const WEB_ROOT = path.resolve(__dirname, "../../apps/chat-server/web");
 const WAIT_MS = 5000; // every single wait
 const TEST_TIMEOUT_MS = 60000;
@@ -33,16 +22,8 @@ if (!harness.isReference()) {
   const pageErrors = [];
 
   before(async () => {
-    if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run scripts/setup.sh`);
+    browser = await launchChromium();
     server = await harness.start(["--web-root", WEB_ROOT], { app: "chat" });
-    const { chromium } = require("playwright-core");
-    // launch() runs the browser on a fresh temporary profile (user-data-dir) that
-    // playwright removes on close.
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: CHROMIUM_ARGS,
-      timeout: 20000,
-    });
   });
 
   after(async () => {

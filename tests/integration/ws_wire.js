@@ -20,8 +20,8 @@ function destroyAll() {
   sockets.clear();
 }
 
-/** A masked client frame. */
-function clientFrame(opcode, payload = Buffer.alloc(0), { fin = true } = {}) {
+/** A masked client frame; rsv1 sets the "compressed" bit (RFC 7692). */
+function clientFrame(opcode, payload = Buffer.alloc(0), { fin = true, rsv1 = false } = {}) {
   payload = Buffer.from(payload);
   const n = payload.length;
   let head;
@@ -34,7 +34,7 @@ function clientFrame(opcode, payload = Buffer.alloc(0), { fin = true } = {}) {
     head[1] = 0x80 | 127;
     head.writeBigUInt64BE(BigInt(n), 2);
   }
-  head[0] = (fin ? 0x80 : 0) | opcode;
+  head[0] = (fin ? 0x80 : 0) | (rsv1 ? 0x40 : 0) | opcode;
   const mask = crypto.randomBytes(4);
   const masked = Buffer.alloc(n);
   for (let i = 0; i < n; i++) masked[i] = payload[i] ^ mask[i & 3];
@@ -59,10 +59,12 @@ async function writeBytewise(socket, bytes) {
 
 /**
  * A TCP connection that did the WebSocket upgrade on path by hand (byte by byte when
- * opts.bytewise). frames.next() resolves with the next server frame {fin, op, payload},
- * or null once the connection is closed.
+ * opts.bytewise; opts.headers: extra request headers, e.g. Sec-WebSocket-Extensions).
+ * Resolves with {socket, status: 101, headers (the 101's, lowercased names), frames};
+ * frames.next() resolves with the next server frame (see splitFrames), or null once the
+ * connection is closed.
  */
-async function rawUpgrade(port, path, { bytewise = false } = {}) {
+async function rawUpgrade(port, path, { bytewise = false, headers = {} } = {}) {
   const socket = net.connect(port, "127.0.0.1");
   sockets.add(socket);
   socket.on("error", () => {});
@@ -70,8 +72,12 @@ async function rawUpgrade(port, path, { bytewise = false } = {}) {
   const key = crypto.randomBytes(16).toString("base64");
   const upgrade =
     `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-    `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`;
-  const leftover = h.withTimeout(
+    `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n` +
+    Object.entries(headers)
+      .map(([name, value]) => `${name}: ${value}\r\n`)
+      .join("") +
+    "\r\n";
+  const answer = h.withTimeout(
     new Promise((resolve, reject) => {
       let buf = Buffer.alloc(0);
       const onData = (d) => {
@@ -81,7 +87,7 @@ async function rawUpgrade(port, path, { bytewise = false } = {}) {
         socket.off("data", onData);
         const head = buf.subarray(0, end).toString();
         if (!head.startsWith("HTTP/1.1 101")) return reject(new Error(`upgrade refused: ${head}`));
-        resolve(buf.subarray(end + 4));
+        resolve({ head, rest: buf.subarray(end + 4) });
       };
       socket.on("data", onData);
     }),
@@ -90,7 +96,56 @@ async function rawUpgrade(port, path, { bytewise = false } = {}) {
   );
   if (bytewise) await writeBytewise(socket, upgrade);
   else socket.write(upgrade);
-  return { socket, frames: frameReader(socket, await leftover) };
+  const { head, rest } = await answer;
+  return { socket, status: 101, headers: parseHeaders(head), frames: frameReader(socket, rest) };
+}
+
+/** An HTTP answer's header lines as {lowercased name: value}, repeated names joined by ", ". */
+function parseHeaders(head) {
+  const headers = {};
+  for (const line of head.split("\r\n").slice(1)) {
+    const i = line.indexOf(":");
+    const name = line.slice(0, i).trim().toLowerCase();
+    const value = line.slice(i + 1).trim();
+    headers[name] = name in headers ? `${headers[name]}, ${value}` : value;
+  }
+  return headers;
+}
+
+/**
+ * Splits buf into the complete frames it holds {fin, rsv1, rsv2, rsv3, masked, op, payload}
+ * and the rest (a masked frame, wrong from a server, is skipped past its mask key).
+ */
+function splitFrames(buf) {
+  const frames = [];
+  for (;;) {
+    if (buf.length < 2) break;
+    let len = buf[1] & 0x7f;
+    let at = 2;
+    if (len === 126) {
+      if (buf.length < 4) break;
+      len = buf.readUInt16BE(2);
+      at = 4;
+    } else if (len === 127) {
+      if (buf.length < 10) break;
+      len = Number(buf.readBigUInt64BE(2));
+      at = 10;
+    }
+    if (buf[1] & 0x80) at += 4;
+    if (buf.length < at + len) break;
+    const b0 = buf[0];
+    frames.push({
+      fin: (b0 & 0x80) !== 0,
+      rsv1: (b0 & 0x40) !== 0,
+      rsv2: (b0 & 0x20) !== 0,
+      rsv3: (b0 & 0x10) !== 0,
+      masked: (buf[1] & 0x80) !== 0,
+      op: b0 & 0x0f,
+      payload: Buffer.from(buf.subarray(at, at + len)),
+    });
+    buf = buf.subarray(at + len);
+  }
+  return { frames, rest: buf };
 }
 
 /** Parses the server's (unmasked) frames from socket, starting with the bytes in buf. */
@@ -102,23 +157,9 @@ function frameReader(socket, buf) {
     while (waiters.length && (frames.length || closed)) waiters.shift()(frames.length ? frames.shift() : null);
   };
   const parse = () => {
-    for (;;) {
-      if (buf.length < 2) break;
-      let len = buf[1] & 0x7f;
-      let at = 2;
-      if (len === 126) {
-        if (buf.length < 4) break;
-        len = buf.readUInt16BE(2);
-        at = 4;
-      } else if (len === 127) {
-        if (buf.length < 10) break;
-        len = Number(buf.readBigUInt64BE(2));
-        at = 10;
-      }
-      if (buf.length < at + len) break;
-      frames.push({ fin: (buf[0] & 0x80) !== 0, op: buf[0] & 0x0f, payload: buf.subarray(at, at + len) });
-      buf = buf.subarray(at + len);
-    }
+    const r = splitFrames(buf);
+    frames.push(...r.frames);
+    buf = r.rest;
     wake();
   };
   socket.on("data", (d) => {
@@ -199,6 +240,8 @@ module.exports = {
   closePayload,
   writeBytewise,
   rawUpgrade,
+  parseHeaders,
+  splitFrames,
   frameReader,
   openEcho,
   closeFrame,
