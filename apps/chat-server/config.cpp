@@ -1,5 +1,6 @@
 #include "apps/chat-server/config.hpp"
 
+#include "transport/http/tls_context.hpp"
 #include "transport/http/trusted_proxies.hpp"
 
 #include <boost/program_options.hpp>
@@ -247,6 +248,9 @@ std::optional<config> parse_config(int argc, char** argv, int& exit_code) {
      "polling responses of at least this many bytes are compressed")
     ("trusted-proxy", po::value(&c.http.trusted_proxies)->composing(),
      "address or CIDR range of a proxy whose X-Forwarded-For names the client (repeat); none: the peer's address")
+    ("tls-cert", po::value(&c.http.tls_cert),
+     "PEM certificate chain: with tls-key, the port serves https:// and wss:// only (TLS 1.2+; SIGHUP reloads both)")
+    ("tls-key", po::value(&c.http.tls_key), "PEM private key of tls-cert")
     ("actor-threads", po::value(&c.actor_threads)->default_value(0),
      "CAF worker threads for --actor-scheduler sharing/stealing (0: one per core)")
     ("actor-scheduler", po::value(&c.actor_scheduler)->default_value("io"),
@@ -456,6 +460,20 @@ std::optional<config> parse_config(int argc, char** argv, int& exit_code) {
     std::cerr << "chat-server: trusted-proxy must be an address or a CIDR range, not '" << e.what() << "'\n";
     exit_code = 2;
     return std::nullopt;
+  }
+  if (c.http.tls_cert.empty() != c.http.tls_key.empty()) {
+    std::cerr << "chat-server: tls-cert and tls-key go together (the certificate and its private key)\n";
+    exit_code = 2;
+    return std::nullopt;
+  }
+  if (!c.http.tls_cert.empty()) {
+    try {
+      sio::http::tls_context::load(c.http.tls_cert, c.http.tls_key);
+    } catch (const std::exception& e) {
+      std::cerr << "chat-server: " << e.what() << "\n";
+      exit_code = 2;
+      return std::nullopt;
+    }
   }
   if (header_timeout < 1 || keep_alive_timeout < 1) {
     std::cerr << "chat-server: header-timeout and keep-alive-timeout must be at least 1 ms\n";

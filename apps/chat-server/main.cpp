@@ -182,7 +182,7 @@ int main(int argc, char** argv) {
   }
   if (auto* sched = sio::io_scheduler::of(system))
     sched->attach(front.io_context());
-  std::cout << "listening on http://" << cfg->http.host << ":" << port << std::endl;
+  std::cout << "listening on " << (front.tls() ? "https://" : "http://") << cfg->http.host << ":" << port << std::endl;
   spdlog::info("{}", chat::startup_summary(*cfg, port));
   for (auto& risk : chat::risky_settings(*cfg))
     spdlog::warn("{}", risk);

@@ -3,8 +3,9 @@
 //   REFERENCE=1            -> node tests/integration/reference-echo.js (reference socket.io)
 //   CHAT_SERVER=/abs/path  -> that chat-server binary, with `--app echo`
 //
-// start(extraArgs, opts) resolves to {url, port, proc, stop()} once the server printed
-// `listening on http://127.0.0.1:PORT`; stop() sends SIGTERM, waits (bounded), then
+// start(extraArgs, opts) resolves to {url, port, proc, stop(), stderr()} once the server printed
+// `listening on http://127.0.0.1:PORT` (`https://` with --tls-cert/--tls-key: url then
+// has that scheme); stop() sends SIGTERM, waits (bounded), then
 // SIGKILL. Every started process is also killed when the test process exits.
 //
 // opts.host (default 127.0.0.1) is the address it listens on (another loopback address,
@@ -26,10 +27,10 @@ const SETPRIV = "/usr/bin/setpriv";
 const PRLIMIT = "/usr/bin/prlimit";
 const DEFAULT_HOST = "127.0.0.1";
 
-/** The server's `listening on http://HOST:PORT` line for host. */
+/** The server's `listening on http://HOST:PORT` (or https://, with --tls-cert) line for host. */
 function listeningRe(host) {
   const escaped = host.replace(/[.*+?^$()|[\]{}\\]/g, "\\$&");
-  return new RegExp("^listening on http://" + escaped + ":(\\d+)\\s*$");
+  return new RegExp("^listening on (https?)://" + escaped + ":(\\d+)\\s*$");
 }
 
 const running = new Set();
@@ -191,9 +192,10 @@ async function start(extraArgs = [], opts = {}) {
         if (m) {
           settled = true;
           clearTimeout(timer);
-          const port = Number(m[1]);
+          const scheme = m[1];
+          const port = Number(m[2]);
           resolve({
-            url: `http://${host}:${port}`,
+            url: `${scheme}://${host}:${port}`,
             host,
             port,
             proc,

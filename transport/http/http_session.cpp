@@ -93,18 +93,20 @@ std::vector<std::string_view> values(const request& req, std::string_view name) 
 
 class http_session : public std::enable_shared_from_this<http_session> {
 public:
-  http_session(tcp::socket&& socket, const server_options& opts, std::shared_ptr<const trusted_proxies> proxies,
+  http_session(stream&& s, const server_options& opts, std::shared_ptr<const trusted_proxies> proxies,
                std::shared_ptr<handler> h, asio::io_context& ioc, connection_slot slot)
-      : socket_(std::move(socket)), timer_(socket_.get_executor()), opts_(opts), proxies_(std::move(proxies)),
+      : stream_(std::move(s)), timer_(stream_.get_executor()), opts_(opts), proxies_(std::move(proxies)),
         handler_(std::move(h)), ioc_(ioc), slot_(std::move(slot)) {}
 
   void run() {
-    asio::dispatch(socket_.get_executor(), beast::bind_front_handler(&http_session::read_request, shared_from_this()));
+    if (stream_.is_tls())
+      return asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->tls_first_byte(); });
+    asio::dispatch(stream_.get_executor(), beast::bind_front_handler(&http_session::read_request, shared_from_this()));
   }
 
   // Called through reply_impl from any thread.
   void answer(response r) {
-    asio::post(socket_.get_executor(),
+    asio::post(stream_.get_executor(),
                [self = shared_from_this(), r = std::move(r)]() mutable { self->write_response(std::move(r)); });
   }
 
@@ -139,7 +141,7 @@ private:
       // The read ends with operation_aborted and answers 408 (see on_read).
       timed_out_ = true;
       error_code ignored;
-      socket_.cancel(ignored);
+      stream_.socket().cancel(ignored);
       return;
     }
     case phase::writing:
@@ -149,12 +151,57 @@ private:
     }
   }
 
+  // -- TLS: the handshake before the first request --
+
+  /// A client's first byte on the TLS port: a TLS handshake record (22), or a request in
+  /// plain HTTP, which gets a plain 400 saying where it went rather than a reset.
+  void tls_first_byte() {
+    arm(phase::headers, opts_.header_timeout);
+    stream_.socket().async_wait(tcp::socket::wait_read, [self = shared_from_this()](error_code ec) {
+      if (ec)
+        return self->fail(ec, "tls wait");
+      unsigned char first = 0;
+      error_code peek_ec;
+      auto n = self->stream_.socket().receive(asio::buffer(&first, 1), tcp::socket::message_peek, peek_ec);
+      if (peek_ec || n == 0)
+        return self->fail(peek_ec, "tls peek");
+      if (first != 22)
+        return self->plain_on_tls_port();
+      self->stream_.tls().async_handshake(asio::ssl::stream_base::server, [self](error_code hec) {
+        if (hec)
+          return self->fail(hec, "tls handshake");
+        self->read_request();
+      });
+    });
+  }
+
+  void plain_on_tls_port() {
+    // Written on the socket as it is (nothing of TLS has happened), then closed. What the
+    // client sent is read first (up to 16 KiB), so that the close does not reset the
+    // connection before the client reads the answer.
+    error_code ignored;
+    char sink[4096];
+    stream_.socket().non_blocking(true, ignored);
+    for (int i = 0; i < 4 && stream_.socket().available(ignored) > 0; ++i)
+      stream_.socket().read_some(asio::buffer(sink), ignored);
+    auto res = std::make_shared<bhttp::response<bhttp::string_body>>(bhttp::status::bad_request, 11);
+    res->set(bhttp::field::server, "chat-server");
+    res->set(bhttp::field::content_type, "text/plain; charset=UTF-8");
+    res->body() = "This port speaks TLS: use https:// or wss://\n";
+    res->keep_alive(false);
+    res->prepare_payload();
+    arm(phase::writing, write_timeout);
+    bhttp::async_write(stream_.socket(), *res, [self = shared_from_this(), res](error_code ec, std::size_t) {
+      self->fail(ec, "plain HTTP on the TLS port");
+    });
+  }
+
   void read_request() {
     parser_.emplace();
     parser_->body_limit(opts_.max_body_bytes);
     parser_->header_limit(max_header_bytes);
     arm(phase::headers, opts_.header_timeout);
-    bhttp::async_read_header(socket_, buffer_, *parser_,
+    bhttp::async_read_header(stream_, buffer_, *parser_,
                              beast::bind_front_handler(&http_session::on_header, shared_from_this()));
   }
 
@@ -164,7 +211,7 @@ private:
     if (ec || timed_out_ || parser_->is_done())
       return on_read(ec, 0);
     arm(phase::body, opts_.body_timeout);
-    bhttp::async_read(socket_, buffer_, *parser_,
+    bhttp::async_read(stream_, buffer_, *parser_,
                       beast::bind_front_handler(&http_session::on_read, shared_from_this()));
   }
 
@@ -174,7 +221,17 @@ private:
       return read_request(); // pipelined: its header time runs from now
     buffer_.shrink_to_fit(); // an idle connection keeps no read buffer
     arm(phase::idle, opts_.keep_alive_timeout);
-    socket_.async_wait(tcp::socket::wait_read, [self = shared_from_this()](error_code ec) {
+    if (stream_.is_tls()) {
+      // Bytes may wait decrypted inside TLS: read through it (a small buffer while idle).
+      stream_.async_read_some(buffer_.prepare(512), [self = shared_from_this()](error_code ec, std::size_t n) {
+        if (ec)
+          return self->fail(ec, "keep-alive wait");
+        self->buffer_.commit(n);
+        self->read_request();
+      });
+      return;
+    }
+    stream_.socket().async_wait(tcp::socket::wait_read, [self = shared_from_this()](error_code ec) {
       if (ec)
         return self->fail(ec, "keep-alive wait");
       self->read_request();
@@ -208,7 +265,7 @@ private:
 
     request req = to_request(msg);
     error_code ep_ec;
-    auto ep = socket_.remote_endpoint(ep_ec);
+    auto ep = stream_.socket().remote_endpoint(ep_ec);
     if (!ep_ec)
       req.remote_address = proxies_->empty() ? ep.address().to_string()
                                              : proxies_->client_address(ep.address(), values(req, "x-forwarded-for"));
@@ -241,7 +298,7 @@ private:
         answer += "Sec-WebSocket-Extensions: " + deflate->answer() + "\r\n";
       answer += "Server: chat-server\r\n\r\n";
       std::string leftover = beast::buffers_to_string(buffer_.data());
-      auto ws = std::make_shared<ws_session>(std::move(socket_), opts_, ioc_, std::move(slot_),
+      auto ws = std::make_shared<ws_session>(std::move(stream_), opts_, ioc_, std::move(slot_),
                                              deflate ? deflate->window_bits : 0);
       ws->start(std::move(answer), std::move(leftover), std::move(decision.attach), decision.answer_alone);
       return; // The WebSocket session owns the socket (and its slot) now.
@@ -284,7 +341,7 @@ private:
       res->body().clear(); // Content-Length stays the GET answer's (RFC 9110 9.3.2)
     // A client that never reads its answer must not hold the session for ever.
     arm(phase::writing, write_timeout);
-    bhttp::async_write(socket_, *res, [self = shared_from_this(), res](error_code ec, std::size_t) {
+    bhttp::async_write(stream_, *res, [self = shared_from_this(), res](error_code ec, std::size_t) {
       self->on_write(ec, res->need_eof());
     });
   }
@@ -305,12 +362,12 @@ private:
     spdlog::debug("http {}: {}{}{}", slot_.address(), what, ec ? ": " : "", ec ? ec.message() : "");
     disarm(phase::handling);
     error_code ignored;
-    socket_.shutdown(tcp::socket::shutdown_send, ignored);
-    socket_.close(ignored);
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.socket().close(ignored);
     slot_.release();
   }
 
-  tcp::socket socket_;
+  stream stream_;
   asio::steady_timer timer_;
   beast::flat_buffer buffer_;
   const server_options& opts_;
@@ -354,10 +411,9 @@ reply_ptr http_session::make_reply() {
 
 } // namespace
 
-void start_http_session(tcp::socket&& socket, const server_options& opts, std::shared_ptr<const trusted_proxies> proxies,
+void start_http_session(stream&& s, const server_options& opts, std::shared_ptr<const trusted_proxies> proxies,
                         std::shared_ptr<handler> h, asio::io_context& ioc, connection_slot slot) {
-  std::make_shared<http_session>(std::move(socket), opts, std::move(proxies), std::move(h), ioc, std::move(slot))
-      ->run();
+  std::make_shared<http_session>(std::move(s), opts, std::move(proxies), std::move(h), ioc, std::move(slot))->run();
 }
 
 } // namespace sio::http

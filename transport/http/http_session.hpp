@@ -5,6 +5,7 @@
 
 #include "transport/http/connection_limits.hpp"
 #include "transport/http/server.hpp"
+#include "transport/http/stream.hpp"
 #include "transport/http/trusted_proxies.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -14,9 +15,9 @@
 
 namespace sio::http {
 
-/// Serves `socket`, admitted under `slot`, until the connection ends. A request from one
-/// of `proxies` has the client address its X-Forwarded-For names.
-void start_http_session(boost::asio::ip::tcp::socket&& socket, const server_options& opts,
+/// Serves `s` (TLS: from its handshake on), admitted under `slot`, until the connection
+/// ends. A request from one of `proxies` has the client address its X-Forwarded-For names.
+void start_http_session(stream&& s, const server_options& opts,
                         std::shared_ptr<const trusted_proxies> proxies, std::shared_ptr<handler> h,
                         boost::asio::io_context& ioc, connection_slot slot);
 

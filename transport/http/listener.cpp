@@ -76,6 +76,7 @@ listener::listener(asio::io_context& ioc, const server_options& opts, std::share
     : ioc_(ioc), opts_(opts), handler_(std::move(h)), acceptor_(asio::make_strand(ioc)),
       limits_(std::make_shared<connection_limits>(opts.max_connections, opts.max_connections_per_address)),
       proxies_(std::make_shared<const trusted_proxies>(opts.trusted_proxies)),
+      tls_(opts.tls_cert.empty() ? nullptr : std::make_unique<tls_context>(opts.tls_cert, opts.tls_key)),
       log_(refusal_log_interval), log_timer_(acceptor_.get_executor()), retry_timer_(acceptor_.get_executor()),
       spare_fd_(open_spare()), lingering_(std::make_shared<std::atomic<std::size_t>>(0)) {}
 
@@ -148,7 +149,8 @@ void listener::on_accept(tcp::socket socket) {
     break;
   }
   socket.set_option(tcp::no_delay(true), ec);
-  start_http_session(std::move(socket), opts_, proxies_, handler_, ioc_, std::move(admitted.slot));
+  auto s = tls_ ? stream(std::move(socket), tls_->current()) : stream(std::move(socket));
+  start_http_session(std::move(s), opts_, proxies_, handler_, ioc_, std::move(admitted.slot));
 }
 
 void listener::refuse(tcp::socket socket, const std::string& answer, const std::string& cause,
@@ -216,6 +218,17 @@ void listener::arm_log_timer() {
       spdlog::warn("{}", line);
     arm_log_timer();
   });
+}
+
+std::string listener::reload_tls() {
+  if (!tls_)
+    return {};
+  try {
+    tls_->reload();
+    return {};
+  } catch (const std::exception& e) {
+    return e.what();
+  }
 }
 
 } // namespace sio::http

@@ -12,6 +12,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "transport/http/tls_context.hpp"
 #include "transport/http/trusted_proxies.hpp"
 
 #include <atomic>
@@ -36,6 +37,9 @@ public:
   void stop();
   /// Stops at once; for the server's own shutdown, with the I/O threads stopped.
   void halt() { accepting_ = false; }
+  bool tls() const { return tls_ != nullptr; }
+  /// See server::reload_tls.
+  std::string reload_tls();
 
 private:
   void do_accept();
@@ -55,6 +59,7 @@ private:
   tcp::acceptor acceptor_;
   std::shared_ptr<connection_limits> limits_;
   std::shared_ptr<const trusted_proxies> proxies_;
+  std::unique_ptr<tls_context> tls_; // null: plain TCP
   refusal_log log_;
   boost::asio::steady_timer log_timer_;
   bool log_timer_running_ = false;

@@ -11,6 +11,8 @@
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <mutex>
 #include <thread>
@@ -79,6 +81,7 @@ struct server::impl {
   asio::executor_work_guard<asio::io_context::executor_type> keep_running{ioc.get_executor()};
   listener accept_loop;
   asio::signal_set signals{ioc, SIGINT, SIGTERM};
+  asio::signal_set hangup{ioc, SIGHUP};
   std::vector<std::thread> threads;
   std::function<void(int)> signal_fn;
   std::mutex stop_mutex;
@@ -102,6 +105,7 @@ std::uint16_t server::start() {
     if (!ec && i.signal_fn)
       i.signal_fn(sig);
   });
+  wait_hangup();
   auto n = std::max<std::size_t>(1, i.opts.io_threads);
   for (std::size_t k = 0; k < n; ++k)
     i.threads.emplace_back([&i] { i.ioc.run(); });
@@ -127,6 +131,30 @@ void server::stop() {
 
 void server::on_signal(std::function<void(int)> fn) {
   impl_->signal_fn = std::move(fn);
+}
+
+void server::wait_hangup() {
+  // SIGHUP reloads the certificate (as nginx does), any number of times.
+  impl_->hangup.async_wait([this](error_code ec, int) {
+    if (ec)
+      return;
+    if (!tls()) {
+      spdlog::info("SIGHUP: no tls-cert to reload");
+    } else if (auto why = reload_tls(); why.empty()) {
+      spdlog::info("SIGHUP: tls-cert and tls-key reloaded; new connections use them");
+    } else {
+      spdlog::error("SIGHUP: {}; the previous certificate stays in use", why);
+    }
+    wait_hangup();
+  });
+}
+
+std::string server::reload_tls() {
+  return impl_->accept_loop.reload_tls();
+}
+
+bool server::tls() const {
+  return impl_->accept_loop.tls();
 }
 
 asio::io_context& server::io_context() {

@@ -197,6 +197,10 @@ struct server_options {
   /// trusted_proxies): a request from one of them has the client address the header
   /// names. Empty: the peer's address, always.
   std::vector<std::string> trusted_proxies;
+  /// PEM certificate chain and private key: with both, the port serves HTTPS and WSS
+  /// only (TLS 1.2+); reloaded on SIGHUP.
+  std::string tls_cert;
+  std::string tls_key;
 };
 
 /// Listener plus I/O threads. start() binds (port 0 picks one) and runs the threads.
@@ -215,10 +219,16 @@ public:
   void stop();
   /// Runs `fn` once SIGINT or SIGTERM arrives (on an I/O thread).
   void on_signal(std::function<void(int)> fn);
+  /// Loads tls_cert and tls_key again for new connections (what SIGHUP does); an empty
+  /// answer when that worked or TLS is off, else why it failed (the old ones stay).
+  std::string reload_tls();
+  bool tls() const;
   /// The io_context the I/O threads run (sio::io_scheduler runs actors on it too).
   boost::asio::io_context& io_context();
 
 private:
+  void wait_hangup();
+
   struct impl;
   std::unique_ptr<impl> impl_;
 };

@@ -14,9 +14,10 @@ namespace sio::http {
 
 namespace asio = boost::asio;
 
-ws_session::ws_session(tcp::socket&& socket, const server_options& opts, asio::io_context& ioc, connection_slot slot,
+ws_session::ws_session(stream&& s, const server_options& opts, asio::io_context& ioc, connection_slot slot,
                        int deflate_bits)
-    : socket_(std::move(socket)), ioc_(ioc), write_delay_(opts.write_delay), close_timer_(socket_.get_executor()),
+    : stream_(std::move(s)), socket_(stream_.socket()),
+      tls_read_(stream_.is_tls() ? new unsigned char[tls_read_size] : nullptr), ioc_(ioc), write_delay_(opts.write_delay), close_timer_(socket_.get_executor()),
       max_inbound_bytes_(opts.max_inbound_bytes), max_message_bytes_(opts.max_body_bytes),
       queue_(opts.max_queue_bytes, deflate_bits, opts.per_message_deflate_threshold), slot_(std::move(slot)),
       deflate_(deflate_bits > 0) {}
@@ -25,7 +26,10 @@ void ws_session::start(std::string response_101, std::string leftover,
                        std::function<std::shared_ptr<ws_sink>(ws_channel_ptr)> attach, bool answer_alone) {
   error_code ec;
   socket_.non_blocking(true, ec);
-  if (answer_alone) {
+  if (answer_alone && stream_.is_tls()) {
+    if (queue_.push_raw(std::move(response_101), true).schedule)
+      asio::post(socket_.get_executor(), [self = shared_from_this()] { self->flush(); });
+  } else if (answer_alone) {
     // The 101 in a write of its own, before anything is queued: a client that starts
     // listening for messages only after its `open` event misses a first frame that came
     // in the same read (a fresh socket's send buffer always takes these bytes).
@@ -70,7 +74,7 @@ void ws_session::flush() {
   buffers_.clear();
   for (auto& c : queue_.chunks())
     buffers_.emplace_back(c.data, c.size);
-  asio::async_write(socket_, buffers_, [self = shared_from_this()](error_code ec, std::size_t) { self->on_write(ec); });
+  asio::async_write(stream_, buffers_, [self = shared_from_this()](error_code ec, std::size_t) { self->on_write(ec); });
 }
 
 void ws_session::on_write(error_code ec) {
@@ -119,7 +123,20 @@ void ws_session::consumed(std::size_t bytes) {
 // -- reading (on the strand) --
 
 void ws_session::wait_readable() {
+  if (tls_read_) {
+    stream_.async_read_some(asio::buffer(tls_read_.get(), tls_read_size),
+                            [self = shared_from_this()](error_code ec, std::size_t n) { self->on_tls_read(ec, n); });
+    return;
+  }
   socket_.async_wait(tcp::socket::wait_read, [self = shared_from_this()](error_code ec) { self->on_readable(ec); });
+}
+
+void ws_session::on_tls_read(error_code ec, std::size_t n) {
+  if (ec)
+    return fail("read", ec == asio::ssl::error::stream_truncated ? asio::error::eof : ec);
+  handle_bytes(tls_read_.get(), n);
+  if (!notified_ && !paused_)
+    wait_readable();
 }
 
 void ws_session::on_readable(error_code ec) {

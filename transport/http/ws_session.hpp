@@ -12,10 +12,16 @@
 // With permessage-deflate agreed (deflate_bits > 0), messages of at least the threshold
 // go out compressed (the write queue compresses them, a broadcast once per thread) and a
 // compressed message from the client is inflated whole, within max-http-buffer-size.
+//
+// Over TLS the reads go through OpenSSL into a buffer of the session's (16 KiB, only TLS
+// sessions have one: decrypted bytes can wait inside OpenSSL, where a readability wait
+// on the socket would not see them), and the 101 goes out in a write of its own through
+// the queue.
 #pragma once
 
 #include "transport/http/connection_limits.hpp"
 #include "transport/http/server.hpp"
+#include "transport/http/stream.hpp"
 #include "transport/http/ws_frame.hpp"
 #include "transport/http/ws_write_queue.hpp"
 
@@ -37,7 +43,7 @@ public:
   using error_code = boost::system::error_code;
 
   /// `deflate_bits`: the window permessage-deflate compresses with, 0 when not agreed.
-  ws_session(tcp::socket&& socket, const server_options& opts, boost::asio::io_context& ioc, connection_slot slot,
+  ws_session(stream&& s, const server_options& opts, boost::asio::io_context& ioc, connection_slot slot,
              int deflate_bits = 0);
 
   /// Answers the upgrade with `response_101` (written before anything else), attaches the
@@ -60,6 +66,7 @@ public:
 
 private:
   static constexpr std::size_t scratch_size = 64 * 1024;
+  static constexpr std::size_t tls_read_size = 16 * 1024;
 
   // -- writing --
   send_result sent(ws_write_queue::pushed p);
@@ -69,6 +76,7 @@ private:
   // -- reading (on the strand) --
   void wait_readable();
   void on_readable(error_code ec);
+  void on_tls_read(error_code ec, std::size_t n);
   void handle_bytes(unsigned char* data, std::size_t n);
   void on_frame(const wsframe::header& h, const char* payload, std::size_t len);
   bool text_valid_so_far(bool fin);
@@ -83,7 +91,9 @@ private:
   void bound_goodbye();
   void drop();
 
-  tcp::socket socket_;
+  stream stream_;
+  tcp::socket& socket_; // stream_'s TCP socket
+  std::unique_ptr<unsigned char[]> tls_read_; // TLS only
   boost::asio::io_context& ioc_;
   std::chrono::microseconds write_delay_;
   boost::asio::steady_timer close_timer_;

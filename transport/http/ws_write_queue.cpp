@@ -4,7 +4,9 @@
 #include "transport/http/ws_frame.hpp"
 #include "transport/http/zlib_stream.hpp"
 
+#include <algorithm>
 #include <array>
+#include <iterator>
 
 namespace sio::http {
 
@@ -84,11 +86,11 @@ ws_write_queue::pushed ws_write_queue::push_control(std::uint8_t op, std::string
   return {send_result::queued, schedule()};
 }
 
-ws_write_queue::pushed ws_write_queue::push_raw(std::string bytes) {
+ws_write_queue::pushed ws_write_queue::push_raw(std::string bytes, bool alone) {
   std::lock_guard<std::mutex> guard(mutex_);
   if (closing_)
     return {send_result::closed};
-  pending_.push_back({raw_bytes, std::make_shared<const std::string>(std::move(bytes))});
+  pending_.push_back({raw_bytes, std::make_shared<const std::string>(std::move(bytes)), false, alone});
   return {send_result::queued, schedule()};
 }
 
@@ -119,7 +121,14 @@ bool ws_write_queue::take() {
       release_buffers();
       return false;
     }
-    inflight_.swap(pending_);
+    auto alone = std::find_if(pending_.begin(), pending_.end(), [](const out_frame& f) { return f.alone; });
+    if (alone == pending_.end()) {
+      inflight_.swap(pending_);
+    } else {
+      ++alone;
+      inflight_.assign(std::make_move_iterator(pending_.begin()), std::make_move_iterator(alone));
+      pending_.erase(pending_.begin(), alone);
+    }
   }
   // Pass 0: what the write costs (as queued), and the messages sent compressed.
   for (auto& f : inflight_) {

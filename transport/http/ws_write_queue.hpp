@@ -56,8 +56,9 @@ public:
   /// Queues a pong (refused over the cap) or our close frame (always taken, once; nothing
   /// is queued after it).
   pushed push_control(std::uint8_t op, std::string payload);
-  /// Queues bytes written as they are, ahead of any frame (the 101 answer).
-  pushed push_raw(std::string bytes);
+  /// Queues bytes written as they are, ahead of any frame (the 101 answer); `alone`: in
+  /// a write of their own, the frames queued after them in the next one.
+  pushed push_raw(std::string bytes, bool alone = false);
 
   /// No more data frames are taken (the application was told the session is gone); a
   /// close frame still may be. What is queued stays until drop().
@@ -92,6 +93,7 @@ private:
     std::uint8_t op;
     std::shared_ptr<const std::string> data;
     bool compressed = false; // `data` is the deflated message (RSV1)
+    bool alone = false;      // the last of its write
   };
   struct piece {
     bool in_out; // in out_ (at offset), or a large payload written in place
