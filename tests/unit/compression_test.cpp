@@ -64,6 +64,11 @@ CAF_TEST(offers_accepted_and_answered_with_no_context_takeover) {
   CAF_CHECK_EQUAL(small->window_bits, 10);
   CAF_CHECK_EQUAL(small->answer(),
                   "permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=10");
+  // Asked for the largest window: answered with it (§7.1.2.1), even though it is ours anyway.
+  auto asked = pmd::accept("permessage-deflate; server_max_window_bits=15");
+  CAF_REQUIRE(asked);
+  CAF_CHECK_EQUAL(asked->answer(),
+                  "permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=15");
   // Another extension first, then ours.
   CAF_CHECK(pmd::accept("x-webkit-deflate-frame, permessage-deflate; client_max_window_bits"));
 }
@@ -96,6 +101,7 @@ CAF_TEST(raw_deflate_round_trips_through_sync_flush) {
     std::string out;
     CAF_CHECK(zs::inflate_raw(wire, pmd::tail, 1000000, out) == zs::inflate_status::ok);
     CAF_CHECK(out == message);
+    CAF_CHECK(out.capacity() < 2 * message.size()); // no oversized buffer carried along
     // The stream is reset: the next message does not refer back to this one.
     auto again = zs::deflate(message, zs::format::raw, true, bits);
     again.resize(again.size() - 4);
@@ -125,8 +131,10 @@ CAF_TEST(inflate_is_bounded_and_refuses_garbage) {
   // The thread's inflater is usable after an error.
   auto hello = zs::deflate("hello", zs::format::raw, true);
   hello.resize(hello.size() - 4);
-  CAF_CHECK(zs::inflate_raw(hello, pmd::tail, 1000, out) == zs::inflate_status::ok);
-  CAF_CHECK_EQUAL(out, "hello");
+  std::string fresh;
+  CAF_CHECK(zs::inflate_raw(hello, pmd::tail, 1000, fresh) == zs::inflate_status::ok);
+  CAF_CHECK_EQUAL(fresh, "hello");
+  CAF_CHECK(fresh.capacity() < 64); // a tiny message holds a tiny string, not 16 KiB
   // A final block (BFINAL) without the stripped tail is taken too.
   auto final_block = zs::deflate("hello", zs::format::raw, false);
   CAF_CHECK(zs::inflate_raw(final_block, pmd::tail, 1000, out) == zs::inflate_status::ok);

@@ -271,3 +271,31 @@ CAF_TEST(deflate_compresses_big_messages_once_for_all_queues) {
     CAF_CHECK_EQUAL(q->queued_bytes(), 0u);
   }
 }
+
+CAF_TEST(deflate_tells_strings_of_one_owner_apart) {
+  // A broadcast's text and its attachments are aliasing pointers into one packet: each is
+  // compressed on its own, never served another's result.
+  struct packet {
+    std::string text, first, second;
+  };
+  auto owner = std::make_shared<packet>();
+  owner->text = std::string(3000, 't');
+  owner->first = std::string(3000, 'a');
+  owner->second = std::string(3000, 'b');
+  std::shared_ptr<const std::string> t(owner, &owner->text), a(owner, &owner->first), b(owner, &owner->second);
+  for (int round = 0; round < 2; ++round) { // the second round is served from the cache
+    ws_write_queue q(1 << 20, 15, 100);
+    q.push(std::vector<ws_message>{{false, t}, {true, a}, {true, b}}.data(), 3);
+    CAF_REQUIRE(q.take());
+    auto frames = frames_of(write_bytes(q));
+    CAF_REQUIRE_EQUAL(frames.size(), 3u);
+    const std::string* originals[] = {&owner->text, &owner->first, &owner->second};
+    for (std::size_t i = 0; i < 3; ++i) {
+      std::string inflated;
+      CAF_CHECK(sio::http::zlib::inflate_raw(frames[i].payload, sio::http::permessage_deflate::tail, 1 << 20, inflated)
+                == sio::http::zlib::inflate_status::ok);
+      CAF_CHECK(inflated == *originals[i]);
+    }
+    q.written();
+  }
+}

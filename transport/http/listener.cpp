@@ -158,7 +158,9 @@ void listener::refuse(tcp::socket socket, const std::string& answer, const std::
   count_refusals(cause, 1, address);
   error_code ec;
   socket.non_blocking(true, ec);
-  socket.write_some(asio::buffer(answer), ec); // a fresh socket's send buffer takes it whole
+  // On the TLS port a plain-text answer would read as a protocol error: just close.
+  if (!tls_)
+    socket.write_some(asio::buffer(answer), ec); // a fresh socket's send buffer takes it whole
   socket.shutdown(tcp::socket::shutdown_send, ec);
   if (lingering_->load() < max_lingering)
     std::make_shared<lingering_close>(std::move(socket), lingering_)->start();

@@ -49,6 +49,7 @@ std::optional<agreement> accept_offer(const std::vector<std::string_view>& param
       if (!bits || *bits == 8)
         return std::nullopt;
       a.window_bits = *bits;
+      a.window_asked = true;
     } else {
       return std::nullopt;
     }
@@ -60,7 +61,7 @@ std::optional<agreement> accept_offer(const std::vector<std::string_view>& param
 
 std::string agreement::answer() const {
   std::string s = "permessage-deflate; server_no_context_takeover; client_no_context_takeover";
-  if (window_bits != 15)
+  if (window_asked)
     s += "; server_max_window_bits=" + std::to_string(window_bits);
   return s;
 }

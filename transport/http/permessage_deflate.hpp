@@ -17,6 +17,8 @@ struct agreement {
   /// The LZ77 window we compress with: 15, or what the client's server_max_window_bits
   /// asked for (9..15; 8 is declined, raw deflate cannot make it).
   int window_bits = 15;
+  /// The offer named server_max_window_bits: the answer must name it too (§7.1.2.1).
+  bool window_asked = false;
   /// The Sec-WebSocket-Extensions value of the 101.
   std::string answer() const;
 };

@@ -31,6 +31,9 @@ std::shared_ptr<ssl::context> tls_context::load(const std::string& cert_file, co
   auto* native = ctx->native_handle();
   // Fewer bytes held per idle connection: OpenSSL frees its read/write buffers when empty.
   SSL_CTX_set_mode(native, SSL_MODE_RELEASE_BUFFERS);
+  // An encrypted key fails at once instead of OpenSSL prompting on a terminal (which
+  // would hang the I/O thread doing a SIGHUP reload).
+  SSL_CTX_set_default_passwd_cb(native, [](char*, int, int, void*) { return 0; });
   ERR_clear_error();
   if (SSL_CTX_use_certificate_chain_file(native, cert_file.c_str()) != 1)
     throw std::runtime_error("tls-cert " + cert_file + ": " + openssl_reason());

@@ -26,17 +26,16 @@ void ws_session::start(std::string response_101, std::string leftover,
                        std::function<std::shared_ptr<ws_sink>(ws_channel_ptr)> attach, bool answer_alone) {
   error_code ec;
   socket_.non_blocking(true, ec);
-  if (answer_alone && stream_.is_tls()) {
-    if (queue_.push_raw(std::move(response_101), true).schedule)
-      asio::post(socket_.get_executor(), [self = shared_from_this()] { self->flush(); });
-  } else if (answer_alone) {
-    // The 101 in a write of its own, before anything is queued: a client that starts
-    // listening for messages only after its `open` event misses a first frame that came
-    // in the same read (a fresh socket's send buffer always takes these bytes).
+  // answer_alone: the 101 in a write of its own, before anything is queued: a client that
+  // starts listening for messages only after its `open` event misses a first frame that
+  // came in the same read. Plain TCP writes it now (a fresh socket's send buffer always
+  // takes these bytes); TLS queues it as a write of its own.
+  bool queue_alone = answer_alone && stream_.is_tls();
+  if (answer_alone && !stream_.is_tls()) {
     auto written = socket_.write_some(asio::buffer(response_101), ec);
     response_101.erase(0, ec ? 0 : written);
   }
-  if (!response_101.empty() && queue_.push_raw(std::move(response_101)).schedule)
+  if (!response_101.empty() && queue_.push_raw(std::move(response_101), queue_alone).schedule)
     asio::post(socket_.get_executor(), [self = shared_from_this()] { self->flush(); });
   rx_ = std::move(leftover);
   sink_ = attach(shared_from_this());

@@ -5,8 +5,8 @@
 #include "transport/http/zlib_stream.hpp"
 
 #include <algorithm>
-#include <array>
 #include <iterator>
+#include <unordered_map>
 
 namespace sio::http {
 
@@ -14,25 +14,39 @@ namespace {
 
 /// `message` as permessage-deflate sends it (no context takeover: the same bytes for
 /// every client), or null when compressing does not make it smaller. A broadcast's
-/// frames to many clients share one string: each thread remembers its last few, so it is
-/// compressed once per I/O thread rather than once per client.
+/// frames to many clients share one string: each thread remembers what it compressed
+/// (up to max_entries strings or max_bytes of results, then it starts over), so a string
+/// is compressed once per I/O thread rather than once per client, also when a batched
+/// write holds many broadcasts.
 std::shared_ptr<const std::string> deflated(const std::shared_ptr<const std::string>& message, int bits) {
+  constexpr std::size_t max_entries = 4096;
+  constexpr std::size_t max_bytes = 16 * 1024 * 1024;
   struct entry {
-    std::weak_ptr<const std::string> source; // keeps its control block: no address reuse
+    // A string is known by its address and its owner: the weak_ptr keeps the owner's
+    // control block alive, so a new string at a freed address has another owner; and
+    // strings aliasing one owner (a packet's text and attachments) differ by address.
+    std::weak_ptr<const std::string> source;
     int bits = 0;
     std::shared_ptr<const std::string> deflated;
   };
-  thread_local std::array<entry, 8> recent;
-  thread_local std::size_t next = 0;
-  for (auto& e : recent)
+  thread_local std::unordered_map<const std::string*, entry> known;
+  thread_local std::size_t known_bytes = 0;
+  if (auto at = known.find(message.get()); at != known.end()) {
+    auto& e = at->second;
     if (e.bits == bits && !e.source.owner_before(message) && !message.owner_before(e.source))
       return e.deflated;
+  }
   auto out = zlib::deflate(*message, zlib::format::raw, true, bits);
   // A sync flush ends with 00 00 ff ff, removed on the wire (RFC 7692 §7.2.1).
   if (out.size() >= permessage_deflate::tail.size())
     out.resize(out.size() - permessage_deflate::tail.size());
   auto result = out.size() < message->size() ? std::make_shared<const std::string>(std::move(out)) : nullptr;
-  recent[next++ % recent.size()] = {message, bits, result};
+  if (known.size() >= max_entries || known_bytes >= max_bytes) {
+    known.clear();
+    known_bytes = 0;
+  }
+  known[message.get()] = {message, bits, result};
+  known_bytes += result ? result->size() : 0;
   return result;
 }
 

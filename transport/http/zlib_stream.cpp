@@ -44,12 +44,21 @@ deflater& thread_deflater(format f, int window_bits) {
   return *s;
 }
 
+/// Resets a thread's stream however its message ends (an exception included), so the
+/// next message never continues this one.
+template <int (*Reset)(z_streamp)>
+struct reset_after {
+  z_stream& z;
+  ~reset_after() { Reset(&z); }
+};
+
 } // namespace
 
 std::string deflate(std::string_view in, format f, bool sync_flush, int window_bits) {
   if (window_bits < 9 || window_bits > 15)
     window_bits = 15;
   auto& d = thread_deflater(f, window_bits);
+  reset_after<deflateReset> guard{d.z};
   std::string out;
   out.resize(deflateBound(&d.z, in.size()) + 16);
   d.z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
@@ -62,54 +71,45 @@ std::string deflate(std::string_view in, format f, bool sync_flush, int window_b
     made = out.size() - d.z.avail_out;
     if (rc == Z_STREAM_END || (sync_flush && rc == Z_OK && d.z.avail_out > 0))
       break;
-    if (rc != Z_OK && rc != Z_BUF_ERROR) {
-      deflateReset(&d.z);
+    if (rc != Z_OK && rc != Z_BUF_ERROR)
       throw std::runtime_error("deflate failed");
-    }
     out.resize(out.size() * 2); // only when deflateBound was not enough (a sync flush)
   }
-  deflateReset(&d.z);
   out.resize(made);
   return out;
 }
 
 inflate_status inflate_raw(std::string_view in, std::string_view tail, std::size_t max_out, std::string& out) {
+  // Inflated into the thread's scratch and appended: `out` holds what was made and no
+  // more (a tiny message does not carry a 16 KiB buffer along to the application).
   thread_local inflater inf;
-  auto& z = inf.z;
-  out.clear();
+  thread_local std::unique_ptr<unsigned char[]> scratch(new unsigned char[16 * 1024]);
   constexpr std::size_t step = 16 * 1024;
-  auto status = inflate_status::ok;
+  auto& z = inf.z;
+  reset_after<inflateReset> guard{z};
+  out.clear();
   for (auto part : {in, tail}) {
     z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(part.data()));
     z.avail_in = static_cast<uInt>(part.size());
     while (z.avail_in > 0) {
-      if (out.size() > max_out) {
-        status = inflate_status::too_big;
-        break;
-      }
-      auto before = out.size();
       // One byte past the limit tells "exactly max_out" from "more".
-      out.resize(before + std::min(step, max_out + 1 - before));
-      z.next_out = reinterpret_cast<Bytef*>(out.data() + before);
-      z.avail_out = static_cast<uInt>(out.size() - before);
+      auto room = std::min(step, max_out + 1 - out.size());
+      z.next_out = scratch.get();
+      z.avail_out = static_cast<uInt>(room);
       int rc = ::inflate(&z, Z_SYNC_FLUSH);
-      out.resize(out.size() - z.avail_out);
+      auto made = room - z.avail_out;
+      out.append(reinterpret_cast<const char*>(scratch.get()), made);
+      if (out.size() > max_out)
+        return inflate_status::too_big;
       if (rc == Z_STREAM_END)
         break; // a final block: what follows it is ignored
-      if (rc == Z_BUF_ERROR && out.size() == before && z.avail_out > 0)
+      if (rc == Z_BUF_ERROR && made == 0)
         break; // nothing more to make from this input
-      if (rc != Z_OK && rc != Z_BUF_ERROR) {
-        status = inflate_status::bad_data;
-        break;
-      }
+      if (rc != Z_OK && rc != Z_BUF_ERROR)
+        return inflate_status::bad_data;
     }
-    if (status != inflate_status::ok || out.size() > max_out)
-      break;
   }
-  if (status == inflate_status::ok && out.size() > max_out)
-    status = inflate_status::too_big;
-  inflateReset(&z);
-  return status;
+  return inflate_status::ok;
 }
 
 } // namespace sio::http::zlib
