@@ -53,6 +53,8 @@ struct server_options {
   std::size_t max_attachment_bytes_total = 256 * 1024 * 1024;
   /// Namespaces one connection may join; a CONNECT past it gets CONNECT_ERROR.
   std::size_t max_namespaces_per_connection = 32;
+  /// socket.io-msgpack-parser instead of the default (text) parser, for every client.
+  bool msgpack_parser = false;
 };
 
 /// An event handler a module declared for every socket of a namespace.

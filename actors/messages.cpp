@@ -6,9 +6,37 @@
 #include "actors/api_service.hpp"
 #include "actors/pusher_server.hpp"
 
+#include "transport/socketio/msgpack_parser.hpp"
+
+#include <spdlog/spdlog.h>
+
 namespace sio {
 
-std::vector<http::ws_message> to_ws(const shared_frame& f) {
+namespace {
+
+/// The frame in MessagePack, made once per frame (whichever recipient asks first).
+std::shared_ptr<const std::string> msgpack_of(const shared_frame& f) {
+  if (auto made = std::atomic_load(&f->msgpack))
+    return made;
+  auto bytes = socketio::msgpack_parser::from_text(std::string_view(f->text).substr(1), f->attachments);
+  if (!bytes) {
+    spdlog::error("a frame that is not a Socket.IO packet cannot be sent in MessagePack: {:.80}", f->text);
+    return nullptr;
+  }
+  auto made = std::make_shared<const std::string>(std::move(*bytes));
+  std::atomic_store(&f->msgpack, made);
+  return made;
+}
+
+} // namespace
+
+std::vector<http::ws_message> to_ws(const shared_frame& f, bool msgpack) {
+  if (msgpack) {
+    auto bytes = msgpack_of(f);
+    if (!bytes)
+      return {};
+    return {http::ws_message{true, std::move(bytes)}};
+  }
   std::vector<http::ws_message> out;
   out.reserve(1 + f->attachments.size());
   out.push_back({false, std::shared_ptr<const std::string>(f.ptr, &f->text)});
@@ -32,10 +60,17 @@ delivery_sink::outcome delivery_sink::deliver(const shared_frame& frame, bool is
   if (is_volatile && channel->queued_bytes() > 0)
     return outcome::dropped;
   // The common case, a text packet without attachments, needs no vector.
-  auto result =
-      frame->attachments.empty()
-          ? channel->send(http::ws_message{false, std::shared_ptr<const std::string>(frame.ptr, &frame->text)})
-          : channel->send(to_ws(frame));
+  http::ws_channel::send_result result;
+  if (msgpack_) {
+    auto bytes = msgpack_of(frame);
+    if (!bytes)
+      return outcome::dropped;
+    result = channel->send(http::ws_message{true, std::move(bytes)});
+  } else {
+    result = frame->attachments.empty()
+                 ? channel->send(http::ws_message{false, std::shared_ptr<const std::string>(frame.ptr, &frame->text)})
+                 : channel->send(to_ws(frame));
+  }
   switch (result) {
   case http::ws_channel::send_result::queued:
     return outcome::sent;

@@ -42,6 +42,10 @@ struct wire_packet {
   /// The same event as a Pusher message, when the sender made one (a Pusher client event:
   /// one channel, with the sender's user_id); empty: subscribers translate `text`.
   std::string pusher;
+  /// The packet in MessagePack, for the clients of a msgpack server: made from `text` and
+  /// `attachments` on first use (std::atomic_load / atomic_store), once per frame however
+  /// many recipients share it. Not serialized.
+  mutable std::shared_ptr<const std::string> msgpack = nullptr;
 };
 
 /// An immutable, shared wire packet: a broadcast encodes once and every recipient holds
@@ -76,7 +80,10 @@ template <class Inspector> typename Inspector::result_type inspect(Inspector& f,
 }
 
 /// A wire packet as WebSocket messages; the strings alias the shared frame (no copy).
-std::vector<http::ws_message> to_ws(const shared_frame& f);
+/// The WebSocket / Engine.IO messages of a frame: its text and attachments, or with
+/// `msgpack` the one binary message of socket.io-msgpack-parser (empty when the frame's
+/// text is not a packet, which our encoder never makes).
+std::vector<http::ws_message> to_ws(const shared_frame& f, bool msgpack = false);
 
 // -- the direct delivery path ------------------------------------------------------------------
 
@@ -101,8 +108,11 @@ public:
 
   void publish(http::ws_channel_ptr channel);
   outcome deliver(const shared_frame& frame, bool is_volatile);
+  /// Frames go out in MessagePack (a msgpack server); set before anything is delivered.
+  void use_msgpack() { msgpack_ = true; }
 
 private:
+  bool msgpack_ = false;
   std::once_flag once_;
   http::ws_channel_ptr owned_;
   std::atomic<http::ws_channel*> channel_{nullptr};

@@ -4,6 +4,8 @@
 #include "actors/metrics.hpp"
 #include "actors/remote_socket_json.hpp"
 
+#include "transport/socketio/msgpack_parser.hpp"
+
 #include <spdlog/spdlog.h>
 
 namespace sio {
@@ -29,6 +31,8 @@ void socketio_client::start(std::shared_ptr<server_core> core, std::shared_ptr<c
   raw_ = raw;
   pending_ = std::move(pending);
   decoder_ = sp::decoder(core_->opts.max_attachments, core_->opts.max_attachment_bytes);
+  if (core_->opts.msgpack_parser && !raw_)
+    session_.sink()->use_msgpack();
   attachment_hold_ = std::make_unique<byte_budget::hold>(core_->attachment_bytes);
   if (!raw_)
     self_->delayed_send(self_, core_->opts.connect_timeout, connect_timeout_atom::value);
@@ -47,7 +51,17 @@ void socketio_client::on_open() {
 
 void socketio_client::on_message(engineio::packet& p) {
   metrics::global().bytes_in.add(p.data.size());
-  auto result = p.binary ? feed_attachment(std::move(p.data)) : decoder_.feed_text(p.data);
+  sp::decoder::result result;
+  if (core_->opts.msgpack_parser && !raw_) {
+    // socket.io-msgpack-parser: every packet is one binary message, never text.
+    if (!p.binary)
+      result = sp::parse_error{"a text message with the msgpack parser"};
+    else
+      std::visit([&](auto&& r) { result = std::move(r); },
+                 sp::msgpack_parser::decode(p.data, core_->opts.max_attachments));
+  } else {
+    result = p.binary ? feed_attachment(std::move(p.data)) : decoder_.feed_text(p.data);
+  }
   if (!decoder_.awaiting_attachments())
     attachment_hold_->reset(); // the packet is complete, or the decoder reset on an error
   if (auto* err = std::get_if<sp::parse_error>(&result)) {
@@ -211,13 +225,13 @@ void socketio_client::on_connect(sp::packet& p) {
     }
   }
   auto refuse = [&](std::string_view message, const json::value* data) {
-    session_.send_message(rev.connect_error(p.nsp, message, data));
+    send_packet(rev.connect_error(p.nsp, message, data));
   };
   if (by_nsp_.count(p.nsp)) {
     // Already connected: v2 answers again (ElephantIO sends "40" after its upgrade), v5
     // ignores it, as their references do.
     if (rev.answers_repeated_connect)
-      session_.send_message(rev.connect_ok(p.nsp, {}));
+      send_packet(rev.connect_ok(p.nsp, {}));
     return;
   }
   // Sockets in a middleware count too: each holds its state until the middleware answers.
@@ -268,7 +282,7 @@ void socketio_client::on_connect(sp::packet& p) {
   by_nsp_[s->nsp] = key;
   s->rooms.insert(s->id);
   self_->send(s->nsp_actor, socket_add{key, s->id, caf::actor_cast<caf::actor>(self_), session_.sink()});
-  session_.send_message(rev.connect_ok(s->nsp, s->id));
+  send_packet(rev.connect_ok(s->nsp, s->id));
   metrics::global().connects.add();
   if (core_->activity->admit("connect", s->nsp, {})) {
     // The socket as fetch_sockets shows it (what the Admin UI lists), its auth left out.
@@ -358,7 +372,7 @@ void socketio_client::on_ack(socket_state& s, sp::packet& p) {
 }
 
 void socketio_client::send_frame(const shared_frame& frame, bool is_volatile) {
-  session_.send(to_ws(frame), is_volatile);
+  session_.send(to_ws(frame, core_->opts.msgpack_parser && !raw_), is_volatile);
 }
 
 void socketio_client::report(const char* kind, const socket_state& s, std::string name, std::string detail,
@@ -371,6 +385,20 @@ void socketio_client::report(const char* kind, const socket_state& s, std::strin
   a.detail = std::move(detail);
   a.bytes = bytes;
   core_->activity->publish(std::move(a));
+}
+
+void socketio_client::send_packet(const std::string& text) {
+  // The server's own small packets (CONNECT answers, DISCONNECT), written by the codec as
+  // text: in MessagePack for a msgpack server.
+  if (!core_->opts.msgpack_parser || raw_) {
+    session_.send_message(text);
+    return;
+  }
+  if (auto bytes = sp::msgpack_parser::from_text(text, {}))
+    session_.send({http::ws_message{true, std::make_shared<const std::string>(std::move(*bytes))}});
+  else
+    spdlog::error("session {}: a packet that is not Socket.IO cannot be sent in MessagePack: {:.80}", session_.sid(),
+                  text);
 }
 
 void socketio_client::send_own_frame(const shared_frame& frame) {
@@ -427,7 +455,7 @@ void socketio_client::leave(socket_state& s, const std::string& room) {
 void socketio_client::server_disconnect(socket_state& s, bool close_connection) {
   auto key = s.key; // a send over the cap ends the session, and `s` with it
   if (s.connected)
-    session_.send_message(sp::encode_disconnect(s.nsp));
+    send_packet(sp::encode_disconnect(s.nsp));
   remove_socket(key, "server namespace disconnect");
   if (close_connection)
     close_session("server namespace disconnect");

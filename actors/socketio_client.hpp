@@ -86,6 +86,9 @@ private:
   /// A frame of this socket's own (an emit, an ack): counted as a delivery, then sent.
   void send_own_frame(const shared_frame& frame);
   void send_frame(const shared_frame& frame, bool is_volatile = false);
+  /// One of the server's own packets, as the codec wrote it (text): as it is, or in
+  /// MessagePack for a msgpack server.
+  void send_packet(const std::string& text);
 
   caf::event_based_actor* self_;
   engineio_session& session_;

@@ -53,6 +53,24 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# msgpack-cxx (the Socket.IO msgpack parser, header-only): Debian's libmsgpack-cxx-dev
+# depends on libboost-dev (1.74), which cannot be installed beside libboost1.81-dev, so its
+# headers are unpacked from the Debian package into .deps/ (used with MSGPACK_NO_BOOST).
+msgpack_dir="$root/.deps/msgpack-cxx"
+if [ ! -f "$msgpack_dir/usr/include/msgpack.hpp" ]; then
+  echo "setup: unpacking libmsgpack-cxx-dev into .deps/"
+  tmp="$(mktemp -d)"
+  if ! (cd "$tmp" && apt-get download libmsgpack-cxx-dev >/dev/null 2>&1); then
+    sudo_cmd=""
+    [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+    $sudo_cmd apt-get update -qq
+    (cd "$tmp" && apt-get download libmsgpack-cxx-dev >/dev/null)
+  fi
+  mkdir -p "$msgpack_dir"
+  dpkg-deb -x "$tmp"/libmsgpack-cxx-dev_*.deb "$msgpack_dir"
+  rm -rf "$tmp"
+fi
+
 # npm packages, exactly as locked.
 for dir in "${npm_dirs[@]}"; do
   if [ ! -d "$root/$dir/node_modules" ] || [ "$root/$dir/package-lock.json" -nt "$root/$dir/node_modules/.package-lock.json" ]; then

@@ -201,6 +201,7 @@ std::optional<config> parse_config(int argc, char** argv, int& exit_code) {
   std::vector<std::string> cluster_seeds;
   unsigned long cluster_failure_timeout = 5000;
   std::string admin_listen;
+  std::string parser = "default";
 
   // clang-format off
   po::options_description general("chat-server options");
@@ -248,6 +249,9 @@ std::optional<config> parse_config(int argc, char** argv, int& exit_code) {
      "polling responses of at least this many bytes are compressed")
     ("trusted-proxy", po::value(&c.http.trusted_proxies)->composing(),
      "address or CIDR range of a proxy whose X-Forwarded-For names the client (repeat); none: the peer's address")
+    ("parser", po::value(&parser)->default_value("default"),
+     "Socket.IO packet format: default (text, with binary attachments) or msgpack (socket.io-msgpack-parser; "
+     "every client must use it; Engine.IO v3 clients are then refused)")
     ("tls-cert", po::value(&c.http.tls_cert),
      "PEM certificate chain: with tls-key, the port serves https:// and wss:// only (TLS 1.2+; SIGHUP reloads both)")
     ("tls-key", po::value(&c.http.tls_key), "PEM private key of tls-cert")
@@ -460,6 +464,21 @@ std::optional<config> parse_config(int argc, char** argv, int& exit_code) {
     std::cerr << "chat-server: trusted-proxy must be an address or a CIDR range, not '" << e.what() << "'\n";
     exit_code = 2;
     return std::nullopt;
+  }
+  if (parser != "default" && parser != "msgpack") {
+    std::cerr << "chat-server: parser must be default or msgpack, not '" << parser << "'\n";
+    exit_code = 2;
+    return std::nullopt;
+  }
+  c.engine.msgpack_parser = parser == "msgpack";
+  if (c.engine.msgpack_parser) {
+    // socket.io-msgpack-parser speaks Socket.IO v5 only.
+    if (vm.count("allow-eio3") && !vm["allow-eio3"].defaulted() && c.engine.allow_eio3) {
+      std::cerr << "chat-server: allow-eio3 needs the default parser (socket.io-msgpack-parser is Socket.IO v5 only)\n";
+      exit_code = 2;
+      return std::nullopt;
+    }
+    c.engine.allow_eio3 = false;
   }
   if (c.http.tls_cert.empty() != c.http.tls_key.empty()) {
     std::cerr << "chat-server: tls-cert and tls-key go together (the certificate and its private key)\n";

@@ -47,33 +47,6 @@ parse_error make_error(std::string reason) {
   return parse_error{std::move(reason)};
 }
 
-/// Like socket.io-parser's isPayloadValid, with the rule that an event name must be a
-/// string. Absent data is fine for CONNECT, DISCONNECT and CONNECT_ERROR only.
-bool payload_valid(packet_type type, bool has_data, const boost::json::value& data) {
-  switch (type) {
-  case packet_type::connect:
-    return !has_data || data.is_object();
-  case packet_type::disconnect:
-    return !has_data;
-  case packet_type::connect_error:
-    return !has_data || data.is_string() || data.is_object();
-  case packet_type::event:
-  case packet_type::binary_event: {
-    if (!has_data || !data.is_array())
-      return false;
-    const auto& arr = data.get_array();
-    if (arr.empty() || !arr[0].is_string())
-      return false;
-    const auto& name = arr[0].get_string();
-    return !is_reserved_event({name.data(), name.size()});
-  }
-  case packet_type::ack:
-  case packet_type::binary_ack:
-    return has_data && data.is_array();
-  }
-  return false;
-}
-
 bool marked_as_placeholder(const boost::json::object& obj) {
   auto it = obj.find("_placeholder");
   return it != obj.end() && it->value().is_bool() && it->value().get_bool();
@@ -216,6 +189,31 @@ bool is_reserved_event(std::string_view name) {
   for (auto r : reserved_events)
     if (name == r)
       return true;
+  return false;
+}
+
+bool payload_valid(packet_type type, bool has_data, const boost::json::value& data) {
+  switch (type) {
+  case packet_type::connect:
+    return !has_data || data.is_object();
+  case packet_type::disconnect:
+    return !has_data;
+  case packet_type::connect_error:
+    return !has_data || data.is_string() || data.is_object();
+  case packet_type::event:
+  case packet_type::binary_event: {
+    if (!has_data || !data.is_array())
+      return false;
+    const auto& arr = data.get_array();
+    if (arr.empty() || !arr[0].is_string())
+      return false;
+    const auto& name = arr[0].get_string();
+    return !is_reserved_event({name.data(), name.size()});
+  }
+  case packet_type::ack:
+  case packet_type::binary_ack:
+    return has_data && data.is_array();
+  }
   return false;
 }
 

@@ -66,6 +66,11 @@ bool is_placeholder(const boost::json::value& v, std::uint64_t& num);
 /// socket.io's emit throws on them, and a client that receives one drops the connection.
 bool is_reserved_event(std::string_view name);
 
+/// Like socket.io-parser's isPayloadValid, with the rule that an event name must be a
+/// string (not a reserved one). Absent data is fine for CONNECT, DISCONNECT and
+/// CONNECT_ERROR only.
+bool payload_valid(packet_type type, bool has_data, const boost::json::value& data);
+
 /// Parses JSON that will be re-emitted to clients: nesting bounded, and numbers that
 /// JSON cannot carry (1e999 parses to an infinity) replaced by null, as JSON.stringify
 /// does in the reference, so nothing re-serialized is unreadable to a client. Nothing on
