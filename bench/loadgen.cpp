@@ -27,6 +27,24 @@
 // or slow_drain_limit); an EOF, a reset or a WebSocket close frame met on the way counts
 // as closed by the server (slow_closed_by_server).
 //
+// --deflate: the upgrade offers permessage-deflate (RFC 7692); messages the server sends
+// compressed (RSV1) are inflated (one raw inflater per worker thread, reset per message:
+// the server takes no context) before they are handled like any other. The client sends
+// uncompressed, as the extension allows. The figures count the compressed messages.
+// Inflating is a pure function of the message's bytes, and a broadcast reaches every client
+// of a worker as the same bytes: each worker keeps the recent distinct messages it inflated
+// with their text (256, direct-mapped by hash), so that the load generator's one core does
+// not become the bottleneck (zlib takes ~4 µs for a 1 KiB message; --inflate-all inflates
+// every one).
+// --text-fill: the filler of --text-bytes, which sets how well messages compress: x (one
+// letter repeated, ~8x), words (random common words, like prose), random (random letters
+// and digits, hardly compressible).
+//
+// --tls: every connection is TLS (OpenSSL through asio::ssl::stream over the same TCP
+// socket, no certificate verification), the upgrade request included. A plain run reads
+// and writes the socket directly, as before: one test of the connection's stream per read
+// and per write is all the plain path pays.
+//
 // Why not Beast's websocket::stream: it hands over one message per async_read (one
 // completion handler and a buffer copy per frame) and validates UTF-8 byte by byte. A load
 // generator reading thousands of sockets on one thread needs to parse every frame one
@@ -36,6 +54,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/json.hpp>
@@ -48,6 +67,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <array>
@@ -106,6 +126,13 @@ constexpr int max_logged_failures = 5;          // per worker, on stderr
 constexpr std::size_t logged_frame_chars = 300; // --verbose: first frame of each event name
 constexpr std::uint64_t join_ack_id = 1;
 constexpr std::string_view websocket_key = "dGhlIHNhbXBsZSBub25jZQ==";
+// --deflate: the offer, and the tail a permessage-deflate sender strips from each message.
+constexpr std::string_view deflate_offer = "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n";
+constexpr unsigned char deflate_tail[4] = {0x00, 0x00, 0xff, 0xff};
+constexpr std::size_t initial_inflate_buffer = 16 * 1024;
+// Distinct messages a worker keeps inflated: more than the broadcasts in flight at once
+// (senders x window), as each client's read brings in all of them.
+constexpr std::size_t inflate_cache_entries = 256;
 constexpr std::string_view stamp_marker = "\"t:"; // "t:<ns>[:s<sender>]" in the text
 
 // WebSocket opcodes (RFC 6455 §5.2).
@@ -138,11 +165,16 @@ struct options {
   double timeout = 120;
   double connect_timeout = default_connect_deadline_s; // seconds for every client to connect
   std::size_t text_bytes = 0;                           // filler appended to each message's text
+  std::string text_fill = "x";                          // x, words or random
+  bool inflate_all = false;                             // --deflate: no cache of inflated messages
   bool count_writes = false;                            // perf stat the server's write syscalls
+  bool deflate = false;                                 // offer permessage-deflate, inflate RSV1 messages
+  bool tls = false;                                     // TLS on every connection
   bool verbose = false;
   // derived
   scenario kind = scenario::fanout;
   std::string nsp_prefix; // "" for "/", else "/nsp," as in Socket.IO packets
+  std::string filler;     // text_bytes of text_fill
 };
 options opts; // the one global: set by main before any thread starts, then read-only
 
@@ -257,7 +289,15 @@ struct counters {
   std::atomic<std::int64_t> last_ready_ns{0};
   // --slow-clients: stopped reading at t0, done draining after t1, closed by the server.
   std::atomic<std::uint64_t> slow_paused{0}, slow_done{0}, slow_closed{0};
+  // --deflate: connections whose 101 accepted the extension; messages that came compressed
+  // (RSV1), their bytes on the wire and inflated (the whole run, warmup included).
+  std::atomic<std::uint64_t> deflate_accepted{0}, compressed{0}, compressed_bytes{0}, inflated_bytes{0};
+  std::atomic<std::uint64_t> inflated{0}; // of them, inflated by zlib (the rest: from the cache)
 };
+
+void add(std::atomic<std::uint64_t>& counter, std::uint64_t n) {
+  counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+}
 
 // One writer: a plain load and store, no locked read-modify-write.
 void bump(std::atomic<std::uint64_t>& counter) {
@@ -300,6 +340,12 @@ public:
   void slow_client_finished(bool closed_by_server);
   std::string& scratch() { return scratch_; }
   asio::io_context& context() { return ctx_; }
+  /// --tls: the client context of this worker's connections.
+  asio::ssl::context& tls_context() { return *tls_context_; }
+  /// --deflate: one permessage-deflate message inflated into a buffer of this worker's,
+  /// valid until the next call; nothing if it is not valid deflate data.
+  std::optional<std::string_view> inflate(std::string_view compressed);
+  std::optional<std::string_view> inflate_with_zlib(std::string_view compressed);
   /// The node client `index` connects to (one node unless --ports names several).
   const tcp::endpoint& server(std::size_t index) const { return servers_[index % servers_.size()]; }
 
@@ -317,6 +363,15 @@ private:
 
   asio::io_context ctx_; // declared first: destroyed after the sockets
   asio::executor_work_guard<asio::io_context::executor_type> guard_;
+  std::optional<asio::ssl::context> tls_context_; // --tls
+  z_stream inflater_{};                          // --deflate: raw inflate, reset per message
+  bool inflater_ready_ = false;
+  std::string inflated_;
+  struct inflated_message {
+    std::string compressed, text;
+    bool valid = false;
+  };
+  std::vector<inflated_message> inflate_cache_; // direct-mapped by a hash of the compressed bytes
   std::vector<tcp::endpoint> servers_;
   std::vector<std::unique_ptr<connection>> connections_;
   std::size_t next_to_connect_ = 0;
@@ -357,6 +412,8 @@ private:
   void take_upgrade_response();
   void take_frames(std::int64_t now);
   void on_frame(bool fin, unsigned op, std::string_view payload, std::int64_t now);
+  void on_compressed_frame(bool fin, unsigned op, std::string_view payload, std::int64_t now);
+  void on_connected();
   void on_text(std::string_view text, std::int64_t now);
   void on_socketio(std::string_view packet, std::int64_t now);
   void on_event(std::string_view rest, std::int64_t now);
@@ -382,6 +439,7 @@ private:
   worker& worker_;
   std::size_t index_;
   tcp::socket socket_;
+  std::unique_ptr<asio::ssl::stream<tcp::socket&>> tls_; // --tls: over socket_ (a pointer: plain connections stay small)
   state state_ = state::connecting;
   bool closing_ = false; // closed by us at the end: errors from now on are expected
   bool reading_ = false; // an async_read_some in flight
@@ -395,6 +453,7 @@ private:
   std::size_t head_ = 0, tail_ = 0;
   std::string fragment_; // a fragmented text message (rare)
   bool in_fragment_ = false;
+  bool fragment_compressed_ = false; // --deflate: its first frame had RSV1
   std::string out_queued_, out_writing_; // one async_write in flight, the rest queued
   bool writing_ = false;
   std::array<unsigned char, 4> mask_{};
@@ -432,22 +491,43 @@ void connection::start() {
       return lost("connect: " + ec.message());
     error_code ignored;
     socket_.set_option(tcp::no_delay(true), ignored);
-    state_ = state::upgrading;
-    out_queued_ += "GET " + opts.path + "?EIO=4&transport=websocket HTTP/1.1\r\nHost: " + opts.host + ":"
-                   + std::to_string(worker_.server(index_).port()) + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ";
-    out_queued_ += websocket_key;
-    out_queued_ += "\r\nSec-WebSocket-Version: 13\r\n\r\n";
-    flush();
-    read_more();
+    if (!opts.tls)
+      return on_connected();
+    tls_ = std::make_unique<asio::ssl::stream<tcp::socket&>>(socket_, worker_.tls_context());
+    tls_->async_handshake(asio::ssl::stream_base::client, [this](const error_code& ec) {
+      if (closing_)
+        return;
+      if (ec)
+        return lost("TLS handshake: " + ec.message());
+      on_connected();
+    });
   });
+}
+
+// TCP connected (and with --tls, the TLS handshake done): the WebSocket upgrade.
+void connection::on_connected() {
+  state_ = state::upgrading;
+  out_queued_ += "GET " + opts.path + "?EIO=4&transport=websocket HTTP/1.1\r\nHost: " + opts.host + ":"
+                 + std::to_string(worker_.server(index_).port()) + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ";
+  out_queued_ += websocket_key;
+  out_queued_ += "\r\nSec-WebSocket-Version: 13\r\n";
+  if (opts.deflate)
+    out_queued_ += deflate_offer;
+  out_queued_ += "\r\n";
+  flush();
+  read_more();
 }
 
 void connection::read_more() {
   if (tail_ == in_.size())
     in_.resize(in_.size() * 2);
   reading_ = true;
-  socket_.async_read_some(asio::buffer(in_.data() + tail_, in_.size() - tail_),
-                          [this](const error_code& ec, std::size_t n) { on_read(ec, n); });
+  const auto into = asio::buffer(in_.data() + tail_, in_.size() - tail_);
+  auto done = [this](const error_code& ec, std::size_t n) { on_read(ec, n); };
+  if (tls_)
+    tls_->async_read_some(into, std::move(done));
+  else
+    socket_.async_read_some(into, std::move(done));
 }
 
 void connection::on_read(const error_code& ec, std::size_t n) {
@@ -480,6 +560,8 @@ void connection::take_upgrade_response() {
   if (!starts_with(got, "HTTP/1.1 101")) {
     return lost("upgrade refused: " + std::string(got.substr(0, got.find("\r\n"))));
   }
+  if (opts.deflate && got.substr(0, end).find("permessage-deflate") != std::string_view::npos)
+    bump(worker_.stats.deflate_accepted);
   head_ = end + 4;
   state_ = state::opening;
 }
@@ -523,7 +605,10 @@ void connection::take_frames(std::int64_t now) {
         payload[i] ^= key[i % 4];
     }
     head_ += header + length;
-    on_frame((b[0] & 0x80) != 0, b[0] & 0x0f, std::string_view(payload, length), now);
+    if (b[0] & 0x40) // RSV1: a permessage-deflate message
+      on_compressed_frame((b[0] & 0x80) != 0, b[0] & 0x0f, std::string_view(payload, length), now);
+    else
+      on_frame((b[0] & 0x80) != 0, b[0] & 0x0f, std::string_view(payload, length), now);
   }
   if (state_ == state::closed)
     return;
@@ -551,6 +636,7 @@ void connection::on_frame(bool fin, unsigned op, std::string_view payload, std::
       return on_text(payload, now);
     fragment_.assign(payload);
     in_fragment_ = true;
+    fragment_compressed_ = false;
     return;
   case op_continuation:
     if (!in_fragment_)
@@ -558,7 +644,12 @@ void connection::on_frame(bool fin, unsigned op, std::string_view payload, std::
     fragment_.append(payload);
     if (fin) {
       in_fragment_ = false;
-      on_text(fragment_, now);
+      if (!fragment_compressed_)
+        return on_text(fragment_, now);
+      const auto text = worker_.inflate(fragment_);
+      if (!text)
+        return lost("permessage-deflate: the server's message does not inflate");
+      on_text(*text, now);
     }
     return;
   case op_close:
@@ -568,6 +659,25 @@ void connection::on_frame(bool fin, unsigned op, std::string_view payload, std::
   default:
     return; // pong, binary
   }
+}
+
+// A frame with RSV1: the first (or only) frame of a compressed message (RFC 7692 §6).
+void connection::on_compressed_frame(bool fin, unsigned op, std::string_view payload, std::int64_t now) {
+  if (slow_ != slow::no || op != op_text) // a slow client's drain, a binary message: not read
+    return on_frame(fin, op, payload, now);
+  bump(worker_.stats.compressed);
+  add(worker_.stats.compressed_bytes, payload.size());
+  if (!fin) { // inflated once the last fragment is in
+    bump(worker_.stats.frames);
+    fragment_.assign(payload);
+    in_fragment_ = true;
+    fragment_compressed_ = true;
+    return;
+  }
+  const auto text = worker_.inflate(payload);
+  if (!text)
+    return lost("permessage-deflate: the server's message does not inflate");
+  on_frame(true, op, *text, now);
 }
 
 // One Engine.IO packet.
@@ -820,7 +930,7 @@ void connection::flush() {
     return;
   out_writing_.swap(out_queued_);
   writing_ = true;
-  asio::async_write(socket_, asio::buffer(out_writing_), [this](const error_code& ec, std::size_t) {
+  auto done = [this](const error_code& ec, std::size_t) {
     writing_ = false;
     out_writing_.clear(); // keeps its capacity for the next swap
     if (closing_)
@@ -828,7 +938,11 @@ void connection::flush() {
     if (ec)
       return lost("write: " + ec.message());
     flush();
-  });
+  };
+  if (tls_)
+    asio::async_write(*tls_, asio::buffer(out_writing_), std::move(done));
+  else
+    asio::async_write(socket_, asio::buffer(out_writing_), std::move(done));
 }
 
 // -- connection: the scenario's traffic ------------------------------------------
@@ -868,7 +982,7 @@ void connection::send_benchmark_message() {
     m += ":s";
     append_number(m, index_);
     m += ":";
-    m.append(opts.text_bytes, 'x'); // --text-bytes: a longer message
+    m += opts.filler; // --text-bytes: a longer message
     m += "\",\"platform\":\"bench\"}]";
   } else {
     m += "[\"sendMessage\",{\"conversationId\":\"conv-";
@@ -880,7 +994,7 @@ void connection::send_benchmark_message() {
     m += ":s";
     append_number(m, index_);
     m += ":";
-    m.append(opts.text_bytes, 'x');
+    m += opts.filler;
     m += "\",\"type\":\"text\"}]";
   }
   send_frame(op_text, m);
@@ -921,10 +1035,82 @@ void connection::arm_rate_timer() {
 // -- worker ------------------------------------------------------------------------
 
 worker::worker(std::vector<tcp::endpoint> servers, std::size_t connect_window)
-    : guard_(ctx_.get_executor()), servers_(std::move(servers)), connect_window_(std::max<std::size_t>(1, connect_window)) {}
+    : guard_(ctx_.get_executor()), servers_(std::move(servers)), connect_window_(std::max<std::size_t>(1, connect_window)) {
+  if (opts.tls) {
+    tls_context_.emplace(asio::ssl::context::tls_client);
+    tls_context_->set_verify_mode(asio::ssl::verify_none); // the benchmark's self-signed certificate
+  }
+}
 
 worker::~worker() {
   join();
+  if (inflater_ready_)
+    inflateEnd(&inflater_);
+}
+
+// A message this worker inflated recently comes from the cache (the same bytes inflate to
+// the same text: no context is taken over from one message to the next).
+std::optional<std::string_view> worker::inflate(std::string_view compressed) {
+  if (opts.inflate_all)
+    return inflate_with_zlib(compressed);
+  if (inflate_cache_.empty())
+    inflate_cache_.resize(inflate_cache_entries);
+  auto& entry = inflate_cache_[std::hash<std::string_view>{}(compressed) % inflate_cache_entries];
+  if (entry.valid && entry.compressed == compressed) {
+    add(stats.inflated_bytes, entry.text.size());
+    return std::string_view(entry.text);
+  }
+  const auto text = inflate_with_zlib(compressed);
+  if (!text)
+    return std::nullopt;
+  entry.compressed.assign(compressed);
+  entry.text.assign(*text);
+  entry.valid = true;
+  return text;
+}
+
+// Raw deflate (no zlib header), the message's bytes then the 00 00 ff ff its sender
+// removed, into inflated_ (grown as needed, never shrunk).
+std::optional<std::string_view> worker::inflate_with_zlib(std::string_view compressed) {
+  bump(stats.inflated);
+  if (!inflater_ready_) {
+    if (inflateInit2(&inflater_, -MAX_WBITS) != Z_OK)
+      return std::nullopt;
+    inflater_ready_ = true;
+    inflated_.resize(initial_inflate_buffer);
+  } else if (inflateReset(&inflater_) != Z_OK) {
+    return std::nullopt;
+  }
+  std::size_t produced = 0;
+  const std::string_view parts[] = {compressed,
+                                    {reinterpret_cast<const char*>(deflate_tail), sizeof deflate_tail}};
+  for (const auto part : parts) {
+    inflater_.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(part.data()));
+    inflater_.avail_in = static_cast<uInt>(part.size());
+    for (;;) {
+      if (produced == inflated_.size()) {
+        if (produced >= max_frame_payload)
+          return std::nullopt;
+        inflated_.resize(produced * 2);
+      }
+      inflater_.next_out = reinterpret_cast<Bytef*>(inflated_.data() + produced);
+      inflater_.avail_out = static_cast<uInt>(inflated_.size() - produced);
+      const int rc = ::inflate(&inflater_, Z_SYNC_FLUSH);
+      produced = inflated_.size() - inflater_.avail_out;
+      if (rc == Z_STREAM_END) { // a final block: nothing may follow, the tail not needed
+        add(stats.inflated_bytes, produced);
+        return std::string_view(inflated_.data(), produced);
+      }
+      if (rc == Z_BUF_ERROR && inflater_.avail_in == 0)
+        break; // all in, nothing more to come out
+      if (rc != Z_OK)
+        return std::nullopt;
+      if (inflater_.avail_in == 0 && inflater_.avail_out > 0)
+        break;
+    }
+  }
+  add(stats.inflated_bytes, produced);
+  return std::string_view(inflated_.data(), produced);
 }
 
 void worker::add_client(std::size_t index) {
@@ -1447,6 +1633,23 @@ json::object controller::common_fields() const {
   o["connect_failures"] = sum(&counters::failed);
   o["dropped_connections"] = sum(&counters::dropped);
   o["errors"] = sum(&counters::errors);
+  if (opts.tls)
+    o["tls"] = true;
+  if (opts.deflate) {
+    // The whole run's (connect broadcasts and warmup included), not the window's.
+    const auto compressed = sum(&counters::compressed), wire = sum(&counters::compressed_bytes),
+               inflated = sum(&counters::inflated_bytes);
+    o["deflate_accepted"] = sum(&counters::deflate_accepted);
+    o["compressed_messages"] = compressed;
+    o["compressed_bytes"] = wire;
+    o["inflated_bytes"] = inflated;
+    o["inflated_by_zlib"] = sum(&counters::inflated);
+    std::fprintf(stderr, "deflate: accepted on %llu connections; %llu messages came compressed, %llu bytes inflated "
+                         "to %llu\n",
+                 static_cast<unsigned long long>(sum(&counters::deflate_accepted)),
+                 static_cast<unsigned long long>(compressed), static_cast<unsigned long long>(wire),
+                 static_cast<unsigned long long>(inflated));
+  }
   return o;
 }
 
@@ -1672,6 +1875,13 @@ std::optional<int> parse_options(int argc, char** argv) {
       "seconds for every client to connect")(
       "text-bytes", po::value(&opts.text_bytes)->default_value(opts.text_bytes),
       "filler bytes appended to each message's text (fanout, rooms)")(
+      "text-fill", po::value(&opts.text_fill)->default_value(opts.text_fill),
+      "the filler: x (one letter repeated), words (random common words) or random (random letters and digits)")(
+      "inflate-all", po::bool_switch(&opts.inflate_all),
+      "--deflate: inflate every message with zlib, even one this thread inflated already")(
+      "deflate", po::bool_switch(&opts.deflate),
+      "offer permessage-deflate; inflate the messages the server compresses (RSV1); the figures count them")(
+      "tls", po::bool_switch(&opts.tls), "TLS on every connection (no certificate verification)")(
       "count-writes", po::bool_switch(&opts.count_writes),
       "fanout, rooms, with --server-pid: count the server's write syscalls in the window (perf stat)")(
       "verbose,v", po::bool_switch(&opts.verbose), "log the first frame of each ignored event");
@@ -1756,6 +1966,43 @@ std::optional<int> parse_options(int argc, char** argv) {
     return 1;
   }
   opts.nsp_prefix = opts.nsp == "/" ? "" : opts.nsp + ",";
+  if (opts.text_fill == "x") {
+    opts.filler.assign(opts.text_bytes, 'x');
+  } else if (opts.text_fill == "words" || opts.text_fill == "random") {
+    // The same filler in every message and every run (a fixed seed).
+    static constexpr std::string_view words[] = {
+        "the",   "of",    "and",   "to",     "in",    "is",    "you",    "that",  "it",    "he",    "was",
+        "for",   "on",    "are",   "as",     "with",  "his",   "they",   "at",    "be",    "this",  "have",
+        "from",  "or",    "one",   "had",    "by",    "word",  "but",    "not",   "what",  "all",   "were",
+        "we",    "when",  "your",  "can",    "said",  "there", "use",    "an",    "each",  "which", "she",
+        "do",    "how",   "their", "if",     "will",  "up",    "other",  "about", "out",   "many",  "then",
+        "them",  "these", "so",    "some",   "her",   "would", "make",   "like",  "him",   "into",  "time",
+        "has",   "look",  "two",   "more",   "write", "go",    "see",    "number", "no",   "way",   "could",
+        "people", "my",   "than",  "first",  "water", "been",  "call",   "who",   "oil",   "its",   "now",
+        "find",  "long",  "down",  "day",    "did",   "get",   "come",   "made",  "may",   "part",  "meeting",
+        "tomorrow", "sounds", "good", "thanks", "later", "ok",  "lunch",  "today", "send",  "file",  "know"};
+    static constexpr std::string_view alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    std::uint64_t state = 0x9e3779b97f4a7c15ull;
+    auto next = [&state] { // xorshift64
+      state ^= state << 13;
+      state ^= state >> 7;
+      state ^= state << 17;
+      return state;
+    };
+    while (opts.filler.size() < opts.text_bytes) {
+      if (opts.text_fill == "random") {
+        opts.filler += alphabet[next() % alphabet.size()];
+      } else {
+        if (!opts.filler.empty())
+          opts.filler += ' ';
+        opts.filler += words[next() % std::size(words)];
+      }
+    }
+    opts.filler.resize(opts.text_bytes);
+  } else {
+    std::cerr << "loadgen: --text-fill is x, words or random\n";
+    return 1;
+  }
   return std::nullopt;
 }
 
@@ -1794,9 +2041,9 @@ int main(int argc, char** argv) {
   if (!server)
     return 1;
   raise_file_limit();
-  std::fprintf(stderr, "loadgen: %s, %zu clients, %zu senders, rate %g, window %zu, %zu thread(s), server %s:%u\n",
+  std::fprintf(stderr, "loadgen: %s, %zu clients, %zu senders, rate %g, window %zu, %zu thread(s), server %s:%u%s%s\n",
                opts.scenario_name.c_str(), opts.clients, opts.senders, opts.rate, opts.window, opts.threads,
-               opts.host.c_str(), opts.port);
+               opts.host.c_str(), opts.port, opts.tls ? ", TLS" : "", opts.deflate ? ", permessage-deflate offered" : "");
   if (opts.ports.size() > 1)
     std::fprintf(stderr, "loadgen: clients spread over %zu nodes\n", opts.ports.size());
   if (opts.slow_clients > 0)

@@ -17,11 +17,22 @@ delivered message as a multiple of the floor at the frames per write it reached.
 
     bash bench/run.sh            # setup + build + this script
     /usr/bin/python3 bench/run.py [--passes 3] [--only fanout-100,ack] [--json out.json]
+
+Variants: --server-args "..." go to chat-server (not to Node), --loadgen-args "..." to every
+load generator run (an option a scenario already sets, e.g. --text-bytes, takes the given
+value instead). --tls runs chat-server over TLS (a self-signed certificate made once per
+run) and loadgen --tls; Node is skipped then, as with --no-node. permessage-deflate, with
+messages of 1 KiB so that they pass the server's 1024-byte threshold (the scenarios' own
+are ~165 bytes; --text-fill words compresses like prose, the default x ~8x):
+
+    /usr/bin/python3 bench/run.py --only fanout-1000 --no-node --server-args "--per-message-deflate true" \
+        --loadgen-args "--deflate --text-bytes 1024"
 """
 import argparse
 import json
 import os
 import re
+import shlex
 import signal
 import statistics
 import subprocess
@@ -36,6 +47,12 @@ CHAT_SERVER = os.environ.get("CHAT_SERVER", os.path.join(BUILD, "chat-server"))
 LOADGEN = os.path.join(BUILD, "bench", "loadgen")
 FLOOR = os.path.join(BUILD, "bench", "floor")
 REFERENCE = os.path.join(ROOT, "bench", "reference", "server.js")
+
+# Variants (main's --server-args, --loadgen-args, --tls; bench/ab.py sets them too):
+# arguments added to chat-server's command line, to loadgen's, and (cert, key) for TLS.
+SERVER_ARGS = []
+LOADGEN_ARGS = []
+TLS = None
 
 SERVER_CORE = "0"
 LOADGEN_CORE = "1"
@@ -112,6 +129,8 @@ class Server:
             cmd = [CHAT_SERVER, "--host", "127.0.0.1", "--port", "0", "--db", db,
                    "--rate-limit", "1000000000", "--io-threads", str(threads), "--actor-threads", str(threads),
                    "--max-queue-bytes", "1048576", "--max-connections-per-address", "0"] + list(extra_args)
+            if TLS:
+                cmd += ["--tls-cert", TLS[0], "--tls-key", TLS[1]]
         else:
             cmd = ["node", REFERENCE, "--host", "127.0.0.1", "--port", "0"]
         self.proc = subprocess.Popen(["taskset", "-c", cores] + cmd, stdout=subprocess.PIPE,
@@ -121,7 +140,7 @@ class Server:
         line = ""
         while time.monotonic() < deadline:
             line = self.proc.stdout.readline()
-            m = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
+            m = re.search(r"listening on https?://127\.0\.0\.1:(\d+)", line)
             if m:
                 self.port = int(m.group(1))
                 return
@@ -140,7 +159,54 @@ class Server:
                 self.proc.wait()
 
 
-def run_loadgen(server, args, cores):
+def merge_args(args, extra):
+    """A scenario's loadgen arguments with extra ones: an option given in both takes extra's
+    value (once), the rest of extra is appended. An option's value is the token after it
+    unless that starts with --, or after = in --name=value."""
+    args, extra = list(args), list(extra)
+    i = 0
+    while i < len(extra):
+        name, value = extra[i], None
+        if "=" in name:
+            name, value = name.split("=", 1)
+        elif i + 1 < len(extra) and not extra[i + 1].startswith("--"):
+            value = extra[i + 1]
+            i += 1
+        i += 1
+        if name in args:
+            if value is not None:
+                args[args.index(name) + 1] = value
+        else:
+            args += [name] if value is None else [name, value]
+    return args
+
+
+def glue_values(argv, suffix="-args"):
+    """--x-args VALUE as --x-args=VALUE, so that argparse takes a VALUE like "--deflate"
+    (one option, no space) as the value, not as an unknown option."""
+    out, i = [], 0
+    while i < len(argv):
+        if argv[i].startswith("--") and argv[i].endswith(suffix) and "=" not in argv[i] and i + 1 < len(argv):
+            out.append(argv[i] + "=" + argv[i + 1])
+            i += 2
+        else:
+            out.append(argv[i])
+            i += 1
+    return out
+
+
+def make_tls_cert(directory):
+    """A self-signed certificate for 127.0.0.1, good for a day: (cert, key) paths."""
+    cert, key = os.path.join(directory, "tls-cert.pem"), os.path.join(directory, "tls-key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-keyout", key, "-out", cert], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return cert, key
+
+
+def run_loadgen(server, args, cores, extra=None):
+    args = merge_args(args, LOADGEN_ARGS if extra is None else extra)
+    if TLS and server.kind == "ours":
+        args = merge_args(args, ["--tls"])
     cmd = ["taskset", "-c", cores, LOADGEN, "--port", str(server.port), "--server-pid", str(server.proc.pid)] + args
     out = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=700)
     lines = [l for l in out.stdout.splitlines() if l.startswith("{")]
@@ -151,10 +217,12 @@ def run_loadgen(server, args, cores):
     return result
 
 
-def one_run(kind, args, tmp, server_cores=SERVER_CORE, loadgen_cores=LOADGEN_CORE, threads=1):
-    server = Server(kind, server_cores, tmp, threads)
+def one_run(kind, args, tmp, server_cores=SERVER_CORE, loadgen_cores=LOADGEN_CORE, threads=1, server_args=None,
+            loadgen_args=None):
+    """server_args, loadgen_args: instead of SERVER_ARGS, LOADGEN_ARGS (bench/ab.py's variants)."""
+    server = Server(kind, server_cores, tmp, threads, SERVER_ARGS if server_args is None else server_args)
     try:
-        return run_loadgen(server, args, loadgen_cores)
+        return run_loadgen(server, args, loadgen_cores, loadgen_args)
     finally:
         server.stop()
 
@@ -229,8 +297,17 @@ def main():
     ap.add_argument("--no-scaling", action="store_true", help="skip the 2-core against 1-core runs")
     ap.add_argument("--no-count-writes", action="store_true",
                     help="skip the runs that count the servers' write syscalls (perf stat)")
-    opts = ap.parse_args()
-    for path in (CHAT_SERVER, LOADGEN, FLOOR, REFERENCE):
+    ap.add_argument("--server-args", default="", help="more chat-server arguments, e.g. \"--per-message-deflate true\"")
+    ap.add_argument("--loadgen-args", default="",
+                    help="more loadgen arguments, e.g. \"--deflate --text-bytes 1024\"")
+    ap.add_argument("--tls", action="store_true",
+                    help="chat-server over TLS (self-signed certificate), loadgen --tls; no Node runs")
+    ap.add_argument("--no-node", action="store_true", help="chat-server only, no Node reference runs")
+    opts = ap.parse_args(glue_values(sys.argv[1:]))
+    global SERVER_ARGS, LOADGEN_ARGS, TLS
+    SERVER_ARGS, LOADGEN_ARGS = shlex.split(opts.server_args), shlex.split(opts.loadgen_args)
+    kinds = ("ours",) if opts.tls or opts.no_node else ("ours", "node")
+    for path in (CHAT_SERVER, LOADGEN, FLOOR) + (() if len(kinds) == 1 else (REFERENCE,)):
         if not os.path.exists(path):
             sys.exit("missing %s: run bash bench/run.sh (it sets up and builds first)" % path)
     if os.cpu_count() < 2:
@@ -244,6 +321,8 @@ def main():
     counted = {name: {} for name, _, _ in scenarios if name in FLOOR_OF}
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     with tempfile.TemporaryDirectory(prefix="chat-bench-") as tmp:
+        if opts.tls:
+            TLS = make_tls_cert(tmp)
         for p in range(opts.passes):
             for mode in FLOOR_RUNS:
                 log("pass %d/%d  floor, %s" % (p + 1, opts.passes, mode))
@@ -255,7 +334,7 @@ def main():
                     log("  failed: %s" % e)
             for name, args, _ in scenarios:
                 # Interleaved: the order of the two servers alternates pass by pass.
-                for kind in (("ours", "node") if p % 2 == 0 else ("node", "ours")):
+                for kind in (kinds if p % 2 == 0 else kinds[::-1]):
                     log("pass %d/%d  %-28s %s" % (p + 1, opts.passes, name, kind))
                     try:
                         r = one_run(kind, args, tmp)
@@ -265,12 +344,12 @@ def main():
                     results[name][kind].append(r)
                     log("  " + json.dumps({k: r.get(k) for k in ("delivered_per_s", "server_cpu_us_per_msg", "p50_us",
                                                                  "p99_us", "connects_per_s", "rss_per_conn_bytes",
-                                                                 "error") if k in r}))
+                                                                 "compressed_messages", "error") if k in r}))
         if not opts.no_count_writes:
             for name, args, _ in scenarios:
                 if name not in FLOOR_OF:
                     continue
-                for kind in ("ours", "node"):
+                for kind in kinds:
                     log("write count  %-28s %s" % (name, kind))
                     try:
                         r = one_run(kind, counted_args(args), tmp)
@@ -292,7 +371,12 @@ def main():
 
     print("Benchmark of %s: chat-server against Node socket.io 4.8.1 (bench/reference), median of %d passes."
           % (started, opts.passes))
-    print("Each server alone on one core (taskset -c 0), the load generator on the other.\n")
+    print("Each server alone on one core (taskset -c 0), the load generator on the other.")
+    if opts.tls or SERVER_ARGS or LOADGEN_ARGS:
+        print("Variant:%s%s%s" % (" TLS (chat-server only);" if opts.tls else "",
+                                  " chat-server %s;" % " ".join(SERVER_ARGS) if SERVER_ARGS else "",
+                                  " loadgen %s" % " ".join(LOADGEN_ARGS) if LOADGEN_ARGS else ""))
+    print()
     print("| scenario | figure | chat-server | Node socket.io | ratio |")
     print("|---|---|---:|---:|---:|")
     for name, _, figures in scenarios:
@@ -340,7 +424,8 @@ def main():
                 print("| %s | %s | %s | %s | %s |" % (name, label, fmt(a), fmt(b), r))
     if opts.json:
         with open(opts.json, "w") as f:
-            json.dump({"started": started, "results": results, "scaling": scaling, "floor": floor_runs,
+            json.dump({"started": started, "tls": opts.tls, "server_args": SERVER_ARGS, "loadgen_args": LOADGEN_ARGS,
+                       "results": results, "scaling": scaling, "floor": floor_runs,
                        "write_counts": counted}, f, indent=1)
 
 
