@@ -119,7 +119,7 @@ CAF_TEST(malformed_packets_are_parse_errors) {
       packet_bytes(2, bytes({0x91, 0xa2, 0xc3, 0x28})),       // invalid UTF-8
       packet_bytes(2, bytes({0x92}) + str("x") + bytes({0x81, 0x01, 0x02})), // a map key that is not a string
       packet_bytes(2, bytes({0x92}) + str("x") + bytes({0x81}) + str("_placeholder") + bytes({0xc3})),
-      packet_bytes(2, bytes({0x92}) + str("x") + bytes({0xd4, 5, 0})), // an unknown extension
+      packet_bytes(2, bytes({0x92, 0xa2, 0x41, 0xe2})),                  // a cut UTF-8 sequence
       packet_bytes(2, bytes({0x91}) + str("x")) + bytes({0xc0}),        // bytes after the packet
       packet_bytes(2, bytes({0x91}) + str("x")).substr(0, 20),          // cut short
       packet_bytes(2, bytes({0xdd, 0xff, 0xff, 0xff, 0xff})),           // 4 G elements announced
@@ -131,6 +131,9 @@ CAF_TEST(malformed_packets_are_parse_errors) {
                 + str("id") + bytes({0xff}));
   bad.push_back(bytes({0x84}) + str("type") + bytes({2}) + str("nsp") + str("/") + str("data") + bytes({0x91}) + str("x")
                 + str("id") + str("1"));
+  // A key of the packet's own map that is not a string.
+  bad.push_back(bytes({0x84}) + str("type") + bytes({2}) + str("nsp") + str("/") + str("data") + bytes({0x91}) + str("x")
+                + bytes({0x07}) + str("x"));
   // Nesting past 128.
   bad.push_back(packet_bytes(2, bytes({0x92}) + str("x") + std::string(200, static_cast<char>(0x91)) + bytes({0xc0})));
   for (std::size_t i = 0; i < bad.size(); ++i) {
@@ -143,4 +146,29 @@ CAF_TEST(malformed_packets_are_parse_errors) {
     many += bytes({0xc4, 0});
   CAF_CHECK(is_error(mp::decode(packet_bytes(2, many), 64)));
   CAF_CHECK(!is_error(mp::decode(packet_bytes(2, many), 65)));
+}
+
+CAF_TEST(notepack_extensions_read_as_notepack_reads_them) {
+  // undefined (fixext 1, type 0) -> null; a Date (fixext 8, type 0, ms) -> its ISO string;
+  // an ArrayBuffer (ext 8, type 0), even of 1 byte -> binary; another type -> [type, bytes].
+  auto in = packet_bytes(2, bytes({0x95}) + str("x") + bytes({0xd4, 0, 0})
+                               + bytes({0xd7, 0, 0, 0, 0x01, 0x7f, 0x3d, 0x3e, 0xcc, 0x00})
+                               + bytes({0xc7, 0x01, 0x00, 0x2a}) + bytes({0xd5, 0x05, 0x01, 0x02}));
+  auto r = mp::decode(in, 64);
+  CAF_REQUIRE(!is_error(r));
+  auto& p = std::get<packet>(r);
+  CAF_CHECK(p.type == packet_type::binary_event);
+  CAF_REQUIRE_EQUAL(p.attachments.size(), 2u);
+  CAF_CHECK_EQUAL(p.attachments[0], bytes({0x2a}));
+  CAF_CHECK_EQUAL(p.attachments[1], bytes({0x01, 0x02}));
+  // 0x017f3d3ecc00 ms = 1646000000000 = 2022-02-27T22:13:20.000Z
+  CAF_CHECK_EQUAL(json::serialize(p.data), R"(["x",null,"2022-02-27T22:13:20.000Z",{"_placeholder":true,"num":0},)"
+                                           R"([5,{"_placeholder":true,"num":1}]])");
+  // A Date before 1970 and one JavaScript cannot hold.
+  auto old = mp::decode(packet_bytes(2, bytes({0x92}) + str("x") + bytes({0xd7, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfc, 0x18})), 64);
+  CAF_REQUIRE(!is_error(old));
+  CAF_CHECK_EQUAL(json::serialize(std::get<packet>(old).data), R"(["x","1969-12-31T23:59:59.000Z"])");
+  auto far = mp::decode(packet_bytes(2, bytes({0x92}) + str("x") + bytes({0xd7, 0, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff})), 64);
+  CAF_REQUIRE(!is_error(far));
+  CAF_CHECK_EQUAL(json::serialize(std::get<packet>(far).data), R"(["x",null])");
 }

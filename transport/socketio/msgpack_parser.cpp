@@ -7,6 +7,8 @@
 #include <boost/locale/utf.hpp>
 
 #include <cmath>
+#include <cstdio>
+#include <ctime>
 
 namespace sio::socketio::msgpack_parser {
 
@@ -74,10 +76,40 @@ bool is_utf8(std::string_view s) {
       ++p;
       continue;
     }
-    if (traits::decode(p, end) == boost::locale::utf::illegal) // incomplete counts as illegal here
+    auto c = traits::decode(p, end);
+    if (c == boost::locale::utf::illegal || c == boost::locale::utf::incomplete)
       return false;
   }
   return true;
+}
+
+/// The byte before an extension's type: a fixext marker (0xd4 fixext 1, 0xd7 fixext 8)
+/// or the last byte of an ext 8/16/32 length. The data is referenced in the input
+/// (unpack's reference function), so the byte is there.
+unsigned char ext_marker(const msgpack::object& o) {
+  return static_cast<unsigned char>(o.via.ext.ptr[-1]);
+}
+
+bool is_notepack_undefined(const msgpack::object& o) {
+  return o.type == msgpack::type::EXT && o.via.ext.type() == 0 && o.via.ext.size == 1 && ext_marker(o) == 0xd4;
+}
+
+/// A JavaScript Date (milliseconds since 1970) as JSON.stringify writes it; null when JS
+/// would hold an invalid date.
+boost::json::value iso_date(std::int64_t ms) {
+  constexpr std::int64_t max_ms = 8640000000000000; // ECMAScript's time value range
+  if (ms > max_ms || ms < -max_ms)
+    return nullptr;
+  auto secs = ms / 1000 - (ms % 1000 < 0 ? 1 : 0);
+  auto milli = ms - secs * 1000;
+  std::time_t t = static_cast<std::time_t>(secs);
+  std::tm tm{};
+  if (!gmtime_r(&t, &tm))
+    return nullptr;
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(milli));
+  return boost::json::string(buf);
 }
 
 struct converter {
@@ -88,6 +120,46 @@ struct converter {
   bool fail(const char* why) {
     error = why;
     return false;
+  }
+
+  bool add_binary(const char* data, std::size_t size, boost::json::value& out) {
+    if (attachments.size() >= max_attachments)
+      return fail("too many binary values");
+    out = add_attachment(attachments, std::string(data, size));
+    return true;
+  }
+
+  /// notepack.io's extensions, read as it reads them: fixext 1 of type 0 is `undefined`
+  /// (null), fixext 8 of type 0 a Date (its ISO string, as JSON.stringify writes one),
+  /// ext 8/16/32 of type 0 an ArrayBuffer (binary); any other extension the pair
+  /// [type, bytes] it decodes to.
+  bool ext_to_json(const msgpack::object& o, boost::json::value& out) {
+    auto type = o.via.ext.type();
+    auto size = o.via.ext.size;
+    auto marker = ext_marker(o);
+    bool fixext = (size == 1 && marker == 0xd4) || (size == 2 && marker == 0xd5) || (size == 4 && marker == 0xd6)
+                  || (size == 8 && marker == 0xd7) || (size == 16 && marker == 0xd8);
+    if (type == 0 && fixext && size == 1) {
+      out = nullptr;
+      return true;
+    }
+    if (type == 0 && fixext && size == 8) {
+      const auto* b = reinterpret_cast<const unsigned char*>(o.via.ext.data());
+      std::uint64_t bits = 0;
+      for (int i = 0; i < 8; ++i)
+        bits = (bits << 8) | b[i];
+      // notepack writes hi (signed) * 2^32 + lo: the two's complement int64.
+      out = iso_date(static_cast<std::int64_t>(bits));
+      return true;
+    }
+    if (type == 0 && !fixext)
+      return add_binary(o.via.ext.data(), size, out);
+    boost::json::array pair;
+    pair.emplace_back(static_cast<std::int64_t>(type));
+    if (!add_binary(o.via.ext.data(), size, pair.emplace_back(nullptr)))
+      return false;
+    out = std::move(pair);
+    return true;
   }
 
   bool to_json(const msgpack::object& o, boost::json::value& out) {
@@ -119,10 +191,7 @@ struct converter {
       return true;
     }
     case msgpack::type::BIN:
-      if (attachments.size() >= max_attachments)
-        return fail("too many binary values");
-      out = add_attachment(attachments, std::string(o.via.bin.ptr, o.via.bin.size));
-      return true;
+      return add_binary(o.via.bin.ptr, o.via.bin.size, out);
     case msgpack::type::ARRAY: {
       boost::json::array arr;
       arr.reserve(o.via.array.size);
@@ -154,12 +223,7 @@ struct converter {
       return true;
     }
     case msgpack::type::EXT:
-      // notepack.io writes `undefined` as fixext 1 of type 0; JSON has null for it.
-      if (o.via.ext.type() == 0 && o.via.ext.size == 1) {
-        out = nullptr;
-        return true;
-      }
-      return fail("an extension type");
+      return ext_to_json(o, out);
     }
     return fail("an unknown type");
   }
@@ -175,7 +239,7 @@ const msgpack::object* field(const msgpack::object& map, std::string_view name) 
 }
 
 bool is_undefined(const msgpack::object* o) {
-  return !o || (o->type == msgpack::type::EXT && o->via.ext.type() == 0 && o->via.ext.size == 1);
+  return !o || is_notepack_undefined(*o);
 }
 
 } // namespace
@@ -209,7 +273,10 @@ std::variant<packet, parse_error> decode(std::string_view bytes, std::size_t max
     auto n = static_cast<std::size_t>(std::min<std::size_t>(bytes.size(), 0xFFFFFFFFu));
     msgpack::unpack_limit limit(n, n, n, n, n, max_depth);
     std::size_t offset = 0;
-    handle = msgpack::unpack(bytes.data(), bytes.size(), offset, nullptr, nullptr, limit);
+    // Strings, binaries and extensions refer into `bytes` (no copies; ext_marker reads the
+    // byte before an extension's type).
+    auto refer = [](msgpack::type::object_type, std::size_t, void*) { return true; };
+    handle = msgpack::unpack(bytes.data(), bytes.size(), offset, refer, nullptr, limit);
     if (offset != bytes.size())
       return parse_error{"bytes after the packet"};
   } catch (const std::exception&) {
@@ -218,6 +285,9 @@ std::variant<packet, parse_error> decode(std::string_view bytes, std::size_t max
   const auto& root = handle.get();
   if (root.type != msgpack::type::MAP)
     return parse_error{"the packet is not a map"};
+  for (std::uint32_t i = 0; i < root.via.map.size; ++i)
+    if (root.via.map.ptr[i].key.type != msgpack::type::STR)
+      return parse_error{"a packet key is not a string"};
   packet p;
   const auto* type = field(root, "type");
   if (!type || type->type != msgpack::type::POSITIVE_INTEGER || type->via.u64 > 4)
