@@ -34,6 +34,11 @@ caf::behavior connection_closer(caf::event_based_actor* self, caf::actor node, c
 
 void offer_store(caf::actor_system& sys, const caf::actor& node, const caf::actor& persistence) {
   caf::anon_send(node, sio::register_service{store_service, persistence});
+  close_connections_of_gone_members(sys, node, persistence);
+}
+
+void close_connections_of_gone_members(caf::actor_system& sys, const caf::actor& node,
+                                       const caf::actor& persistence) {
   sys.spawn(connection_closer, node, persistence);
 }
 

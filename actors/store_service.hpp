@@ -16,4 +16,11 @@ namespace chat {
 /// actor that closes a gone member's connections.
 void offer_store(caf::actor_system& sys, const caf::actor& node, const caf::actor& persistence);
 
+/// Only the second half of offer_store: for a node whose store every member reaches by
+/// itself (--store mongodb://, one database for all), nothing is offered, and each such
+/// node closes a gone member's connections (the same write from several nodes closes
+/// them once).
+void close_connections_of_gone_members(caf::actor_system& sys, const caf::actor& node,
+                                       const caf::actor& persistence);
+
 } // namespace chat

@@ -681,13 +681,10 @@ participant_list sqlite_store::remove_participant(const std::string& conversatio
 }
 
 participant_list sqlite_store::participants(const std::string& conversation_id) {
+  if (auto named = named_participant_list(conversation_id))
+    return std::move(*named);
   participant_list out;
   out.conversation_id = conversation_id;
-  if (auto named = named_participants(conversation_id)) {
-    out.open = false;
-    out.user_ids = std::move(*named);
-    return out;
-  }
   out.open = !impl_->exists(sql_is_closed, conversation_id);
   use q(impl_->statement(sql_participants));
   q->bind(1, conversation_id);

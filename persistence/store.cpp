@@ -93,4 +93,11 @@ void require_participant(store& s, const std::string& conversation_id, const std
     throw rejected(rejected::reason::not_participant, user_id + " is not a participant of " + conversation_id);
 }
 
+std::optional<participant_list> named_participant_list(const std::string& conversation_id) {
+  auto named = named_participants(conversation_id);
+  if (!named)
+    return std::nullopt;
+  return participant_list{conversation_id, false, std::move(*named)};
+}
+
 } // namespace chat::persistence

@@ -99,6 +99,10 @@ struct participant_list {
   std::vector<std::string> user_ids; ///< sorted
 };
 
+/// The participant list of a conversation that names its users (closed, those users), or
+/// nothing for any other: what every backend answers first in participants().
+std::optional<participant_list> named_participant_list(const std::string& conversation_id);
+
 // -- platform events (section 1) -----------------------------------------------------------
 
 /// One `send-message` of the platform protocol, logged.

@@ -24,7 +24,7 @@ apt_packages=(
   libboost-program-options1.81-dev libboost-system1.81-dev
   libsqlitecpp-dev libsqlite3-dev sqlite3
   libspdlog-dev libfmt-dev libssl-dev libedit-dev libjwt-dev prometheus-cpp-dev libcrypt-dev
-  zlib1g-dev libsystemd-dev
+  zlib1g-dev libsystemd-dev libmongoc-dev
   curl procps util-linux
 )
 npm_dirs=(apps/chat-server/vendor)

@@ -1,5 +1,6 @@
 #include "apps/chat-server/config.hpp"
 
+#include "persistence/mongo_store.hpp"
 #include "transport/http/tls_context.hpp"
 #include "transport/http/trusted_proxies.hpp"
 
@@ -165,7 +166,20 @@ std::optional<store_kind> parse_store(const std::string& value) {
     return store_kind::sqlite;
   if (value == "cluster")
     return store_kind::cluster;
+  if (persistence::mongo_store::is_uri(value))
+    return store_kind::mongodb;
   return std::nullopt;
+}
+
+std::string redacted_uri(const std::string& uri) {
+  auto scheme = uri.find("://");
+  if (scheme == std::string::npos)
+    return uri;
+  auto hosts = scheme + 3;
+  auto at = uri.rfind('@', uri.find('/', hosts));
+  if (at == std::string::npos || at < hosts)
+    return uri;
+  return uri.substr(0, hosts) + "***" + uri.substr(at);
 }
 
 namespace {
@@ -299,8 +313,9 @@ std::optional<config> parse_config(int argc, char** argv, int& exit_code) {
     ("allow-eio3", po::value(&c.engine.allow_eio3)->default_value(true),
      "serve Engine.IO v3 / Socket.IO v2 clients (ElephantIO Version2X, socket.io-client 2.x)")
     ("store", po::value(&store)->default_value("sqlite"),
-     "where conversations are stored: sqlite (this node's --db; in a cluster, offered to every member) or cluster "
-     "(no database here: the store of the member that runs one)")
+     "where conversations are stored: sqlite (this node's --db), mongodb://HOST:PORT/DB[?options] (a MongoDB "
+     "database; write concern majority + journaled unless the URI sets w or journal), or cluster (no database here: "
+     "the store of the member that runs one; a node's sqlite or mongodb store is offered to every member)")
     ("db", po::value(&c.db_path)->default_value("data/chat.db"), "SQLite database file (created, WAL)")
     ("batch-size", po::value(&c.batch_size)->default_value(512), "store writes committed together at most")
     ("batch-delay-ms", po::value(&c.batch_delay_ms)->default_value(2), "longest wait before a partial batch commits, ms")
@@ -437,8 +452,10 @@ std::optional<config> parse_config(int argc, char** argv, int& exit_code) {
       vm.count("rate-limit-per-address") ? rate_limit_per_address : 20LL * c.chat.rate_limit_per_minute;
   if (auto kind = parse_store(store)) {
     c.store = *kind;
+    if (c.store == store_kind::mongodb)
+      c.mongodb_uri = store;
   } else {
-    std::cerr << "chat-server: store must be sqlite or cluster\n";
+    std::cerr << "chat-server: store must be sqlite, cluster or a mongodb:// connection string\n";
     exit_code = 2;
     return std::nullopt;
   }

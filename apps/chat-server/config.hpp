@@ -13,18 +13,23 @@
 
 namespace chat {
 
-/// Where the conversation store lives (`store`): this node's SQLite file, or the store of
-/// the cluster member that runs one (actors/remote_store.hpp). Issue 13 adds MongoDB URIs.
-enum class store_kind { sqlite, cluster };
+/// Where the conversation store lives (`store`): this node's SQLite file, a MongoDB
+/// database (persistence/mongo_store.hpp), or the store of the cluster member that runs
+/// one (actors/remote_store.hpp).
+enum class store_kind { sqlite, mongodb, cluster };
 
 /// The `store` setting parsed, or nothing when it names no store this build knows.
 std::optional<store_kind> parse_store(const std::string& value);
+
+/// A connection string as it may be shown: the user name and password replaced by "***".
+std::string redacted_uri(const std::string& uri);
 
 struct config {
   std::string app = "chat";
   chat_options chat;
   store_kind store = store_kind::sqlite;
   std::string db_path = "data/chat.db";
+  std::string mongodb_uri; ///< with store_kind::mongodb: the `store` setting's value
   std::size_t batch_size = 512;
   unsigned batch_delay_ms = 2;
   std::string log_level = "info";

@@ -19,6 +19,7 @@
 #include "apps/chat-server/echo_app.hpp"
 #include "apps/chat-server/logging.hpp"
 #include "apps/chat-server/startup_report.hpp"
+#include "persistence/mongo_store.hpp"
 #include "persistence/sqlite_store.hpp"
 
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -117,11 +118,19 @@ int main(int argc, char** argv) {
   } else if (cfg->app == "chat") {
     std::unique_ptr<chat::persistence::store> store;
     try {
-      chat::persistence::sqlite_options db;
-      db.path = cfg->db_path;
-      store = std::make_unique<chat::persistence::sqlite_store>(db);
+      if (cfg->store == chat::store_kind::mongodb) {
+        chat::persistence::mongo_options mongo;
+        mongo.uri = cfg->mongodb_uri;
+        store = std::make_unique<chat::persistence::mongo_store>(mongo);
+      } else {
+        chat::persistence::sqlite_options db;
+        db.path = cfg->db_path;
+        store = std::make_unique<chat::persistence::sqlite_store>(db);
+      }
     } catch (const std::exception& e) {
-      std::cerr << "chat-server: cannot open the database " << cfg->db_path << ": " << e.what() << "\n";
+      std::cerr << "chat-server: cannot open the database "
+                << (cfg->store == chat::store_kind::mongodb ? chat::redacted_uri(cfg->mongodb_uri) : cfg->db_path)
+                << ": " << e.what() << "\n";
       return 1;
     }
     chat::persistence_options popts;
@@ -132,8 +141,11 @@ int main(int argc, char** argv) {
     // in a cluster only this node's own (the members' are still open; a member that
     // dies has its own closed by offer_store's watcher).
     caf::anon_send(persistence, chat::close_open_connections{0, cluster ? sio::id_prefix(sio::node_id()) : ""});
-    // The members reach the store through this node (before start_atom: offered on join).
-    if (cluster)
+    // With SQLite the members reach the store through this node (before start_atom:
+    // offered on join); with MongoDB every node reaches the database by itself.
+    if (cluster && cfg->store == chat::store_kind::mongodb)
+      chat::close_connections_of_gone_members(system, cluster, persistence);
+    else if (cluster)
       chat::offer_store(system, cluster, persistence);
   }
   if (cfg->app == "chat") {

@@ -25,6 +25,8 @@ std::string startup_summary(const config& c, unsigned port) {
     out << "; store ";
     if (c.store == store_kind::cluster)
       out << "cluster (the store node's)";
+    else if (c.store == store_kind::mongodb)
+      out << "mongodb " << redacted_uri(c.mongodb_uri) << " (batch " << c.batch_size << " / " << c.batch_delay_ms << " ms)";
     else
       out << "sqlite " << c.db_path << " (batch " << c.batch_size << " / " << c.batch_delay_ms << " ms)";
     out << "; auth: jwt " << on_off(!c.chat.jwt_secret.empty()) << ", admin-token " << on_off(!c.chat.admin_token.empty())

@@ -231,6 +231,37 @@ async function history(baseUrl, conversationId, query = {}, headers = {}) {
   return res.json;
 }
 
+/** sendMessage with an ack; resolves with the ack, or rejects after timeoutMs. */
+function sendMessage(socket, conversationId, senderId, content, timeoutMs = 8000) {
+  return new Promise((resolve, reject) =>
+    socket
+      .timeout(timeoutMs)
+      .emit("sendMessage", { conversationId, senderId, content, type: "text" }, (err, ack) =>
+        err ? reject(new Error(`no ack for ${content}: ${err.message}`)) : resolve(ack),
+      ),
+  );
+}
+
+/** Every message of a conversation, newest first, read on the server at baseUrl. */
+async function fullHistory(baseUrl, conversationId) {
+  const out = [];
+  let before;
+  for (let pages = 0; pages < 100; pages++) {
+    const page = await history(baseUrl, conversationId, before ? { limit: 100, before } : { limit: 100 });
+    out.push(...page.messages);
+    if (!page.nextBefore) return out;
+    before = page.nextBefore;
+  }
+  throw new Error(`${conversationId}: the history does not end`);
+}
+
+/** The socket ids GET /api/connections lists as active (the API key's request). */
+async function activeSocketIds(baseUrl, apiKey) {
+  const res = await httpJson(`${baseUrl}/api/connections`, { headers: { "x-api-key": apiKey } });
+  assert.strictEqual(res.status, 200, res.body);
+  return new Set(res.json.connections.map((x) => x.socketId));
+}
+
 // -- JWT (HS256) -------------------------------------------------------------------------
 
 function b64url(data) {
@@ -250,6 +281,9 @@ function nowSec() {
 }
 
 module.exports = {
+  sendMessage,
+  fullHistory,
+  activeSocketIds,
   setDefaultTransports,
   ISO_RE,
   startChat,

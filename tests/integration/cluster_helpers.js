@@ -47,7 +47,8 @@ async function waitMembers(nodes, names, timeoutMs = 8000) {
 /**
  * Starts the nodes `names` (default a, b, c) and waits until they form one cluster.
  * opts: {secret, args (for every node), nodeArgs: {name: [...]}, failureTimeoutMs,
- * hosts: {name: address} (default 127.0.0.1: the node's HTTP and cluster address)}.
+ * hosts: {name: address} (default 127.0.0.1: the node's HTTP and cluster address),
+ * db: the store every node uses (a mongodb:// URI; default: a SQLite file each)}.
  * Returns {nodes, byName, start(name, extra), stopAll()}; a node is harness.start's
  * server plus {name, clusterPort}.
  */
@@ -81,7 +82,7 @@ async function startCluster(names = ["a", "b", "c"], opts = {}) {
         ...((opts.nodeArgs && opts.nodeArgs[name]) || []),
         ...(extra.args || []),
       ];
-      const server = await harness.start(args, { app: "chat", db: extra.db, host: hostOf(name) });
+      const server = await harness.start(args, { app: "chat", db: extra.db || opts.db, host: hostOf(name) });
       const node = Object.assign(server, { name, clusterPort: ports[name] });
       byName[name] = node;
       cluster.nodes = Object.values(byName);

@@ -16,38 +16,6 @@ const TEST_TIMEOUT = { timeout: 30000 };
 const KEY = "store-api-key";
 const ARGS = ["--rate-limit", "1000000", "--api-key", KEY];
 const CLUSTER_STORE = ["--store", "cluster"];
-const ACK_TIMEOUT_MS = 8000;
-
-/** sendMessage with an ack; resolves with the ack, or rejects on timeout. */
-function send(socket, conversationId, senderId, content, timeoutMs = ACK_TIMEOUT_MS) {
-  return new Promise((resolve, reject) =>
-    socket
-      .timeout(timeoutMs)
-      .emit("sendMessage", { conversationId, senderId, content, type: "text" }, (err, ack) =>
-        err ? reject(new Error(`no ack for ${content}: ${err.message}`)) : resolve(ack),
-      ),
-  );
-}
-
-/** Every message of a conversation, newest first, read on `node`. */
-async function fullHistory(node, conversationId) {
-  const out = [];
-  let before;
-  for (let pages = 0; pages < 100; pages++) {
-    const page = await c.history(node.url, conversationId, before ? { limit: 100, before } : { limit: 100 });
-    out.push(...page.messages);
-    if (!page.nextBefore) return out;
-    before = page.nextBefore;
-  }
-  throw new Error(`${conversationId}: the history does not end`);
-}
-
-/** The socket ids GET /api/connections on `node` lists as active. */
-async function activeIds(node) {
-  const res = await c.httpJson(`${node.url}/api/connections`, { headers: { "x-api-key": KEY } });
-  assert.strictEqual(res.status, 200, res.body);
-  return new Set(res.json.connections.map((x) => x.socketId));
-}
 
 /** Waits until GET /health on each node answers 200: its store answers. */
 async function storeReachable(nodes, timeoutMs = 8000) {
@@ -102,7 +70,7 @@ class roamingClient {
       const content = `${this.senderId} #${this.n++}`;
       // A message in flight when the connection drops is neither acked nor refused.
       const outcome = await Promise.race([
-        send(socket, this.conversationId, this.senderId, content).catch((e) => ({ failed: e.message })),
+        c.sendMessage(socket, this.conversationId, this.senderId, content).catch((e) => ({ failed: e.message })),
         this.gone.then(() => ({ dropped: true })),
       ]);
       if (outcome.dropped) {
@@ -152,7 +120,7 @@ describe("cluster: one store for every node", { timeout: 90000 }, () => {
   it("a message acked on node c is in the history read on node b; b and c open no database", TEST_TIMEOUT, async () => {
     const { a, b, c: cNode } = cluster.byName;
     const sender = await c.chatConnect(cNode.url);
-    const ack = await send(sender, "store-1", "carol", "stored on a, sent on c");
+    const ack = await c.sendMessage(sender, "store-1", "carol", "stored on a, sent on c");
     assert.strictEqual(ack.status, "ok", JSON.stringify(ack));
     for (const node of [b, a]) {
       const page = await c.history(node.url, "store-1");
@@ -182,7 +150,7 @@ describe("cluster: one store for every node", { timeout: 90000 }, () => {
       for (const k of clients) await k.connect();
       const ids = clients.map((k) => k.socket.id);
       await h.waitFor(async () => {
-        const active = await activeIds(a);
+        const active = await c.activeSocketIds(a.url, KEY);
         return ids.every((id) => active.has(id));
       }, 3000, "every connection recorded");
       for (const k of clients) k.run(4);
@@ -198,10 +166,10 @@ describe("cluster: one store for every node", { timeout: 90000 }, () => {
       );
       // The store closed the dead node's connections; the others' stay active.
       await h.waitFor(async () => {
-        const active = await activeIds(b);
+        const active = await c.activeSocketIds(b.url, KEY);
         return !active.has(ids[4]) && !active.has(ids[5]);
       }, 3000, "c's connections closed in the store");
-      const active = await activeIds(b);
+      const active = await c.activeSocketIds(b.url, KEY);
       for (const id of ids.slice(0, 4)) assert.ok(active.has(id), `${id} (on a or b) is no longer active`);
       await Promise.all(clients.map((k) => k.stop()));
       for (const k of clients.slice(0, 4)) assert.strictEqual(k.drops, 0, `${k.senderId} lost its connection`);
@@ -210,7 +178,7 @@ describe("cluster: one store for every node", { timeout: 90000 }, () => {
         [a.url, b.url],
       );
       for (const k of clients) {
-        const stored = new Map((await fullHistory(b, k.conversationId)).map((m) => [m.id, m.content]));
+        const stored = new Map((await c.fullHistory(b.url, k.conversationId)).map((m) => [m.id, m.content]));
         for (const m of k.acked) assert.strictEqual(stored.get(m.id), m.content, `${k.senderId}: acked ${m.id} missing`);
       }
     } finally {
@@ -224,12 +192,12 @@ describe("cluster: one store for every node", { timeout: 90000 }, () => {
     const b2 = await c.chatConnect(b.url);
     let dropped = 0;
     for (const s of [b1, b2]) s.on("disconnect", () => dropped++);
-    assert.strictEqual((await send(b1, "store-2", "bob", "before")).status, "ok");
+    assert.strictEqual((await c.sendMessage(b1, "store-2", "bob", "before")).status, "ok");
     a.proc.kill("SIGKILL");
     // Refused, never acked: at once once b knows, or when b finds out a is gone.
-    const refused = await send(b1, "store-2", "bob", "while the store is down");
+    const refused = await c.sendMessage(b1, "store-2", "bob", "while the store is down");
     assert.deepStrictEqual(refused, { status: "error", error: "Storage unavailable" });
-    const again = await send(b1, "store-2", "bob", "still down");
+    const again = await c.sendMessage(b1, "store-2", "bob", "still down");
     assert.deepStrictEqual(again, { status: "error", error: "Storage unavailable" });
     // The HTTP API says so too.
     const health = await c.httpJson(`${b.url}/health`);
@@ -252,9 +220,9 @@ describe("cluster: one store for every node", { timeout: 90000 }, () => {
     await cl.waitMembers([a2, b], ["a", "b"], 8000);
     await storeReachable([b]);
     // Its start closed only what it had open itself: b's clients are still active.
-    const active = await activeIds(b);
+    const active = await c.activeSocketIds(b.url, KEY);
     assert.ok(active.has(b1.id) && active.has(b2.id), "b's connections were closed by the store node's start");
-    const after = await send(b1, "store-2", "bob", "after");
+    const after = await c.sendMessage(b1, "store-2", "bob", "after");
     assert.strictEqual(after.status, "ok", JSON.stringify(after));
     const history = await c.history(b.url, "store-2");
     assert.deepStrictEqual(

@@ -14,6 +14,9 @@
 // opts.app (default 'echo') picks `--app`; with app 'chat' the server also gets
 // `--db <fresh temp dir>/chat.db` unless opts.db names a store to reuse (a restart
 // test passes the first server's `db`). Temp dirs are removed when the process exits.
+// With CHAT_TEST_MONGO_URI set (tests/support/with_congo.sh: the ctest entries
+// integration_mongo.*), the chat app's store is a fresh MongoDB database on that server
+// instead, `--store mongodb://.../<name>_<n>`, and `db` is that URI.
 "use strict";
 
 const { spawn } = require("node:child_process");
@@ -83,6 +86,20 @@ function isReference() {
  * --cors-origin list (default ['*']), maxOpenFiles: the server's open-file limit, bin: another chat-server binary
  * (absolute path; e.g. an installed copy)}.
  */
+let storesMade = 0;
+
+/** A new store for a chat server: a SQLite file in a fresh temp dir, or a MongoDB database. */
+function freshStore() {
+  const mongo = process.env.CHAT_TEST_MONGO_URI;
+  if (mongo) {
+    const at = mongo.indexOf("?") < 0 ? mongo.length : mongo.indexOf("?");
+    return `${mongo.slice(0, at)}_${process.pid}_${++storesMade}${mongo.slice(at)}`;
+  }
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "chat-db-"));
+  tempDirs.add(dir);
+  return path.join(dir, "chat.db");
+}
+
 async function start(extraArgs = [], opts = {}) {
   const app = opts.app || "echo";
   const host = opts.host || DEFAULT_HOST;
@@ -90,12 +107,8 @@ async function start(extraArgs = [], opts = {}) {
   if (app !== "echo" && isReference()) throw new Error(`the reference fixture has no --app ${app}`);
   const { cmd, args, name } = opts.bin ? { cmd: opts.bin, args: [], name: path.basename(opts.bin) } : serverCommand();
   let db = opts.db;
-  if (app === "chat" && !db) {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "chat-db-"));
-    tempDirs.add(dir);
-    db = path.join(dir, "chat.db");
-  }
-  const appArgs = db ? ["--app", app, "--db", db] : ["--app", app];
+  if (app === "chat" && !db) db = freshStore();
+  const appArgs = !db ? ["--app", app] : db.startsWith("mongodb://") ? ["--app", app, "--store", db] : ["--app", app, "--db", db];
   // The echo fixture mirrors the reference's defaults, which refuse Engine.IO v3.
   if (app === "echo" && !isReference() && !extraArgs.includes("--allow-eio3")) appArgs.push("--allow-eio3", "false");
   const cors = (opts.corsOrigins || ["*"]).flatMap((o) => ["--cors-origin", o]);

@@ -1,18 +1,33 @@
-// The persistence actor under CAF's deterministic test coordinator, over a real SQLite
-// file in a temporary directory, optionally wrapped in an instrumented store that logs
-// every transaction step and can fail its commits. Time only moves when a test advances
-// it, so "nothing is answered before the commit" is checked exactly.
+// The persistence actor under CAF's deterministic test coordinator, over a real store,
+// optionally wrapped in an instrumented store that logs every transaction step and can
+// fail its commits. Time only moves when a test advances it, so "nothing is answered
+// before the commit" is checked exactly.
+//
+// One contract, two backends: this file builds twice. Suite `persistence` runs on a
+// SQLite file in a temporary directory; suite `persistence_mongo` (PERSISTENCE_MONGO) on
+// the MongoDB database CHAT_TEST_MONGO_URI names, a wire-compatible server that
+// tests/support/with_congo.sh starts for each test. Tests named sqlite_* or mongo_* check
+// one backend's own workings and build only with it (tests/CMakeLists.txt registers them
+// so).
+#ifdef PERSISTENCE_MONGO
+#define CAF_SUITE persistence_mongo
+#else
 #define CAF_SUITE persistence
+#endif
 #define FAIL(msg) CAF_FAIL(msg)
 #include <caf/test/unit_test_impl.hpp>
 #include <caf/test/dsl.hpp>
 
 #include "actors/persistence_actor.hpp"
+#include "persistence/mongo_store.hpp"
 #include "persistence/sqlite_store.hpp"
 #include "persistence_support.hpp"
 #include "crossing.hpp"
 
 #include <SQLiteCpp/SQLiteCpp.h>
+#ifdef PERSISTENCE_MONGO
+#include <mongoc/mongoc.h>
+#endif
 
 #include <algorithm>
 #include <cstdlib>
@@ -22,6 +37,12 @@
 
 using namespace std::chrono_literals;
 namespace ps = chat::persistence;
+
+#ifdef PERSISTENCE_MONGO
+constexpr bool mongo_backend = true;
+#else
+constexpr bool mongo_backend = false;
+#endif
 
 namespace {
 
@@ -164,7 +185,8 @@ struct fixture : test_coordinator_fixture<config> {
   temp_dir dir;
   std::shared_ptr<event_log> log = std::make_shared<event_log>();
   caf::actor persistence;
-  ps::sqlite_store* sqlite = nullptr; // owned by the actor while it runs
+  ps::sqlite_store* sqlite = nullptr; // owned by the actor while it runs (SQLite)
+  ps::mongo_store* mongo = nullptr;   // owned by the actor while it runs (MongoDB)
 
   std::string db_path() const { return (dir.path / "data" / "chat.db").string(); }
 
@@ -174,12 +196,47 @@ struct fixture : test_coordinator_fixture<config> {
     return o;
   }
 
-  // Spawns the actor (not detached: the test coordinator runs it) over the SQLite file,
-  // wrapped in the instrumented store unless `instrumented` is false.
-  void start(std::size_t max_batch, caf::timespan max_delay = 2ms, bool instrumented = true) {
+  // A database of its own for each test (a run of the whole binary shares one server):
+  // CHAT_TEST_MONGO_URI's database name with a number appended.
+  static std::string fresh_mongo_uri() {
+    static int tests = 0;
+    const char* given = std::getenv("CHAT_TEST_MONGO_URI");
+    if (given == nullptr || *given == '\0')
+      CAF_FAIL("CHAT_TEST_MONGO_URI is not set: run this suite under tests/support/with_congo.sh");
+    std::string uri = given;
+    auto options = std::min(uri.find('?'), uri.size());
+    return uri.insert(options, "_" + std::to_string(++tests));
+  }
+  std::string mongo_uri = mongo_backend ? fresh_mongo_uri() : std::string();
+
+  ps::mongo_options mongo_opts() const { return ps::mongo_options{mongo_uri}; }
+
+  // The backend's store over this test's database.
+  std::unique_ptr<ps::store> open_store() {
+#ifdef PERSISTENCE_MONGO
+    auto real = std::make_unique<ps::mongo_store>(mongo_opts());
+    mongo = real.get();
+#else
     auto real = std::make_unique<ps::sqlite_store>(sqlite_opts());
     sqlite = real.get();
-    std::unique_ptr<ps::store> store = std::move(real);
+#endif
+    return real;
+  }
+
+  // What the backend counts per commit: SQLite transactions, MongoDB bulk writes (one per
+  // collection a batch writes to).
+  std::uint64_t commits_so_far() const {
+#ifdef PERSISTENCE_MONGO
+    return mongo->bulk_writes();
+#else
+    return sqlite->transactions_committed();
+#endif
+  }
+
+  // Spawns the actor (not detached: the test coordinator runs it) over the backend's
+  // store, wrapped in the instrumented store unless `instrumented` is false.
+  void start(std::size_t max_batch, caf::timespan max_delay = 2ms, bool instrumented = true) {
+    std::unique_ptr<ps::store> store = open_store();
     if (instrumented)
       store = std::make_unique<instrumented_store>(std::move(store), log);
     persistence = sys.spawn<chat::persistence_actor>(std::move(store), chat::persistence_options{max_batch, max_delay});
@@ -195,6 +252,7 @@ struct fixture : test_coordinator_fixture<config> {
     CAF_CHECK(done->value.has_value());
     persistence = nullptr;
     sqlite = nullptr;
+    mongo = nullptr;
   }
 
   ~fixture() override { stop(); }
@@ -283,7 +341,7 @@ CAF_TEST_FIXTURE_SCOPE(persistence_tests, fixture)
 
 CAF_TEST(full_batch_commits_in_one_transaction) {
   start(4, 1s);
-  auto before = sqlite->transactions_committed();
+  auto before = commits_so_far();
   std::vector<reply_ptr<ps::conversation_message>> replies;
   for (int i = 0; i < 3; ++i)
     replies.push_back(post(text("c1", "alice", "hello " + std::to_string(i))));
@@ -296,7 +354,8 @@ CAF_TEST(full_batch_commits_in_one_transaction) {
   CAF_CHECK_EQUAL(log->begins, 1);
   CAF_CHECK_EQUAL(log->commits, 1);
   CAF_CHECK_EQUAL(log->count("write"), 4u);
-  CAF_CHECK_EQUAL(sqlite->transactions_committed() - before, 1u);
+  // MongoDB: messages, the senders' active conversations, the conversation's latest.
+  CAF_CHECK_EQUAL(commits_so_far() - before, mongo_backend ? 3u : 1u);
   std::set<std::string> distinct;
   for (auto& r : replies) {
     CAF_REQUIRE(r->value.has_value());
@@ -308,14 +367,14 @@ CAF_TEST(full_batch_commits_in_one_transaction) {
   CAF_CHECK_EQUAL(count("c1"), 4);
 }
 
-CAF_TEST(full_batch_of_real_sqlite_is_one_transaction) {
+CAF_TEST(full_batch_of_a_real_store_is_one_commit) {
   start(64, 1s, false);
-  auto before = sqlite->transactions_committed();
+  auto before = commits_so_far();
   std::vector<reply_ptr<ps::conversation_message>> replies;
   for (int i = 0; i < 64; ++i)
     replies.push_back(post(text("c" + std::to_string(i % 4), "u" + std::to_string(i % 7), "m")));
   consume_messages();
-  CAF_CHECK_EQUAL(sqlite->transactions_committed() - before, 1u);
+  CAF_CHECK_EQUAL(commits_so_far() - before, mongo_backend ? 3u : 1u);
   CAF_CHECK(std::all_of(replies.begin(), replies.end(), [](auto& r) { return r->value.has_value(); }));
   auto stats = ask_now<chat::persistence_stats>(chat::get_persistence_stats{});
   CAF_REQUIRE(stats->value.has_value());
@@ -613,11 +672,13 @@ CAF_TEST(history_pages_newest_first_with_cursors) {
   CAF_CHECK(ask_now<ps::history_page>(foreign)->failed_with(chat::persistence_errc::not_found));
   ps::history_query zero{"c1", std::nullopt, std::nullopt, 0};
   CAF_CHECK(ask_now<ps::history_page>(zero)->failed_with(chat::persistence_errc::invalid_argument));
+#ifndef PERSISTENCE_MONGO
   // The page query walks the history index instead of sorting.
   auto plan = sqlite->explain_history_query();
   CAF_MESSAGE("history plan: " << plan);
   CAF_CHECK(plan.find("messages_history") != std::string::npos);
   CAF_CHECK(plan.find("TEMP B-TREE") == std::string::npos);
+#endif
 }
 
 CAF_TEST(active_conversations_most_recent_first) {
@@ -716,8 +777,9 @@ CAF_TEST(restart_keeps_data) {
     post(text("c1", "alice", "kept " + std::to_string(i), 1000 + i, "m" + std::to_string(i)));
   ask<caf::ok_atom>(chat::update_last_seen{"alice", 5000});
   ask<caf::ok_atom>(chat::record_connect{"s1", 1000});
-  stop(); // shutdown commits what is queued and closes the file
-  CAF_CHECK(std::filesystem::exists(db_path()));
+  stop(); // shutdown commits what is queued and closes the store
+  if (!mongo_backend)
+    CAF_CHECK(std::filesystem::exists(db_path()));
   start(100, 1s);
   CAF_CHECK_EQUAL(count("c1"), 3);
   CAF_CHECK_EQUAL(ids(page("c1", 10)), names({2, 1, 0}));
@@ -746,7 +808,9 @@ CAF_TEST(exit_commits_queued_writes) {
   persistence = nullptr;
 }
 
-CAF_TEST(schema_migration_from_an_empty_file) {
+#ifndef PERSISTENCE_MONGO
+
+CAF_TEST(sqlite_schema_migration_from_an_empty_file) {
   std::filesystem::create_directories(dir.path / "data");
   { std::ofstream touch(db_path()); } // zero bytes: SQLite sees an empty database
   CAF_REQUIRE(std::filesystem::file_size(db_path()) == 0u);
@@ -766,7 +830,7 @@ CAF_TEST(schema_migration_from_an_empty_file) {
   CAF_CHECK(r->value.has_value());
 }
 
-CAF_TEST(schema_migration_from_version_1_backfills) {
+CAF_TEST(sqlite_schema_migration_from_version_1_backfills) {
   {
     auto o = sqlite_opts();
     o.schema_target = 1; // what an older server left behind
@@ -791,7 +855,7 @@ CAF_TEST(schema_migration_from_version_1_backfills) {
   CAF_CHECK_EQUAL(count(), 3);
 }
 
-CAF_TEST(schema_migration_from_version_3_makes_senders_participants) {
+CAF_TEST(sqlite_schema_migration_from_version_3_makes_senders_participants) {
   {
     auto o = sqlite_opts();
     o.schema_target = 3;
@@ -820,7 +884,7 @@ CAF_TEST(schema_migration_from_version_3_makes_senders_participants) {
       ask_now<ps::history_page>(chat::read_history{q, "alice"})->failed_with(chat::persistence_errc::not_participant));
 }
 
-CAF_TEST(newer_schema_is_refused) {
+CAF_TEST(sqlite_newer_schema_is_refused) {
   { ps::sqlite_store s(sqlite_opts()); }
   {
     SQLite::Database db(db_path(), SQLite::OPEN_READWRITE);
@@ -834,6 +898,162 @@ CAF_TEST(newer_schema_is_refused) {
   }
   CAF_CHECK(refused);
 }
+
+#endif // !PERSISTENCE_MONGO
+
+#ifdef PERSISTENCE_MONGO
+
+// -- MongoDB's own workings -------------------------------------------------------------------
+
+namespace {
+
+// The test database read straight through libmongoc, as another tool would see it.
+struct raw_database {
+  mongoc_uri_t* uri = nullptr;
+  mongoc_client_t* client = nullptr;
+  std::string db;
+
+  explicit raw_database(const std::string& where) {
+    uri = mongoc_uri_new(where.c_str());
+    client = mongoc_client_new_from_uri(uri);
+    db = mongoc_uri_get_database(uri);
+  }
+  ~raw_database() {
+    mongoc_client_destroy(client);
+    mongoc_uri_destroy(uri);
+  }
+  raw_database(const raw_database&) = delete;
+  raw_database& operator=(const raw_database&) = delete;
+
+  // The BSON type of `field` in the first document `filter` finds: 0 when none is found,
+  // BSON_TYPE_EOD (0 too) when the field is missing; `text` gets a string field's value.
+  bson_type_t field_type(const char* collection, bson_t* filter, const char* field, std::string* text = nullptr) {
+    auto* coll = mongoc_client_get_collection(client, db.c_str(), collection);
+    auto* cursor = mongoc_collection_find_with_opts(coll, filter, nullptr, nullptr);
+    const bson_t* d = nullptr;
+    bson_type_t type = BSON_TYPE_EOD;
+    bson_iter_t it;
+    if (mongoc_cursor_next(cursor, &d) && bson_iter_init_find(&it, d, field)) {
+      type = bson_iter_type(&it);
+      if (text && type == BSON_TYPE_UTF8)
+        *text = bson_iter_utf8(&it, nullptr);
+    }
+    mongoc_cursor_destroy(cursor);
+    mongoc_collection_destroy(coll);
+    bson_destroy(filter);
+    return type;
+  }
+
+  std::vector<std::string> index_names(const char* collection) {
+    std::vector<std::string> names;
+    auto* coll = mongoc_client_get_collection(client, db.c_str(), collection);
+    auto* cursor = mongoc_collection_find_indexes_with_opts(coll, nullptr);
+    const bson_t* d = nullptr;
+    bson_iter_t it;
+    while (mongoc_cursor_next(cursor, &d))
+      if (bson_iter_init_find(&it, d, "name") && BSON_ITER_HOLDS_UTF8(&it))
+        names.emplace_back(bson_iter_utf8(&it, nullptr));
+    mongoc_cursor_destroy(cursor);
+    mongoc_collection_destroy(coll);
+    return names;
+  }
+};
+
+bson_t* by_oid(const std::string& hex) {
+  bson_oid_t oid;
+  bson_oid_init_from_string(&oid, hex.c_str());
+  return BCON_NEW("_id", BCON_OID(&oid));
+}
+
+} // namespace
+
+CAF_TEST(mongo_documents_as_seed_002_keeps_them) {
+  start(100, 1s, false);
+  auto made = post(text("c1", "alice", "hello"));
+  auto imported = post(text("c1", "bob", "imported", 1000, "m1"));
+  ask<caf::ok_atom>(chat::record_connect{"s1", 1000});
+  CAF_REQUIRE(ask_now<caf::ok_atom>(chat::flush_atom::value)->value.has_value());
+  CAF_REQUIRE(made->value.has_value());
+  CAF_REQUIRE(imported->value.has_value());
+  raw_database raw(mongo_uri);
+  // A message id this server makes is the document's ObjectId.
+  const auto& id = made->value->id;
+  CAF_CHECK_EQUAL(raw.field_type("messages", by_oid(id), "_id"), BSON_TYPE_OID);
+  std::string conversation;
+  CAF_CHECK_EQUAL(raw.field_type("messages", by_oid(id), "conversationId", &conversation), BSON_TYPE_UTF8);
+  CAF_CHECK_EQUAL(conversation, "c1");
+  CAF_CHECK_EQUAL(raw.field_type("messages", by_oid(id), "createdAt"), BSON_TYPE_DATE_TIME);
+  CAF_CHECK_EQUAL(raw.field_type("messages", by_oid(id), "deleted"), BSON_TYPE_BOOL);
+  CAF_CHECK_EQUAL(raw.field_type("messages", by_oid(id), "readBy"), BSON_TYPE_ARRAY);
+  CAF_CHECK_EQUAL(raw.field_type("messages", by_oid(id), "messageId"), BSON_TYPE_EOD);
+  // Any other id is kept beside a fresh ObjectId, and found again by it.
+  CAF_CHECK_EQUAL(raw.field_type("messages", BCON_NEW("messageId", BCON_UTF8("m1")), "_id"), BSON_TYPE_OID);
+  auto back = ask_now<ps::conversation_message>(chat::get_message{"m1"});
+  CAF_REQUIRE(back->value.has_value());
+  CAF_CHECK_EQUAL(back->value->content, "imported");
+  CAF_CHECK_EQUAL(back->value->created_at, 1000);
+  CAF_CHECK_EQUAL(raw.field_type("connections", BCON_NEW("socketId", BCON_UTF8("s1")), "connectedAt"),
+                  BSON_TYPE_DATE_TIME);
+  CAF_CHECK_EQUAL(raw.field_type("connections", BCON_NEW("socketId", BCON_UTF8("s1")), "disconnectedAt"),
+                  BSON_TYPE_NULL);
+  // The indexes history pages and the other queries walk.
+  auto indexes = raw.index_names("messages");
+  CAF_CHECK(std::find(indexes.begin(), indexes.end(), "history") != indexes.end());
+  auto connection_indexes = raw.index_names("connections");
+  CAF_CHECK(std::find(connection_indexes.begin(), connection_indexes.end(), "active") != connection_indexes.end());
+}
+
+CAF_TEST(mongo_reads_in_a_batch_see_its_earlier_writes) {
+  // One batch: a post, then writes that must read it. Each read sends the messages
+  // collection's queued writes first; the rest of the batch goes at the commit.
+  start(100, 1s, false);
+  auto before = commits_so_far();
+  auto posted = post(text("c1", "alice", "hi", 1000, "m1"));
+  auto read = ask<ps::receipt>(chat::mark_read{"m1", "bob", 1001});
+  auto edited = ask<ps::conversation_message>(chat::edit_message{"m1", "hi!", "alice", 1002});
+  auto again = post(text("c1", "bob", "same id", 1003, "m1"));
+  auto joined = ask<caf::ok_atom>(chat::join_conversation{"c9", "carol", true, 1004});
+  auto listed = ask<ps::participant_list>(chat::add_participants{"c9", {"dave"}, 1005});
+  CAF_REQUIRE(ask_now<caf::ok_atom>(chat::flush_atom::value)->value.has_value());
+  CAF_CHECK(posted->value.has_value());
+  CAF_REQUIRE(read->value.has_value());
+  CAF_CHECK_EQUAL(read->value->conversation_id, "c1");
+  CAF_REQUIRE(edited->value.has_value());
+  CAF_CHECK_EQUAL(edited->value->read_by, (std::vector<std::string>{"bob"}));
+  CAF_CHECK(again->failed_with(chat::persistence_errc::duplicate));
+  CAF_CHECK(joined->value.has_value());
+  CAF_REQUIRE(listed->value.has_value());
+  CAF_CHECK_EQUAL(listed->value->user_ids, (std::vector<std::string>{"carol", "dave"}));
+  // messages x3 (before the receipt's, the edit's and the duplicate check's reads),
+  // conversations x2 (before add_participants' read, then at the commit: the post's
+  // latest-message time went with the first), user_conversations x1.
+  CAF_CHECK_EQUAL(commits_so_far() - before, 6u);
+  auto m = ask_now<ps::conversation_message>(chat::get_message{"m1"});
+  CAF_REQUIRE(m->value.has_value());
+  CAF_CHECK_EQUAL(m->value->content, "hi!");
+  CAF_CHECK(m->value->edited_at == std::optional<ps::timestamp_ms>(1002));
+  CAF_CHECK_EQUAL(m->value->delivered_to, (std::vector<std::string>{"bob"}));
+}
+
+CAF_TEST(mongo_bad_or_unreachable_server_is_refused) {
+  auto refusal = [](const std::string& uri) -> std::string {
+    try {
+      ps::mongo_store s(ps::mongo_options{uri});
+    } catch (const std::exception& e) {
+      return e.what();
+    }
+    return "opened";
+  };
+  auto bad = refusal("mongodb://");
+  CAF_MESSAGE(bad);
+  CAF_CHECK(bad.find("bad connection string") != std::string::npos);
+  // Nothing listens on port 1: refused within serverSelectionTimeoutMS.
+  auto gone = refusal("mongodb://127.0.0.1:1/chat?serverSelectionTimeoutMS=300");
+  CAF_MESSAGE(gone);
+  CAF_CHECK(gone.find("does not answer") != std::string::npos);
+}
+
+#endif // PERSISTENCE_MONGO
 
 // -- messages from elsewhere ---------------------------------------------------------------
 
