@@ -1,11 +1,14 @@
 // store_bench: conversation messages stored through the persistence actor (a real actor
-// system, the actor detached, a real SQLite file in a temporary directory). Many
+// system, the actor detached, a real SQLite file in a temporary directory, or with
+// --store a MongoDB database: a fresh one per row, named after the URI's). Many
 // requesters each keep one store_message outstanding (a closed loop), so batches fill;
 // each batch size runs for a bounded time and reports messages/second and the latency
 // from sending a request to its durable answer.
 //
 //   store_bench [--seconds S] [--requesters N] [--batches 1,64,512] [--sync full|normal|both]
+//               [--store mongodb://HOST:PORT/DB]
 #include "actors/persistence_actor.hpp"
+#include "persistence/mongo_store.hpp"
 #include "persistence/sqlite_store.hpp"
 
 #include <algorithm>
@@ -34,6 +37,7 @@ struct settings {
   int requesters = 1024;
   std::vector<std::size_t> batches{1, 64, 512};
   std::vector<ps::sync_mode> modes{ps::sync_mode::full, ps::sync_mode::normal};
+  std::string mongodb_uri; ///< --store: a MongoDB database instead of SQLite files
 };
 
 struct result {
@@ -109,11 +113,19 @@ double percentile(const std::vector<std::int64_t>& sorted, double p) {
 
 result run_one(caf::actor_system& sys, const settings& s, ps::sync_mode mode, std::size_t batch) {
   auto dir = make_temp_dir();
-  ps::sqlite_options so;
-  so.path = (dir / "bench.db").string();
-  so.synchronous = mode;
-  auto persistence =
-      chat::spawn_persistence(sys, std::make_unique<ps::sqlite_store>(so), chat::persistence_options{batch, 2ms});
+  std::unique_ptr<ps::store> store;
+  if (!s.mongodb_uri.empty()) {
+    static int rows = 0;
+    auto uri = s.mongodb_uri;
+    uri.insert(std::min(uri.find('?'), uri.size()), "_" + std::to_string(++rows));
+    store = std::make_unique<ps::mongo_store>(ps::mongo_options{uri});
+  } else {
+    ps::sqlite_options so;
+    so.path = (dir / "bench.db").string();
+    so.synchronous = mode;
+    store = std::make_unique<ps::sqlite_store>(so);
+  }
+  auto persistence = chat::spawn_persistence(sys, std::move(store), chat::persistence_options{batch, 2ms});
   caf::scoped_actor self{sys};
   auto plan = std::make_shared<run_plan>();
   plan->persistence = persistence;
@@ -164,6 +176,11 @@ bool parse(int argc, char** argv, settings& s) {
       std::stringstream in(value());
       for (std::string item; std::getline(in, item, ',');)
         s.batches.push_back(static_cast<std::size_t>(std::atoi(item.c_str())));
+    } else if (arg == "--store") {
+      s.mongodb_uri = value();
+      if (!ps::mongo_store::is_uri(s.mongodb_uri))
+        return false;
+      s.modes = {ps::sync_mode::full}; // the database's write concern decides
     } else if (arg == "--sync") {
       auto v = value();
       if (v == "full")
@@ -184,21 +201,24 @@ bool parse(int argc, char** argv, settings& s) {
 int main(int argc, char** argv) {
   settings s;
   if (!parse(argc, argv, s)) {
-    std::cerr << "usage: store_bench [--seconds S] [--requesters N] [--batches 1,64,512] [--sync full|normal|both]\n";
+    std::cerr << "usage: store_bench [--seconds S] [--requesters N] [--batches 1,64,512] [--sync full|normal|both] "
+                 "[--store mongodb://HOST:PORT/DB]\n";
     return 2;
   }
   caf::actor_system_config cfg;
   chat::announce_persistence_types(cfg);
   caf::actor_system sys{cfg};
   std::printf("store_bench: %d requesters, one store_message outstanding each; %.1f s measured per row after "
-              "%.1f s warm-up; max_delay 2 ms; SQLite WAL in %s\n",
-              s.requesters, s.seconds, s.warmup, std::filesystem::temp_directory_path().c_str());
+              "%.1f s warm-up; max_delay 2 ms; %s %s\n",
+              s.requesters, s.seconds, s.warmup, s.mongodb_uri.empty() ? "SQLite WAL in" : "MongoDB",
+              s.mongodb_uri.empty() ? std::filesystem::temp_directory_path().c_str() : s.mongodb_uri.c_str());
   std::printf("%-8s %6s %12s %9s %9s %10s %9s %7s\n", "sync", "batch", "msgs/s", "p50 ms", "p99 ms", "avg batch",
               "commits", "errors");
   for (auto mode : s.modes) {
     for (auto batch : s.batches) {
       auto r = run_one(sys, s, mode, batch);
-      std::printf("%-8s %6zu %12.0f %9.2f %9.2f %10.1f %9llu %7llu\n", mode == ps::sync_mode::full ? "FULL" : "NORMAL",
+      const char* label = !s.mongodb_uri.empty() ? "MONGODB" : mode == ps::sync_mode::full ? "FULL" : "NORMAL";
+      std::printf("%-8s %6zu %12.0f %9.2f %9.2f %10.1f %9llu %7llu\n", label,
                   r.batch, r.messages_per_second, r.p50_ms, r.p99_ms, r.avg_batch,
                   static_cast<unsigned long long>(r.commits), static_cast<unsigned long long>(r.errors));
       std::fflush(stdout);
