@@ -339,6 +339,8 @@ struct mongo_store::impl {
 
   explicit impl(const mongo_options& o) {
     init_driver();
+    if (auto why = mongo_store::check_uri(o.uri))
+      throw std::runtime_error("MongoDB: " + *why);
     bson_error_t error;
     uri.reset(mongoc_uri_new_with_error(o.uri.c_str(), &error));
     if (!uri)
@@ -352,12 +354,13 @@ struct mongo_store::impl {
       fail("cannot make a client", error);
     mongoc_client_set_error_api(client.get(), MONGOC_ERROR_API_VERSION_2);
     mongoc_client_set_appname(client.get(), "chat-server");
-    // An ack means durable: majority and journaled unless the URI says otherwise.
+    // An ack means durable: majority and journaled unless the URI says otherwise (its
+    // wtimeoutMS kept).
     const mongoc_write_concern_t* given = mongoc_uri_get_write_concern(uri.get());
     if (mongoc_write_concern_get_w(given) == MONGOC_WRITE_CONCERN_W_DEFAULT
         && !mongoc_write_concern_journal_is_set(given)) {
-      mongoc_write_concern_t* wc = mongoc_write_concern_new();
-      mongoc_write_concern_set_wmajority(wc, 0);
+      mongoc_write_concern_t* wc = mongoc_write_concern_copy(given);
+      mongoc_write_concern_set_wmajority(wc, static_cast<int32_t>(mongoc_write_concern_get_wtimeout_int64(given)));
       mongoc_write_concern_set_journal(wc, true);
       mongoc_client_set_write_concern(client.get(), wc);
       mongoc_write_concern_destroy(wc);
@@ -698,6 +701,18 @@ mongo_store::~mongo_store() {
 
 bool mongo_store::is_uri(std::string_view value) {
   return value.rfind("mongodb://", 0) == 0 || value.rfind("mongodb+srv://", 0) == 0;
+}
+
+std::optional<std::string> mongo_store::check_uri(const std::string& value) {
+  init_driver();
+  bson_error_t error;
+  std::unique_ptr<mongoc_uri_t, impl::uri_deleter> parsed(mongoc_uri_new_with_error(value.c_str(), &error));
+  if (!parsed)
+    return std::string("bad connection string: ") + error.message;
+  // Unacknowledged writes would make every ack a guess.
+  if (mongoc_write_concern_get_w(mongoc_uri_get_write_concern(parsed.get())) == 0)
+    return std::string("w=0 is refused: an ack must mean the database has the write");
+  return std::nullopt;
 }
 
 std::string mongo_store::database() const {

@@ -30,7 +30,8 @@
 // - No multi-document transactions on a standalone server: a batch whose commit fails may
 //   be partly applied. Every write is an idempotent update (upserts keyed by the
 //   document's natural key, $max/$addToSet), so the writers, answered with an error, may
-//   retry safely; only a retried message post without an id makes a second message.
+//   retry safely, except inserts with a fresh id or number: a retried message post
+//   without an id makes a second message, a retried platform log entry a second entry.
 // - The store never relies on unique indexes or duplicate-key errors (some wire-compatible
 //   servers do not enforce them): a message id given by the caller is looked up first.
 // - Several stores may share one database (every node of a cluster on the same URI): each
@@ -64,6 +65,8 @@ public:
 
   /// Whether `value` is a MongoDB connection string (mongodb:// or mongodb+srv://).
   static bool is_uri(std::string_view value);
+  /// Why a connection string cannot be used (malformed, or w=0), without connecting.
+  static std::optional<std::string> check_uri(const std::string& value);
   /// The database the store writes to.
   std::string database() const;
   /// Bulk writes sent since the store opened (tests check that a batch is one per

@@ -314,8 +314,9 @@ std::optional<config> parse_config(int argc, char** argv, int& exit_code) {
      "serve Engine.IO v3 / Socket.IO v2 clients (ElephantIO Version2X, socket.io-client 2.x)")
     ("store", po::value(&store)->default_value("sqlite"),
      "where conversations are stored: sqlite (this node's --db), mongodb://HOST:PORT/DB[?options] (a MongoDB "
-     "database; write concern majority + journaled unless the URI sets w or journal), or cluster (no database here: "
-     "the store of the member that runs one; a node's sqlite or mongodb store is offered to every member)")
+     "database; write concern majority + journaled unless the URI sets w or journal; every node of a cluster may "
+     "use the same one), or cluster (no database here: the store of the member that runs --store sqlite, offered "
+     "over the cluster link)")
     ("db", po::value(&c.db_path)->default_value("data/chat.db"), "SQLite database file (created, WAL)")
     ("batch-size", po::value(&c.batch_size)->default_value(512), "store writes committed together at most")
     ("batch-delay-ms", po::value(&c.batch_delay_ms)->default_value(2), "longest wait before a partial batch commits, ms")
@@ -452,8 +453,14 @@ std::optional<config> parse_config(int argc, char** argv, int& exit_code) {
       vm.count("rate-limit-per-address") ? rate_limit_per_address : 20LL * c.chat.rate_limit_per_minute;
   if (auto kind = parse_store(store)) {
     c.store = *kind;
-    if (c.store == store_kind::mongodb)
+    if (c.store == store_kind::mongodb) {
+      if (auto why = persistence::mongo_store::check_uri(store)) {
+        std::cerr << "chat-server: store: " << *why << "\n";
+        exit_code = 2;
+        return std::nullopt;
+      }
       c.mongodb_uri = store;
+    }
   } else {
     std::cerr << "chat-server: store must be sqlite, cluster or a mongodb:// connection string\n";
     exit_code = 2;

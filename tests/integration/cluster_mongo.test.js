@@ -1,6 +1,6 @@
 // A cluster on one MongoDB database (README, "The MongoDB store"): every node runs
 // --store mongodb://... with the same URI and reaches the database by itself, so there is
-// no store node: any node can die and the others go on storing, and a node that comes
+// no store node: a node can die and the others go on storing, and a node that comes
 // back sees everything. The database is a wire-compatible test server of this file's own
 // (tests/integration/congo.js).
 "use strict";
@@ -71,7 +71,7 @@ describe("a cluster on one MongoDB database", () => {
     await h.cleanup();
   });
 
-  it("SIGKILL of any node: the others go on storing, close its connections, and it comes back to everything", TEST_TIMEOUT, async () => {
+  it("SIGKILL of a node (a: the store node it would be with SQLite): the others go on storing, close its connections, and it comes back to everything", TEST_TIMEOUT, async () => {
     const { a, b, c: cNode } = cluster.byName;
     const onA = await c.chatConnect(a.url);
     const onB = await c.chatConnect(b.url);

@@ -99,8 +99,10 @@ describe("configuration", () => {
   it("store: an unknown store, or cluster without a cluster, is refused with exit code 2", TEST_TIMEOUT, () => {
     if (harness.isReference()) return;
     for (const [args, message] of [
-      [["--store", "postgres"], /store must be sqlite or cluster/],
+      [["--store", "postgres"], /store must be sqlite, cluster or a mongodb:\/\/ connection string/],
       [["--store", "cluster"], /store cluster needs cluster-listen/],
+      [["--store", "mongodb://"], /store: bad connection string/],
+      [["--store", "mongodb://127.0.0.1:27017/chat?w=0"], /store: w=0 is refused/],
     ]) {
       let err;
       try {
@@ -221,6 +223,25 @@ describe("configuration", () => {
     } finally {
       if (!stopped) await server.stop();
     }
+  });
+
+  it("store: an unreachable MongoDB stops the server (exit 1) without showing the URI's password", TEST_TIMEOUT, () => {
+    if (harness.isReference()) return;
+    let err;
+    try {
+      execFileSync(
+        process.env.CHAT_SERVER,
+        ["--port", "0", "--store", "mongodb://chat:s3cret@127.0.0.1:1/chat?serverSelectionTimeoutMS=300"],
+        { encoding: "utf8", timeout: 10000, stdio: "pipe" },
+      );
+    } catch (e) {
+      err = e;
+    }
+    assert.ok(err, "chat-server started without its database");
+    assert.strictEqual(err.status, 1);
+    assert.match(err.stderr, /cannot open the database mongodb:\/\/\*\*\*@127\.0\.0\.1:1\/chat/);
+    assert.match(err.stderr, /does not answer/);
+    assert.doesNotMatch(err.stderr, /s3cret/);
   });
 
   it("the startup summary: app, address and store on one info line", TEST_TIMEOUT, async () => {

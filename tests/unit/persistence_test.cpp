@@ -1048,6 +1048,10 @@ CAF_TEST(mongo_bad_or_unreachable_server_is_refused) {
   CAF_MESSAGE(bad);
   CAF_CHECK(bad.find("bad connection string") != std::string::npos);
   // Nothing listens on port 1: refused within serverSelectionTimeoutMS.
+  auto unacknowledged = refusal("mongodb://127.0.0.1:1/chat?w=0");
+  CAF_MESSAGE(unacknowledged);
+  CAF_CHECK(unacknowledged.find("w=0 is refused") != std::string::npos);
+  CAF_CHECK(ps::mongo_store::check_uri("mongodb://127.0.0.1/chat?w=majority&journal=true") == std::nullopt);
   auto gone = refusal("mongodb://127.0.0.1:1/chat?serverSelectionTimeoutMS=300");
   CAF_MESSAGE(gone);
   CAF_CHECK(gone.find("does not answer") != std::string::npos);
