@@ -4,6 +4,8 @@
 
 #include "actors/api_service.hpp"
 #include "actors/cluster_node.hpp"
+#include "actors/core.hpp"
+#include "actors/ids.hpp"
 #include "actors/socketio_client.hpp"
 #include "actors/messages.hpp"
 #include "transport/engineio/packet.hpp"
@@ -59,12 +61,14 @@ void ack_responder::operator()(message m) const {
 }
 
 std::string encode_event(std::string_view nsp, std::string_view event, const message& m,
-                         std::optional<std::uint64_t> ack_id) {
+                         std::optional<std::uint64_t> ack_id, std::string_view offset) {
   json::array data;
-  data.reserve(m.args.size() + 1);
+  data.reserve(m.args.size() + 2);
   data.emplace_back(event);
   for (auto& a : m.args)
     data.push_back(a);
+  if (!offset.empty())
+    data.emplace_back(offset);
   socketio::packet p;
   p.type = socketio::packet_type::event;
   p.nsp = std::string(nsp);
@@ -109,9 +113,16 @@ void broadcast::emit(std::string_view event, message m) const {
   refuse_reserved(event);
   if (!nsp_actor_)
     return;
-  auto frame = shared_frame{std::make_shared<const wire_packet>(
-      wire_packet{engineio::encode_message(encode_event(nsp_, event, m)), std::move(m.attachments), {}})};
-  caf::anon_send(nsp_actor_, broadcast_request{rooms_, except_, std::move(frame), is_volatile_, local_});
+  // With connection state recovery every broadcast that is not volatile carries an offset
+  // (one for all its recipients, as socket.io's): the namespace actors keep it for restores.
+  std::string offset;
+  if (core_ && core_->opts.recovery.enabled && !is_volatile_)
+    offset = make_id();
+  auto frame = shared_frame{std::make_shared<const wire_packet>(wire_packet{
+      engineio::encode_message(encode_event(nsp_, event, m, std::nullopt, offset)), std::move(m.attachments), {},
+      !offset.empty()})};
+  caf::anon_send(nsp_actor_,
+                 broadcast_request{rooms_, except_, std::move(frame), is_volatile_, local_, std::move(offset)});
 }
 
 void broadcast::fetch_sockets(sockets_fn done, std::chrono::milliseconds timeout) const {
@@ -193,6 +204,11 @@ json::object& socket::data() {
 bool socket::connected() const {
   auto* s = conn_->find_socket(key_);
   return s && s->connected;
+}
+
+bool socket::recovered() const {
+  auto* s = conn_->find_socket(key_);
+  return s && s->recovered;
 }
 
 void socket::on(std::string event, event_handler handler) {

@@ -245,6 +245,10 @@ public:
   /// Application data attached to the socket (a middleware may fill it).
   json::object& data();
   bool connected() const;
+  /// Connection state recovery restored this socket (same id, rooms and data; the
+  /// packets it missed were sent before its CONNECT answer), as socket.io's
+  /// `socket.recovered`.
+  bool recovered() const;
 
   /// Adds a listener: every listener of an event runs, in the order added (socket.io's
   /// EventEmitter), after the handler a module declared for it (server::module_builder).
@@ -318,8 +322,9 @@ private:
   std::uint64_t key_;
 };
 
-/// Builds the packet text for an event; shared by socket::emit and broadcasts.
+/// Builds the packet text for an event; shared by socket::emit and broadcasts. `offset`:
+/// connection state recovery's, appended as the last argument.
 std::string encode_event(std::string_view nsp, std::string_view event, const message& m,
-                         std::optional<std::uint64_t> ack_id = std::nullopt);
+                         std::optional<std::uint64_t> ack_id = std::nullopt, std::string_view offset = {});
 
 } // namespace sio

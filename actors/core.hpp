@@ -7,6 +7,7 @@
 #include "actors/api.hpp"
 #include "actors/byte_budget.hpp"
 #include "actors/pending_sessions.hpp"
+#include "actors/recovery.hpp"
 #include "transport/http/cors.hpp"
 
 #include <caf/actor.hpp>
@@ -55,6 +56,8 @@ struct server_options {
   std::size_t max_namespaces_per_connection = 32;
   /// socket.io-msgpack-parser instead of the default (text) parser, for every client.
   bool msgpack_parser = false;
+  /// Connection state recovery (socket.io's connectionStateRecovery), off by default.
+  recovery_options recovery;
 };
 
 /// An event handler a module declared for every socket of a namespace.
@@ -128,6 +131,8 @@ struct server_core {
   // -- the server API's service (actors/api_service.hpp): this node's half of the socket-set
   // verbs and of server_side_emit, offered to the members as "api". Set by server. --
   caf::actor api;
+  /// This node's recovery actor (actors/recovery.hpp) with opts.recovery.enabled; set by server.
+  caf::actor recovery;
   std::mutex server_side_mutex;
   /// server::on_server_side's handlers, by namespace + '\n' + event.
   std::unordered_map<std::string, server_side_handler> server_side_handlers;

@@ -6,6 +6,7 @@
 #include <array>
 #include <atomic>
 #include <random>
+#include <stdexcept>
 
 namespace sio {
 
@@ -100,6 +101,13 @@ std::string make_id() {
     for (int i = 0; i < 4; ++i)
       raw[9 + i] = static_cast<unsigned char>(r >> (8 * i));
   }
+  return base64url(raw);
+}
+
+std::string make_private_id() {
+  raw_id raw{};
+  if (!random_bytes(raw.data(), raw.size()) && RAND_bytes(raw.data(), static_cast<int>(raw.size())) != 1)
+    throw std::runtime_error("no random bytes for a private id");
   return base64url(raw);
 }
 

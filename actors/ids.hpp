@@ -15,6 +15,10 @@ void set_node_id(std::uint32_t id);
 /// A fresh id: node id, a process-wide counter and random bytes.
 std::string make_id();
 
+/// A fresh id that is all random (15 bytes, 20 characters): a credential, such as
+/// connection state recovery's pid, which restores a socket's identity.
+std::string make_private_id();
+
 /// The first characters of every id `node` makes (30 of its 32 bits): the store finds a
 /// node's connections by it.
 std::string id_prefix(std::uint32_t node);

@@ -5,6 +5,7 @@
 
 #include "actors/api_service.hpp"
 #include "actors/pusher_server.hpp"
+#include "actors/recovery.hpp"
 
 #include "transport/socketio/msgpack_parser.hpp"
 
@@ -135,6 +136,7 @@ void announce_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<update_socket>("sio::update_socket");
   cfg.add_message_type<remote_socket>("sio::remote_socket");
   announce_api_types(cfg);
+  announce_recovery_types(cfg);
   announce_pusher_types(cfg);
 }
 

@@ -42,6 +42,9 @@ struct wire_packet {
   /// The same event as a Pusher message, when the sender made one (a Pusher client event:
   /// one channel, with the sender's user_id); empty: subscribers translate `text`.
   std::string pusher;
+  /// The last argument of the event is connection state recovery's offset, not the
+  /// sender's (actors/recovery.hpp): translations for other protocols leave it out.
+  bool ends_with_offset = false;
   /// The packet in MessagePack, for the clients of a msgpack server: made from `text` and
   /// `attachments` on first use (std::atomic_load / atomic_store), once per frame however
   /// many recipients share it. Not serialized.
@@ -71,10 +74,11 @@ template <class Inspector> typename Inspector::result_type inspect(Inspector& f,
   std::string text = x.ptr ? x.ptr->text : std::string{};
   std::vector<std::string> attachments = x.ptr ? x.ptr->attachments : std::vector<std::string>{};
   std::string pusher = x.ptr ? x.ptr->pusher : std::string{};
-  return f(caf::meta::type_name("shared_frame"), text, attachments, pusher,
+  bool ends_with_offset = x.ptr ? x.ptr->ends_with_offset : false;
+  return f(caf::meta::type_name("shared_frame"), text, attachments, pusher, ends_with_offset,
            caf::meta::load_callback([&]() -> caf::error {
              x.ptr = std::make_shared<const wire_packet>(
-                 wire_packet{std::move(text), std::move(attachments), std::move(pusher)});
+                 wire_packet{std::move(text), std::move(attachments), std::move(pusher), ends_with_offset});
              return caf::none;
            }));
 }
@@ -197,9 +201,12 @@ struct broadcast_request {
   /// This node's sockets only: not handed to the cluster (a broadcast that came from a
   /// member, or one every node makes for its own sockets, like socket.io's `local`).
   bool local = false;
+  /// Connection state recovery's offset, the frame's last argument (empty: none): each
+  /// node that delivers it keeps it for restores (actors/recovery.hpp).
+  std::string offset;
 };
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, broadcast_request& x) {
-  return f(caf::meta::type_name("broadcast_request"), x.rooms, x.except, x.frame, x.is_volatile, x.local);
+  return f(caf::meta::type_name("broadcast_request"), x.rooms, x.except, x.frame, x.is_volatile, x.local, x.offset);
 }
 
 /// Asks a namespace for its rooms whose names start with `prefix`, sockets' own-id rooms

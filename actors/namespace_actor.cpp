@@ -2,6 +2,7 @@
 #include "actors/metrics.hpp"
 
 #include "actors/cluster_node.hpp"
+#include "actors/recovery.hpp"
 #include "actors/room.hpp"
 
 #include <boost/json/parse.hpp>
@@ -161,9 +162,10 @@ void report_broadcast(const activity_feed& feed, const std::string& nsp, const b
 } // namespace
 
 caf::behavior namespace_actor(caf::stateful_actor<namespace_state>* self, std::string name, caf::actor cluster,
-                              std::shared_ptr<const activity_feed> activity) {
+                              std::shared_ptr<const activity_feed> activity, caf::actor recovery) {
   self->state.name = std::move(name);
   self->state.cluster = std::move(cluster);
+  self->state.recovery = std::move(recovery);
   return {
       [=](socket_add& s) {
         self->state.sockets[s.key] = recipient{std::move(s.connection), std::move(s.sink), s.rooms_only};
@@ -190,6 +192,8 @@ caf::behavior namespace_actor(caf::stateful_actor<namespace_state>* self, std::s
           report_broadcast(*activity, self->state.name, req);
         if (self->state.cluster && !req.local)
           self->send(self->state.cluster, cluster_broadcast{self->state.name, req});
+        if (self->state.recovery && !req.offset.empty())
+          self->send(self->state.recovery, recovery_append{self->state.name, req.offset, req.rooms, req.except, req.frame});
         deliver_broadcast(self, req);
         finish_broadcast(self, self->state.writes);
       },

@@ -13,6 +13,10 @@
 // hands it every broadcast that came from this node (cluster_broadcast), which the node
 // sends to the members with sockets in the target rooms.
 //
+// With connection state recovery, every broadcast it delivers that carries an offset
+// (this node's or a member's) goes to the recovery actor too (recovery_append), in the
+// order it delivers them.
+//
 // Takes: socket_add, socket_remove, room_join, room_leave, broadcast_request,
 //        (count_atom) -> size_t, (count_atom, rooms_atom) -> (sockets, rooms), (rooms_query) -> room_list,
 //        (select_sockets) -> socket_refs (for the server API's socket-set verbs), shutdown_atom.
@@ -43,10 +47,12 @@ struct namespace_state {
   /// This node's cluster node actor (null without a cluster): told of rooms gained and
   /// lost, and given every broadcast that is not `local`.
   caf::actor cluster;
+  /// This node's recovery actor (null without connection state recovery).
+  caf::actor recovery;
   static inline const char* name_prefix = "namespace";
 };
 
 caf::behavior namespace_actor(caf::stateful_actor<namespace_state>* self, std::string name, caf::actor cluster,
-                              std::shared_ptr<const activity_feed> activity);
+                              std::shared_ptr<const activity_feed> activity, caf::actor recovery = {});
 
 } // namespace sio

@@ -61,13 +61,17 @@ http::response payload_v3(const std::vector<http::ws_message>& outbox, bool base
   return payload_response(eio::encode_payload_v3_text(packets));
 }
 
-std::string connect_ok_v2(std::string_view nsp, std::string_view) {
+std::string connect_ok_v2(std::string_view nsp, std::string_view, std::string_view) {
   return sp::encode_connect_ok_v2(nsp);
+}
+
+std::string connect_ok_v5(std::string_view nsp, std::string_view sid, std::string_view pid) {
+  return sp::encode_connect_ok(nsp, sid, pid);
 }
 
 const protocol_revision v4{
     4,     true,  true,  decode_payload_v4,     eio::decode_frame,        binary_frame_v4, payload_v4,
-    false, false, false, sp::encode_connect_ok, sp::encode_connect_error,
+    false, false, false, connect_ok_v5, sp::encode_connect_error,
 };
 
 const protocol_revision v3{

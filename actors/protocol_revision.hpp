@@ -41,7 +41,8 @@ struct protocol_revision {
   /// v2 answers a second CONNECT to the same namespace again (ElephantIO sends "40" after
   /// its upgrade); v5 ignores it.
   bool answers_repeated_connect;
-  std::string (*connect_ok)(std::string_view nsp, std::string_view sid);
+  /// `pid`: connection state recovery's private id (v5 only; empty: none).
+  std::string (*connect_ok)(std::string_view nsp, std::string_view sid, std::string_view pid);
   std::string (*connect_error)(std::string_view nsp, std::string_view message, const boost::json::value* data);
 };
 

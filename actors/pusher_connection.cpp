@@ -296,7 +296,7 @@ void client_event(self_ptr self, pusher::client_message& m) {
       wire_packet{engineio::encode_message(encode_event(st.nsp_name, m.event, args)),
                   {},
                   pusher::encode_event_raw(m.event, *m.channel, data_text, user)})};
-  self->send(st.nsp, broadcast_request{{*m.channel}, {st.socket_id}, std::move(frame), false});
+  self->send(st.nsp, broadcast_request{{*m.channel}, {st.socket_id}, std::move(frame), false, false, {}});
 }
 
 void on_text(self_ptr self, std::string_view text) {
@@ -327,7 +327,7 @@ void on_deliver(self_ptr self, const deliver& d) {
     return;
   if (!d.frame->pusher.empty())
     return send(self, d.frame->pusher);
-  auto e = pusher::from_socketio(d.frame->text);
+  auto e = pusher::from_socketio(d.frame->text, d.frame->ends_with_offset);
   if (!e)
     return; // binary events have no Pusher form
   auto& hooks = st.shared->hooks;

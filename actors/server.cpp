@@ -42,7 +42,7 @@ std::optional<server_core::namespace_entry> server_core::find_namespace(const st
   }
   if (!def || shutting_down)
     return std::nullopt;
-  namespace_entry entry{def, sys.spawn(namespace_actor, name, cluster, activity)};
+  namespace_entry entry{def, sys.spawn(namespace_actor, name, cluster, activity, recovery)};
   namespaces.emplace(name, entry);
   return entry;
 }
@@ -480,6 +480,8 @@ private:
 server::server(caf::actor_system& sys, server_options opts)
     : core_(std::make_shared<server_core>(sys, std::move(opts))), engine_(std::make_shared<engine>(core_)) {
   core_->api = spawn_api_service(sys, core_);
+  if (core_->opts.recovery.enabled)
+    core_->recovery = spawn_recovery(sys, core_->opts.recovery);
   core_->activity->start(sys, "");
 }
 
@@ -727,6 +729,8 @@ void server::shutdown(std::chrono::milliseconds grace) {
   }
   for (auto& a : namespaces)
     caf::anon_send(a, shutdown_atom::value);
+  if (core_->recovery)
+    caf::anon_send_exit(core_->recovery, caf::exit_reason::user_shutdown);
 }
 
 } // namespace sio

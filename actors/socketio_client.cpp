@@ -6,7 +6,11 @@
 
 #include "transport/socketio/msgpack_parser.hpp"
 
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <spdlog/spdlog.h>
+
+#include <chrono>
 
 namespace sio {
 
@@ -224,41 +228,82 @@ void socketio_client::on_connect(sp::packet& p) {
       p.nsp.resize(q);
     }
   }
+  if (by_nsp_.count(p.nsp) || restoring_.count(p.nsp)) {
+    // Already connected: v2 answers again (ElephantIO sends "40" after its upgrade), v5
+    // ignores it, as their references do.
+    if (rev.answers_repeated_connect && by_nsp_.count(p.nsp))
+      send_packet(rev.connect_ok(p.nsp, {}, {}));
+    return;
+  }
+  // Sockets in a middleware or a restore count too: each holds its state until answered.
+  if (sockets_.size() + restoring_.size() >= core_->opts.max_namespaces_per_connection)
+    return send_packet(rev.connect_error(p.nsp, "Too many namespaces", nullptr));
+  auto ns = core_->find_namespace(p.nsp);
+  if (!ns)
+    return send_packet(rev.connect_error(p.nsp, "Invalid namespace", nullptr));
+  // Connection state recovery: a CONNECT naming a session (its pid and the last offset
+  // the client got, both strings, as socket.io's) asks the recovery actor first; anything
+  // but a restore connects afresh, with no error, as in socket.io.
+  if (core_->recovery && !rev.auth_from_query && p.has_data && p.data.is_object()) {
+    auto& auth = p.data.as_object();
+    auto* pid = auth.if_contains("pid");
+    auto* offset = auth.if_contains("offset");
+    if (pid && pid->is_string() && offset && offset->is_string()) {
+      restoring_.insert(p.nsp);
+      recovery_claim claim{p.nsp, std::string(pid->as_string()), std::string(offset->as_string())};
+      auto pending = std::make_shared<sp::packet>(std::move(p));
+      auto entry = *ns;
+      auto resume = [this, pending, entry](recovery_claimed* restored) {
+        restoring_.erase(pending->nsp);
+        if (!session_.closed())
+          add_socket(*pending, entry, {}, restored);
+      };
+      self_->request(core_->recovery, std::chrono::seconds(5), std::move(claim))
+          .then([resume](recovery_claimed& c) { resume(&c); }, [resume](caf::error&) { resume(nullptr); });
+      return;
+    }
+  }
+  add_socket(p, *ns, std::move(query_auth), nullptr);
+}
+
+void socketio_client::add_socket(sp::packet& p, const server_core::namespace_entry& ns, json::object query_auth,
+                                 recovery_claimed* restored) {
+  const auto& rev = revision();
   auto refuse = [&](std::string_view message, const json::value* data) {
     send_packet(rev.connect_error(p.nsp, message, data));
   };
-  if (by_nsp_.count(p.nsp)) {
-    // Already connected: v2 answers again (ElephantIO sends "40" after its upgrade), v5
-    // ignores it, as their references do.
-    if (rev.answers_repeated_connect)
-      send_packet(rev.connect_ok(p.nsp, {}));
-    return;
-  }
-  // Sockets in a middleware count too: each holds its state until the middleware answers.
-  if (sockets_.size() >= core_->opts.max_namespaces_per_connection)
-    return refuse("Too many namespaces", nullptr);
-  auto ns = core_->find_namespace(p.nsp);
-  if (!ns)
-    return refuse("Invalid namespace", nullptr);
-
   auto st = std::make_unique<socket_state>();
   st->key = next_key();
-  st->id = make_id();
+  st->id = restored ? restored->session.sid : make_id();
   st->nsp = p.nsp;
-  st->nsp_actor = ns->actor;
-  st->def = ns->def;
+  st->nsp_actor = ns.actor;
+  st->def = ns.def;
   // Sockets share the client's handshake; one with its own auth gets its own copy.
   st->handshake = handshake_;
   if ((p.has_data && p.data.is_object() && !p.data.as_object().empty()) || !query_auth.empty()) {
     auto own = std::make_shared<handshake_info>(*handshake_);
     own->auth = p.has_data && p.data.is_object() ? p.data.as_object() : std::move(query_auth);
+    own->auth.erase("pid"); // a credential: it restores this socket's identity
     st->handshake = std::move(own);
+  }
+  if (core_->recovery && !rev.auth_from_query)
+    st->pid = restored ? restored->session.pid : make_private_id();
+  if (restored) {
+    st->recovered = true;
+    st->rooms.insert(restored->session.rooms.begin(), restored->session.rooms.end());
+    boost::system::error_code ec;
+    auto data = json::parse(restored->session.data, ec);
+    if (!ec && data.is_object())
+      st->data = std::move(data.as_object());
   }
   auto key = st->key;
   sockets_.emplace(key, std::move(st));
   socket handle(this, key);
 
-  for (auto& mw : ns->def->middlewares) {
+  bool skip_middlewares = restored && core_->opts.recovery.skip_middlewares;
+  for (const auto& mw : ns.def->middlewares) {
+    if (skip_middlewares)
+      break;
     std::optional<connect_error> err;
     try {
       err = mw(handle);
@@ -282,7 +327,18 @@ void socketio_client::on_connect(sp::packet& p) {
   by_nsp_[s->nsp] = key;
   s->rooms.insert(s->id);
   self_->send(s->nsp_actor, socket_add{key, s->id, caf::actor_cast<caf::actor>(self_), session_.sink()});
-  send_packet(rev.connect_ok(s->nsp, s->id));
+  for (auto& room : s->rooms)
+    if (room != s->id)
+      self_->send(s->nsp_actor, room_join{key, room});
+  if (restored) {
+    // What it missed goes first, then the CONNECT answer (socket.io's order: the client
+    // runs the missed events' handlers before its `connect`).
+    for (auto& frame : restored->missed)
+      send_own_frame(frame);
+    if (!find_socket(key)) // the replay passed the queue's cap and ended the session
+      return;
+  }
+  send_packet(rev.connect_ok(s->nsp, s->id, s->pid));
   metrics::global().connects.add();
   if (core_->activity->admit("connect", s->nsp, {})) {
     // The socket as fetch_sockets shows it (what the Admin UI lists), its auth left out.
@@ -291,9 +347,10 @@ void socketio_client::on_connect(sp::packet& p) {
       report("connect", *s, session_.transport_name(), json::serialize(remote_socket_to_json(*d)), 0);
     }
   }
-  spdlog::debug("connect nsp={} socket={} session={} transport={} protocol={} address={}", s->nsp, s->id,
-                session_.sid(), session_.transport_name(), rev.engineio, handshake_->address);
-  for (auto& on_connection : ns->def->on_connection)
+  spdlog::debug("connect nsp={} socket={} session={} transport={} protocol={} address={}{}", s->nsp, s->id,
+                session_.sid(), session_.transport_name(), rev.engineio, handshake_->address,
+                restored ? " recovered" : "");
+  for (auto& on_connection : ns.def->on_connection)
     if (handle.connected())
       run_guarded("connection", [&] { on_connection(handle); });
 }
@@ -417,7 +474,15 @@ socketio_client::socket_state* socketio_client::find_socket(std::uint64_t key) {
 
 void socketio_client::emit(socket_state& s, std::string_view event, const message& m) {
   report_sent(s, event, m);
-  send_own_frame(make_frame(engineio::encode_message(encode_event(s.nsp, event, m)), m.attachments));
+  if (s.pid.empty())
+    return send_own_frame(make_frame(engineio::encode_message(encode_event(s.nsp, event, m)), m.attachments));
+  // Connection state recovery: an event to this one socket carries an offset too, and is
+  // kept for its restore (socket.io sends it through the adapter for the same reason).
+  auto offset = make_id();
+  auto frame = shared_frame{std::make_shared<const wire_packet>(wire_packet{
+      engineio::encode_message(encode_event(s.nsp, event, m, std::nullopt, offset)), m.attachments, {}, true})};
+  self_->send(core_->recovery, recovery_append{s.nsp, offset, {s.id}, {}, frame});
+  send_own_frame(frame);
 }
 
 void socketio_client::emit_with_ack(socket_state& s, std::string_view event, const message& m,
@@ -482,10 +547,25 @@ void socketio_client::remove_socket(std::uint64_t key, const std::string& reason
     socket handle(this, key);
     auto def = s.def;
     auto handlers = s.disconnect_handlers; // before any handler runs: one may remove `s`
+    // Connection state recovery keeps a socket that may come back: its rooms as they were,
+    // its data as the disconnect handlers leave it (socket.io's order).
+    std::optional<recovery_session> parked;
+    if (!s.pid.empty() && core_->recovery && recoverable_disconnect(reason))
+      parked = recovery_session{s.pid, s.nsp, s.id, {s.rooms.begin(), s.rooms.end()}, {}, 0};
     for (auto& h : def->on_disconnect)
       run_guarded("disconnect", [&] { h(handle, reason); });
     for (auto& h : handlers)
       run_guarded("disconnect", [&] { h(handle, reason); });
+    if (parked) {
+      if (auto* still = find_socket(key))
+        parked->data = json::serialize(still->data);
+      else
+        parked->data = "{}";
+      parked->disconnected_at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                       std::chrono::system_clock::now().time_since_epoch())
+                                       .count();
+      self_->send(core_->recovery, recovery_park{std::move(*parked)});
+    }
   }
   sockets_.erase(key);
 }

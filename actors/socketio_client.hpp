@@ -8,6 +8,7 @@
 #pragma once
 
 #include "actors/api.hpp"
+#include "actors/core.hpp"
 #include "actors/engineio_session.hpp"
 #include "transport/socketio/packet.hpp"
 
@@ -58,6 +59,10 @@ public:
     std::uint64_t next_ack_id = 0;
     std::unordered_map<std::uint64_t, ack_callback> acks;
     bool connected = false;
+    /// Connection state recovery: the private id its client may come back with (empty:
+    /// recovery off, or a v2 client), and whether it came back.
+    std::string pid;
+    bool recovered = false;
   };
   socket_state* find_socket(std::uint64_t key);
   caf::event_based_actor* self() const { return self_; }
@@ -76,6 +81,9 @@ private:
   socketio::decoder::result feed_attachment(std::string bytes);
   void on_packet(socketio::packet& p);
   void on_connect(socketio::packet& p);
+  /// The rest of a CONNECT, once known whether it restores a session (`restored`).
+  void add_socket(socketio::packet& p, const server_core::namespace_entry& ns, json::object query_auth,
+                  recovery_claimed* restored);
   void on_event(socket_state& s, socketio::packet& p);
   void on_ack(socket_state& s, socketio::packet& p);
   void remove_socket(std::uint64_t key, const std::string& reason);
@@ -101,6 +109,8 @@ private:
   std::unique_ptr<byte_budget::hold> attachment_hold_;
   pending_sessions::ticket_ptr pending_;
   std::map<std::string, std::uint64_t> by_nsp_;
+  /// Namespaces whose CONNECT waits for the recovery actor's answer.
+  std::set<std::string> restoring_;
   std::unordered_map<std::uint64_t, std::unique_ptr<socket_state>> sockets_;
   bool ever_connected_ = false;
 };

@@ -216,6 +216,7 @@ std::optional<config> parse_config(int argc, char** argv, int& exit_code) {
   unsigned long cluster_failure_timeout = 5000;
   std::string admin_listen;
   std::string parser = "default";
+  std::int64_t recovery_max_disconnection_ms = 120000;
 
   // clang-format off
   po::options_description general("chat-server options");
@@ -266,6 +267,13 @@ std::optional<config> parse_config(int argc, char** argv, int& exit_code) {
     ("parser", po::value(&parser)->default_value("default"),
      "Socket.IO packet format: default (text, with binary attachments) or msgpack (socket.io-msgpack-parser; "
      "every client must use it; Engine.IO v3 clients are then refused)")
+    ("connection-state-recovery", po::value(&c.engine.recovery.enabled)->default_value(false),
+     "socket.io's connectionStateRecovery: a client that lost its connection comes back with the same socket id, "
+     "rooms and data, and gets the events it missed (every event then carries an offset as its last argument)")
+    ("recovery-max-disconnection-ms", po::value(&recovery_max_disconnection_ms)->default_value(120000),
+     "how long after a disconnect a socket may be recovered (and its missed events are kept), ms")
+    ("recovery-skip-middlewares", po::value(&c.engine.recovery.skip_middlewares)->default_value(true),
+     "a recovered socket skips the namespace's middlewares (it proved itself when it first connected)")
     ("tls-cert", po::value(&c.http.tls_cert),
      "PEM certificate chain: with tls-key, the port serves https:// and wss:// only (TLS 1.2+; SIGHUP reloads both)")
     ("tls-key", po::value(&c.http.tls_key), "PEM private key of tls-cert")
@@ -494,6 +502,12 @@ std::optional<config> parse_config(int argc, char** argv, int& exit_code) {
     exit_code = 2;
     return std::nullopt;
   }
+  if (recovery_max_disconnection_ms < 1) {
+    std::cerr << "chat-server: recovery-max-disconnection-ms must be 1 or more\n";
+    exit_code = 2;
+    return std::nullopt;
+  }
+  c.engine.recovery.max_disconnection = std::chrono::milliseconds(recovery_max_disconnection_ms);
   c.engine.msgpack_parser = parser == "msgpack";
   if (c.engine.msgpack_parser) {
     // socket.io-msgpack-parser speaks Socket.IO v5 only.

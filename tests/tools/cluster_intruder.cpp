@@ -43,7 +43,7 @@ int main(int argc, char** argv) {
   }
 
   sio::message m{"from outside"};
-  sio::broadcast_request everyone{{}, {}, sio::shared_frame{}, false, false};
+  sio::broadcast_request everyone{{}, {}, sio::shared_frame{}, false, false, {}};
   everyone.frame = sio::shared_frame{std::make_shared<const sio::wire_packet>(sio::wire_packet{
       sio::engineio::encode_message(sio::encode_event("/", "intruder", m)), {}, {}})};
   sio::cluster_broadcast broadcast{"/", everyone};

@@ -87,15 +87,17 @@ CAF_TEST_FIXTURE_SCOPE(cluster_tests, cluster_fixture)
 CAF_TEST(cluster_messages_cross_a_serializer) {
   sio::broadcast_request req{{"r1", "r2"}, {"x"},
                              sio::shared_frame{std::make_shared<const sio::wire_packet>(
-                                 sio::wire_packet{"42[\"news\",1]", {"\x01\x02"}, {}})},
-                             true, false};
+                                 sio::wire_packet{"42[\"news\",1,\"off-1\"]", {"\x01\x02"}, {}, true})},
+                             true, false, "off-1"};
   auto b = round_trip(sys, sio::cluster_broadcast{"/chat", req});
   CAF_CHECK_EQUAL(b.nsp, "/chat");
   CAF_CHECK_EQUAL(b.req.rooms, (std::vector<std::string>{"r1", "r2"}));
   CAF_CHECK_EQUAL(b.req.except, (std::vector<std::string>{"x"}));
   CAF_REQUIRE(b.req.frame);
-  CAF_CHECK_EQUAL(b.req.frame->text, "42[\"news\",1]");
+  CAF_CHECK_EQUAL(b.req.frame->text, "42[\"news\",1,\"off-1\"]");
   CAF_CHECK_EQUAL(b.req.frame->attachments.size(), 1u);
+  CAF_CHECK(b.req.frame->ends_with_offset);
+  CAF_CHECK_EQUAL(b.req.offset, "off-1");
   CAF_CHECK(b.req.is_volatile);
   auto ri = round_trip(sys, sio::room_interest{"/", "room", true});
   CAF_CHECK(ri.add);
@@ -134,7 +136,7 @@ CAF_TEST(a_namespace_hands_its_node_each_broadcast_that_is_not_local) {
   // A broadcast that came from a member is delivered here only.
   auto nsp = core->find_namespace("/");
   CAF_REQUIRE(nsp);
-  sio::broadcast_request from_member{{}, {}, b.req.frame, false, true};
+  sio::broadcast_request from_member{{}, {}, b.req.frame, false, true, {}};
   anon_send(nsp->actor, from_member);
   consume_messages();
   CAF_CHECK_EQUAL(seen->broadcasts.size(), 1u);

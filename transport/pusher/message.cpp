@@ -97,7 +97,7 @@ std::string encode_signin_success(std::string_view user_data) {
   return encode_event("pusher:signin_success", std::nullopt, json::object{{"user_data", user_data}});
 }
 
-std::optional<room_event> from_socketio(std::string_view eio_message) {
+std::optional<room_event> from_socketio(std::string_view eio_message, bool ends_with_offset) {
   auto eio = sio::engineio::decode_frame(false, eio_message);
   if (!eio || eio->type != sio::engineio::packet_type::message)
     return std::nullopt;
@@ -107,6 +107,8 @@ std::optional<room_event> from_socketio(std::string_view eio_message) {
   if (!p || p->type != sio::socketio::packet_type::event || !p->data.is_array())
     return std::nullopt;
   auto& args = p->data.as_array();
+  if (ends_with_offset && args.size() > 1) // connection state recovery's, not the sender's
+    args.pop_back();
   if (args.empty() || !args[0].is_string())
     return std::nullopt;
   room_event e{std::string(args[0].as_string()), json::object{}};

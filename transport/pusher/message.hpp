@@ -59,7 +59,7 @@ struct room_event {
 /// The event that an Engine.IO message ("4" + a Socket.IO EVENT packet, as broadcasts are
 /// encoded) carries; nothing for any other packet and for binary events, which Pusher
 /// cannot carry.
-std::optional<room_event> from_socketio(std::string_view eio_message);
+std::optional<room_event> from_socketio(std::string_view eio_message, bool ends_with_offset = false);
 
 /// The protocol's close and error codes (4000-4099: do not reconnect; 4100-4199:
 /// reconnect after a while; 4200-4299: reconnect at once; 4300-4399: other).

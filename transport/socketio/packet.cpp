@@ -260,11 +260,13 @@ std::string encode(const packet& p) {
   return out;
 }
 
-std::string encode_connect_ok(std::string_view nsp, std::string_view sid) {
+std::string encode_connect_ok(std::string_view nsp, std::string_view sid, std::string_view pid) {
   std::string out = "0";
   append_nsp(out, nsp);
   boost::json::object obj;
   obj.emplace("sid", boost::json::string(sid.data(), sid.size()));
+  if (!pid.empty())
+    obj.emplace("pid", boost::json::string(pid.data(), pid.size()));
   out += boost::json::serialize(obj);
   return out;
 }

@@ -42,7 +42,8 @@ struct packet {
 std::string encode(const packet& p);
 
 /// Shorthands for the server's own packets.
-std::string encode_connect_ok(std::string_view nsp, std::string_view sid);
+/// With `pid` (connection state recovery), {"sid","pid"}: the session's private id.
+std::string encode_connect_ok(std::string_view nsp, std::string_view sid, std::string_view pid = {});
 std::string encode_connect_error(std::string_view nsp, std::string_view message,
                                  const boost::json::value* data = nullptr);
 std::string encode_disconnect(std::string_view nsp);
