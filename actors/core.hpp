@@ -133,6 +133,9 @@ struct server_core {
   caf::actor api;
   /// This node's recovery actor (actors/recovery.hpp) with opts.recovery.enabled; set by server.
   caf::actor recovery;
+  /// `recovery` is a store (server::set_recovery_store): connected sockets' records are
+  /// written too, for their node's death.
+  bool recovery_shared = false;
   std::mutex server_side_mutex;
   /// server::on_server_side's handlers, by namespace + '\n' + event.
   std::unordered_map<std::string, server_side_handler> server_side_handlers;

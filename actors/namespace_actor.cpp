@@ -193,7 +193,8 @@ caf::behavior namespace_actor(caf::stateful_actor<namespace_state>* self, std::s
         if (self->state.cluster && !req.local)
           self->send(self->state.cluster, cluster_broadcast{self->state.name, req});
         if (self->state.recovery && !req.offset.empty())
-          self->send(self->state.recovery, recovery_append{self->state.name, req.offset, req.rooms, req.except, req.frame});
+          caf::anon_send(self->state.recovery,
+                         recovery_append{self->state.name, req.offset, req.rooms, req.except, req.frame});
         deliver_broadcast(self, req);
         finish_broadcast(self, self->state.writes);
       },

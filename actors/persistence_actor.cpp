@@ -47,6 +47,25 @@ caf::message ok() {
   return caf::make_message(caf::ok_atom::value);
 }
 
+persistence::recovery_record record_of(const sio::recovery_session& s, persistence::timestamp_ms now) {
+  return persistence::recovery_record{s.pid,  s.nsp, s.sid, s.rooms, s.data.empty() ? "{}" : s.data,
+                                      now,    s.disconnected_at_ms};
+}
+
+const char* why_not(persistence::recovery_take_result::outcome o) {
+  using outcome = persistence::recovery_take_result::outcome;
+  switch (o) {
+  case outcome::expired:
+    return "expired";
+  case outcome::offset_unknown:
+    return "offset_unknown";
+  case outcome::too_many:
+    return "too_many";
+  default:
+    return "unknown_session";
+  }
+}
+
 } // namespace
 
 // -- errors ------------------------------------------------------------------------------
@@ -296,6 +315,73 @@ caf::behavior persistence_actor::make_behavior() {
         enqueue([m = std::move(m)](store& s) {
           s.set_last_seen(m.user_id, m.at);
           return ok();
+        });
+      },
+      // -- connection state recovery (actors/recovery.hpp): writes like the others --
+      [this](sio::recovery_append& a) {
+        auto now = persistence::now_ms();
+        // Every 10 s of appends, the one that comes also purges (in its own write: one
+        // request, one answer).
+        bool purge = now - last_recovery_purge_ms_ >= 10000;
+        if (purge)
+          last_recovery_purge_ms_ = now;
+        persistence::recovery_packet p;
+        p.nsp = std::move(a.nsp);
+        p.offset = std::move(a.offset);
+        p.rooms = std::move(a.rooms);
+        p.except = std::move(a.except);
+        if (a.frame) {
+          p.text = a.frame->text;
+          p.attachments = a.frame->attachments;
+        }
+        p.at = now;
+        enqueue([p = std::move(p), purge, oldest = now - opts_.recovery.max_disconnection.count(),
+                 max = opts_.recovery.max_stored_packets](store& s) {
+          if (purge)
+            s.recovery_purge(oldest, oldest, max);
+          s.recovery_append(p);
+          return ok();
+        });
+      },
+      [this](sio::recovery_park& m) {
+        enqueue([r = record_of(m.session, persistence::now_ms())](store& s) {
+          s.recovery_save(r);
+          return ok();
+        });
+      },
+      [this](sio::recovery_live& m) {
+        m.session.disconnected_at_ms = 0;
+        enqueue([r = record_of(m.session, persistence::now_ms())](store& s) {
+          s.recovery_save(r);
+          return ok();
+        });
+      },
+      [this](sio::recovery_forget& m) {
+        enqueue([pid = std::move(m.pid)](store& s) {
+          s.recovery_forget(pid);
+          return ok();
+        });
+      },
+      [this](sio::recovery_claim& c) {
+        auto oldest = persistence::now_ms() - opts_.recovery.max_disconnection.count();
+        enqueue([c = std::move(c), oldest, max = opts_.recovery.max_replay](store& s) {
+          // Packets are filtered by rooms here, so the store reads up to ten times the
+          // replay bound before it gives up.
+          auto taken = s.recovery_take(c.nsp, c.pid, c.offset, oldest, max * 10);
+          if (taken.result != persistence::recovery_take_result::outcome::taken)
+            throw rejected(rejected::reason::not_found, std::string("nothing to recover: ") + why_not(taken.result));
+          sio::recovery_claimed out;
+          auto& r = taken.record;
+          out.session = sio::recovery_session{r.pid, r.nsp, r.sid, r.rooms, r.data, r.disconnected_at};
+          for (auto& p : taken.packets) {
+            if (!sio::recovery_includes(out.session.rooms, p.rooms, p.except))
+              continue;
+            if (out.missed.size() == max)
+              throw rejected(rejected::reason::invalid, "nothing to recover: too_many");
+            out.missed.push_back(sio::shared_frame{std::make_shared<const sio::wire_packet>(
+                sio::wire_packet{std::move(p.text), std::move(p.attachments), {}, true})});
+          }
+          return caf::make_message(std::move(out));
         });
       },
       // -- reads --

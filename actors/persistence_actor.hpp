@@ -27,6 +27,10 @@
 //     record_disconnect      -> caf::ok_atom                        (not_found)
 //     close_open_connections -> std::int64_t, how many were still open
 //     update_last_seen       -> caf::ok_atom
+//     sio::recovery_append, recovery_park, recovery_live, recovery_forget -> caf::ok_atom
+//       (sent with anon_send), sio::recovery_claim -> sio::recovery_claimed, or not_found /
+//       invalid_argument when there is nothing to restore (actors/recovery.hpp: this actor
+//       stands in for the recovery actor with a store); every 10 s of appends also purges
 //   reads, after committing what is queued:
 //     get_message               -> persistence::conversation_message (not_found)
 //     persistence::history_query -> persistence::history_page (newest first; not_found
@@ -58,6 +62,7 @@
 //           [](caf::error& err) { /* storage_failure, invalid_argument, timeout, ... */ });
 #pragma once
 
+#include "actors/recovery.hpp"
 #include "persistence/store.hpp"
 
 #include <caf/all.hpp>
@@ -233,6 +238,8 @@ struct persistence_stats {
 struct persistence_options {
   std::size_t max_batch = 256;                            ///< commit when this many writes wait
   caf::timespan max_delay = std::chrono::milliseconds(2); ///< or when the first waited this long
+  /// Connection state recovery's bounds, when this actor keeps its packets and sockets.
+  sio::recovery_options recovery = {};
 };
 
 class persistence_actor : public caf::event_based_actor {
@@ -259,6 +266,7 @@ private:
   persistence_options opts_;
   std::vector<pending_write> pending_;
   std::uint64_t timer_generation_ = 0; // a timer of an older generation is stale
+  persistence::timestamp_ms last_recovery_purge_ms_ = 0;
   persistence_stats stats_;
 };
 

@@ -188,6 +188,8 @@ caf::actor spawn_recovery(caf::actor_system& sys, recovery_options opts) {
     return {
         [self](recovery_append& a) { self->state.append(a); },
         [self](recovery_park& p) { self->state.park(p.session); },
+        [](const recovery_live&) {}, // this node's sockets die with it: nothing to keep
+        [self](const recovery_forget& f) { self->state.forget_session(f.pid); },
         [self](const recovery_claim& c) { return self->state.claim(c); },
     };
   });
@@ -197,6 +199,8 @@ void announce_recovery_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<recovery_session>("sio::recovery_session");
   cfg.add_message_type<recovery_append>("sio::recovery_append");
   cfg.add_message_type<recovery_park>("sio::recovery_park");
+  cfg.add_message_type<recovery_live>("sio::recovery_live");
+  cfg.add_message_type<recovery_forget>("sio::recovery_forget");
   cfg.add_message_type<recovery_claim>("sio::recovery_claim");
   cfg.add_message_type<recovery_claimed>("sio::recovery_claimed");
   cfg.add_message_type<std::vector<shared_frame>>("std::vector<sio::shared_frame>");

@@ -15,9 +15,18 @@
 // or past the byte budget are dropped (a client whose offset is gone starts afresh), as
 // are sessions past the window or past the session budget (oldest first).
 //
-// Takes:
+// The chat app's store can stand in for it (server::set_recovery_store): the persistence
+// actor takes the same messages and keeps both in the database, so recovery survives a
+// restart and works on every node that reaches that store (actors/persistence_actor.hpp).
+// Then the connection also writes a connected socket's record (recovery_live) at its
+// connect and at each join or leave, so a socket whose node died can come back elsewhere.
+//
+// Takes (sent with anon_send: nothing answers but the claim):
 //   recovery_append -> (nothing)         a packet that went out with an offset
 //   recovery_park   -> (nothing)         a socket that may come back
+//   recovery_live   -> (nothing)         a connected socket's record (a store keeps it;
+//                                        this actor, whose node dies with its sockets, not)
+//   recovery_forget -> (nothing)         a socket that will not come back
 //   recovery_claim  -> recovery_claimed  its session and missed packets, once; an error
 //                                        when there is nothing to restore
 #pragma once
@@ -46,6 +55,8 @@ struct recovery_options {
   std::size_t max_sessions = 100000;
   /// Packets one restore may replay; more and the client starts afresh.
   std::size_t max_replay = 10000;
+  /// Packets a store keeps at most (the oldest go first), over all namespaces.
+  std::size_t max_stored_packets = 1000000;
 };
 
 /// What a parked socket had: enough to be the same socket again.
@@ -79,6 +90,21 @@ struct recovery_park {
 };
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, recovery_park& x) {
   return f(caf::meta::type_name("recovery_park"), x.session);
+}
+
+/// A connected socket's record, for a store shared by several nodes.
+struct recovery_live {
+  recovery_session session; ///< disconnected_at_ms 0
+};
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, recovery_live& x) {
+  return f(caf::meta::type_name("recovery_live"), x.session);
+}
+
+struct recovery_forget {
+  std::string pid;
+};
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, recovery_forget& x) {
+  return f(caf::meta::type_name("recovery_forget"), x.pid);
 }
 
 /// A CONNECT that names a session: `offset` is the last one the client got.

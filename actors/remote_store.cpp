@@ -93,7 +93,8 @@ caf::result<caf::message> remote_store::forward(caf::message_view& x) {
   add_multiplexed_response_handler(
       handle.id(), answers_of<persistence::conversation_message, persistence::receipt, persistence::participant_list,
                               persistence::history_page, persistence::connection_totals, connection_list,
-                              last_seen_info, conversation_list, persistence_stats, std::int64_t, caf::ok_atom>(
+                              last_seen_info, conversation_list, persistence_stats, std::int64_t, caf::ok_atom,
+                              sio::recovery_claimed>(
                        [this, id](caf::message reply) { answer(id, std::move(reply)); },
                        [this, id](caf::error& err) { answer(id, std::move(err)); }));
   return promise;

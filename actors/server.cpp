@@ -690,6 +690,15 @@ void server::set_node_name(std::string name) {
   core_->activity->set_node(std::move(name));
 }
 
+void server::set_recovery_store(caf::actor store) {
+  if (!core_->opts.recovery.enabled || !store)
+    return;
+  if (core_->recovery)
+    caf::anon_send_exit(core_->recovery, caf::exit_reason::user_shutdown);
+  core_->recovery = std::move(store);
+  core_->recovery_shared = true;
+}
+
 bool server::draining() const {
   return core_->draining;
 }
@@ -729,7 +738,7 @@ void server::shutdown(std::chrono::milliseconds grace) {
   }
   for (auto& a : namespaces)
     caf::anon_send(a, shutdown_atom::value);
-  if (core_->recovery)
+  if (core_->recovery && !core_->recovery_shared) // a store is its owner's to stop
     caf::anon_send_exit(core_->recovery, caf::exit_reason::user_shutdown);
 }
 

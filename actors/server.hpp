@@ -100,6 +100,11 @@ public:
   void join_cluster(caf::actor node);
   /// This node's name in the activity feed's items (a console tails every node).
   void set_node_name(std::string name);
+  /// With connection state recovery on: keep its packets and sockets in `store` (the
+  /// chat app's persistence actor, or its stand-in on a --store cluster node) instead of
+  /// this node's memory, so recovery survives a restart and works on every node that
+  /// reaches the store. Before any client connects.
+  void set_recovery_store(caf::actor store);
 
   /// Whether `id` is a socket id made by another member of this node's cluster (its node
   /// part names a node that is or was a member): that socket's room is not a room anyone else may join, and a

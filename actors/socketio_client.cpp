@@ -339,6 +339,7 @@ void socketio_client::add_socket(sp::packet& p, const server_core::namespace_ent
       return;
   }
   send_packet(rev.connect_ok(s->nsp, s->id, s->pid));
+  write_recovery_record(*s);
   metrics::global().connects.add();
   if (core_->activity->admit("connect", s->nsp, {})) {
     // The socket as fetch_sockets shows it (what the Admin UI lists), its auth left out.
@@ -481,7 +482,7 @@ void socketio_client::emit(socket_state& s, std::string_view event, const messag
   auto offset = make_id();
   auto frame = shared_frame{std::make_shared<const wire_packet>(wire_packet{
       engineio::encode_message(encode_event(s.nsp, event, m, std::nullopt, offset)), m.attachments, {}, true})};
-  self_->send(core_->recovery, recovery_append{s.nsp, offset, {s.id}, {}, frame});
+  caf::anon_send(core_->recovery, recovery_append{s.nsp, offset, {s.id}, {}, frame});
   send_own_frame(frame);
 }
 
@@ -504,6 +505,7 @@ socket::join_result socketio_client::join(socket_state& s, const std::string& ro
     return socket::join_result::limit_reached;
   s.rooms.insert(room);
   self_->send(s.nsp_actor, room_join{s.key, room});
+  write_recovery_record(s);
   if (core_->activity->admit("join", s.nsp, room))
     report("join", s, room, {}, 0);
   return socket::join_result::joined;
@@ -512,9 +514,19 @@ socket::join_result socketio_client::join(socket_state& s, const std::string& ro
 void socketio_client::leave(socket_state& s, const std::string& room) {
   if (s.rooms.erase(room)) {
     self_->send(s.nsp_actor, room_leave{s.key, room});
+    write_recovery_record(s);
     if (core_->activity->admit("leave", s.nsp, room))
       report("leave", s, room, {}, 0);
   }
+}
+
+void socketio_client::write_recovery_record(const socket_state& s) {
+  // Only for a store shared with other nodes: a socket whose node dies is never parked,
+  // so its record must already be there (rooms as of its last join or leave).
+  if (s.pid.empty() || !s.connected || !core_->recovery_shared)
+    return;
+  caf::anon_send(core_->recovery, recovery_live{recovery_session{s.pid, s.nsp, s.id, {s.rooms.begin(), s.rooms.end()},
+                                                                 json::serialize(s.data), 0}});
 }
 
 void socketio_client::server_disconnect(socket_state& s, bool close_connection) {
@@ -552,6 +564,8 @@ void socketio_client::remove_socket(std::uint64_t key, const std::string& reason
     std::optional<recovery_session> parked;
     if (!s.pid.empty() && core_->recovery && recoverable_disconnect(reason))
       parked = recovery_session{s.pid, s.nsp, s.id, {s.rooms.begin(), s.rooms.end()}, {}, 0};
+    else if (!s.pid.empty() && core_->recovery_shared)
+      caf::anon_send(core_->recovery, recovery_forget{s.pid});
     for (auto& h : def->on_disconnect)
       run_guarded("disconnect", [&] { h(handle, reason); });
     for (auto& h : handlers)
@@ -564,7 +578,7 @@ void socketio_client::remove_socket(std::uint64_t key, const std::string& reason
       parked->disconnected_at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                                        std::chrono::system_clock::now().time_since_epoch())
                                        .count();
-      self_->send(core_->recovery, recovery_park{std::move(*parked)});
+      caf::anon_send(core_->recovery, recovery_park{std::move(*parked)});
     }
   }
   sockets_.erase(key);

@@ -72,6 +72,8 @@ public:
                      ack_callback cb);
   socket::join_result join(socket_state& s, const std::string& room);
   void leave(socket_state& s, const std::string& room);
+  /// Connection state recovery with a shared store: the connected socket's record.
+  void write_recovery_record(const socket_state& s);
   void server_disconnect(socket_state& s, bool close_connection);
   void close_session(const std::string& reason) { session_.close_session(reason); }
 

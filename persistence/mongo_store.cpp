@@ -76,6 +76,23 @@ public:
     bson_append_document(get(), key, -1, d.get());
     return *this;
   }
+  doc& binary(const char* key, std::string_view v) {
+    bson_append_binary(get(), key, -1, BSON_SUBTYPE_BINARY, reinterpret_cast<const std::uint8_t*>(v.data()),
+                       static_cast<std::uint32_t>(v.size()));
+    return *this;
+  }
+  doc& binaries(const char* key, const std::vector<std::string>& values) {
+    bson_t child;
+    bson_append_array_begin(get(), key, -1, &child);
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      auto index = std::to_string(i);
+      bson_append_binary(&child, index.c_str(), -1, BSON_SUBTYPE_BINARY,
+                         reinterpret_cast<const std::uint8_t*>(values[i].data()),
+                         static_cast<std::uint32_t>(values[i].size()));
+    }
+    bson_append_array_end(get(), &child);
+    return *this;
+  }
   doc& strings(const char* key, const std::vector<std::string>& values) {
     bson_t child;
     bson_append_array_begin(get(), key, -1, &child);
@@ -160,6 +177,43 @@ std::vector<std::string> read_strings(const bson_t* d, const char* key) {
   return out;
 }
 
+/// A binary field (or a string one) as bytes.
+std::string read_bytes(const bson_t* d, const char* key) {
+  bson_iter_t it;
+  if (!find_field(d, key, it))
+    return {};
+  if (BSON_ITER_HOLDS_BINARY(&it)) {
+    bson_subtype_t subtype;
+    std::uint32_t len = 0;
+    const std::uint8_t* data = nullptr;
+    bson_iter_binary(&it, &subtype, &len, &data);
+    return std::string(reinterpret_cast<const char*>(data), len);
+  }
+  return read_string(d, key).value_or("");
+}
+
+/// The items of an array field in their order (strings or binaries), for packets' lists.
+std::vector<std::string> read_list(const bson_t* d, const char* key) {
+  std::vector<std::string> out;
+  bson_iter_t it, child;
+  if (!find_field(d, key, it) || !BSON_ITER_HOLDS_ARRAY(&it) || !bson_iter_recurse(&it, &child))
+    return out;
+  while (bson_iter_next(&child)) {
+    if (BSON_ITER_HOLDS_UTF8(&child)) {
+      std::uint32_t len = 0;
+      const char* s = bson_iter_utf8(&child, &len);
+      out.emplace_back(s, len);
+    } else if (BSON_ITER_HOLDS_BINARY(&child)) {
+      bson_subtype_t subtype;
+      std::uint32_t len = 0;
+      const std::uint8_t* data = nullptr;
+      bson_iter_binary(&child, &subtype, &len, &data);
+      out.emplace_back(reinterpret_cast<const char*>(data), len);
+    }
+  }
+  return out;
+}
+
 [[noreturn]] void fail(const std::string& what, const bson_error_t& e) {
   throw std::runtime_error("MongoDB: " + what + ": " + e.message);
 }
@@ -235,11 +289,14 @@ enum class coll : std::size_t {
   platform_messages,
   connections,
   users,
-  counters
+  counters,
+  recovery_packets,
+  recovery_sockets
 };
-constexpr std::size_t collection_count = 7;
+constexpr std::size_t collection_count = 9;
 constexpr std::array<const char*, collection_count> collection_names = {
-    "messages", "conversations", "user_conversations", "platform_messages", "connections", "users", "counters"};
+    "messages", "conversations",    "user_conversations", "platform_messages", "connections",
+    "users",    "counters",         "recovery_packets",   "recovery_sockets"};
 
 /// Platform log numbers a store takes from the shared counter at a time.
 constexpr std::int64_t platform_seq_block = 100;
@@ -269,6 +326,10 @@ const std::vector<index_spec>& indexes() {
       {coll::connections, "platform", {{"platform", 1}, {"disconnectedAt", 1}}},
       {coll::users, "user_id", {{"userId", 1}}, true},
       {coll::counters, "name", {{"name", 1}}, true},
+      {coll::recovery_packets, "offset", {{"offset", 1}}, true},
+      {coll::recovery_packets, "order", {{"nsp", 1}, {"at", 1}, {"_id", 1}}},
+      {coll::recovery_sockets, "pid", {{"pid", 1}}, true},
+      {coll::recovery_sockets, "updated", {{"updatedAt", 1}}},
   };
   return all;
 }
@@ -472,6 +533,15 @@ struct mongo_store::impl {
                    : mongoc_bulk_operation_update_one_with_opts(bulk, filter.get(), update.get(), opts.get(), &error);
     if (!ok)
       fail("cannot queue an update", error);
+  }
+
+  void queue_delete(coll which, const std::string& key, const doc& filter, bool many = false) {
+    bson_error_t error;
+    auto* bulk = bulk_for(which, key);
+    bool ok = many ? mongoc_bulk_operation_remove_many_with_opts(bulk, filter.get(), nullptr, &error)
+                   : mongoc_bulk_operation_remove_one_with_opts(bulk, filter.get(), nullptr, &error);
+    if (!ok)
+      fail("cannot queue a delete", error);
   }
 
   /// Sends one collection's queued writes and waits for the write concern.
@@ -1125,6 +1195,163 @@ std::optional<timestamp_ms> mongo_store::last_seen(const std::string& user_id) {
   if (!found)
     return std::nullopt;
   return read_time(found->get(), "lastSeen");
+}
+
+// -- connection state recovery --
+// recovery_packets {nsp, offset, rooms, except, text (binary), attachments [binary], at}:
+// kept in (at, _id) order; every node that delivered a packet logs it, so it is an upsert
+// by offset. recovery_sockets {pid, nsp, sid, rooms, data, updatedAt, disconnectedAt}.
+
+namespace {
+
+doc pid_key(const std::string& pid) {
+  doc key;
+  key.str("pid", pid);
+  return key;
+}
+
+/// (at, _id) after (t, id): the packets kept after one.
+doc packets_after(const std::string& nsp, timestamp_ms t, const bson_oid_t& id) {
+  doc later, later_time, same_time, greater_id, filter;
+  later_time.date("$gt", t);
+  later.sub("at", later_time);
+  greater_id.oid("$gt", id);
+  same_time.date("at", t).sub("_id", greater_id);
+  filter.str("nsp", nsp).docs("$or", {&later, &same_time});
+  return filter;
+}
+
+} // namespace
+
+void mongo_store::recovery_append(const recovery_packet& p) {
+  doc fields, update, key;
+  fields.str("nsp", p.nsp).str("offset", p.offset).strings("rooms", p.rooms).strings("except", p.except);
+  fields.binary("text", p.text).binaries("attachments", p.attachments).date("at", p.at);
+  // Every node that delivered the packet logs it: the first copy is kept.
+  update.sub("$setOnInsert", fields);
+  key.str("offset", p.offset);
+  impl_->queue_update(coll::recovery_packets, p.offset, key, update, true);
+  impl_->written();
+}
+
+void mongo_store::recovery_save(const recovery_record& r) {
+  doc fields, update;
+  fields.str("nsp", r.nsp).str("sid", r.sid).strings("rooms", r.rooms).str("data", r.data);
+  fields.date("updatedAt", r.updated_at).date("disconnectedAt", r.disconnected_at);
+  update.sub("$set", fields);
+  impl_->queue_update(coll::recovery_sockets, r.pid, pid_key(r.pid), update, true);
+  impl_->written();
+}
+
+void mongo_store::recovery_forget(const std::string& pid) {
+  impl_->queue_delete(coll::recovery_sockets, pid, pid_key(pid));
+  impl_->written();
+}
+
+recovery_take_result mongo_store::recovery_take(const std::string& nsp, const std::string& pid,
+                                                const std::string& offset, timestamp_ms oldest,
+                                                std::size_t max_packets) {
+  using outcome = recovery_take_result::outcome;
+  recovery_take_result out;
+  impl_->reading(coll::recovery_sockets, pid);
+  auto key = pid_key(pid);
+  key.str("nsp", nsp);
+  auto found = impl_->find_one(coll::recovery_sockets, key);
+  if (!found)
+    return out; // unknown
+  auto& r = out.record;
+  r.pid = pid;
+  r.nsp = nsp;
+  r.sid = read_string(found->get(), "sid").value_or("");
+  r.rooms = read_list(found->get(), "rooms");
+  r.data = read_string(found->get(), "data").value_or("{}");
+  r.updated_at = read_time(found->get(), "updatedAt").value_or(0);
+  r.disconnected_at = read_time(found->get(), "disconnectedAt").value_or(0);
+  if (std::max(r.updated_at, r.disconnected_at) < oldest) {
+    recovery_forget(pid);
+    out.result = outcome::expired;
+    return out;
+  }
+  impl_->reading_all(coll::recovery_packets);
+  doc at_offset;
+  at_offset.str("offset", offset).str("nsp", nsp);
+  auto cursor = impl_->find_one(coll::recovery_packets, at_offset);
+  bson_iter_t it;
+  if (!cursor || !bson_iter_init_find(&it, cursor->get(), "_id") || !BSON_ITER_HOLDS_OID(&it)) {
+    out.result = outcome::offset_unknown;
+    return out;
+  }
+  bson_oid_t id = *bson_iter_oid(&it);
+  doc sort, opts;
+  sort.i32("at", 1).i32("_id", 1);
+  opts.sub("sort", sort).i64("limit", static_cast<std::int64_t>(max_packets) + 1);
+  bool over = false;
+  impl_->find(coll::recovery_packets, packets_after(nsp, read_time(cursor->get(), "at").value_or(0), id), opts,
+              [&](const bson_t* d) {
+                if (out.packets.size() == max_packets) {
+                  over = true;
+                  return;
+                }
+                recovery_packet p;
+                p.nsp = nsp;
+                p.offset = read_string(d, "offset").value_or("");
+                p.rooms = read_list(d, "rooms");
+                p.except = read_list(d, "except");
+                p.text = read_bytes(d, "text");
+                p.attachments = read_list(d, "attachments");
+                p.at = read_time(d, "at").value_or(0);
+                out.packets.push_back(std::move(p));
+              });
+  if (over) {
+    out.packets.clear();
+    out.result = outcome::too_many;
+    return out;
+  }
+  recovery_forget(pid);
+  out.result = outcome::taken;
+  return out;
+}
+
+std::int64_t mongo_store::recovery_purge(timestamp_ms packets_before, timestamp_ms records_before,
+                                         std::size_t max_packets) {
+  impl_->reading_all(coll::recovery_packets);
+  impl_->reading_all(coll::recovery_sockets);
+  doc old_packets, before_packets;
+  before_packets.date("$lt", packets_before);
+  old_packets.sub("at", before_packets);
+  auto removed = impl_->count(coll::recovery_packets, old_packets);
+  if (removed > 0)
+    impl_->queue_delete(coll::recovery_packets, "\n", old_packets, true);
+  doc old_records, updated_before, disconnected_before;
+  updated_before.date("$lt", records_before);
+  disconnected_before.date("$lt", records_before);
+  old_records.sub("updatedAt", updated_before).sub("disconnectedAt", disconnected_before);
+  auto gone = impl_->count(coll::recovery_sockets, old_records);
+  if (gone > 0)
+    impl_->queue_delete(coll::recovery_sockets, "\n", old_records, true);
+  // The packet budget: past it, everything up to the newest packet that does not fit.
+  impl_->reading_all(coll::recovery_packets);
+  doc sort, opts;
+  sort.i32("at", -1).i32("_id", -1);
+  opts.sub("sort", sort).i64("skip", static_cast<std::int64_t>(max_packets)).i64("limit", 1);
+  std::optional<std::pair<timestamp_ms, bson_oid_t>> boundary;
+  impl_->find(coll::recovery_packets, doc(), opts, [&](const bson_t* d) {
+    bson_iter_t it;
+    if (bson_iter_init_find(&it, d, "_id") && BSON_ITER_HOLDS_OID(&it))
+      boundary = std::make_pair(read_time(d, "at").value_or(0), *bson_iter_oid(&it));
+  });
+  if (boundary) {
+    doc older, older_time, same_time, upto_id, filter;
+    older_time.date("$lt", boundary->first);
+    older.sub("at", older_time);
+    upto_id.oid("$lte", boundary->second);
+    same_time.date("at", boundary->first).sub("_id", upto_id);
+    filter.docs("$or", {&older, &same_time});
+    removed += impl_->count(coll::recovery_packets, filter);
+    impl_->queue_delete(coll::recovery_packets, "\n", filter, true);
+  }
+  impl_->written();
+  return removed + gone;
 }
 
 } // namespace chat::persistence

@@ -113,9 +113,36 @@ const migration migrations[] = {
     INSERT INTO conversation_participants (conversation_id, user_id, added_at)
       SELECT conversation_id, sender_id, MIN(created_at) FROM messages GROUP BY conversation_id, sender_id;
   )sql"},
+    {5, R"sql(
+    -- Connection state recovery (actors/recovery.hpp): the packets that went out with an
+    -- offset, in the order they were kept (seq), and the sockets that may come back.
+    -- Lists (rooms, attachments) are length-prefixed blobs (persistence/store.hpp).
+    CREATE TABLE recovery_packets (
+      seq          INTEGER PRIMARY KEY,
+      nsp          TEXT    NOT NULL,
+      offset       TEXT    NOT NULL UNIQUE,
+      rooms        BLOB    NOT NULL,
+      except_rooms BLOB    NOT NULL,
+      text         BLOB    NOT NULL,
+      attachments  BLOB    NOT NULL,
+      at           INTEGER NOT NULL
+    );
+    CREATE INDEX recovery_packets_nsp ON recovery_packets (nsp, seq);
+    CREATE INDEX recovery_packets_at ON recovery_packets (at);
+    CREATE TABLE recovery_sockets (
+      pid             TEXT    PRIMARY KEY,
+      nsp             TEXT    NOT NULL,
+      sid             TEXT    NOT NULL,
+      rooms           BLOB    NOT NULL,
+      data            TEXT    NOT NULL,
+      updated_at      INTEGER NOT NULL,
+      disconnected_at INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX recovery_sockets_updated ON recovery_sockets (updated_at);
+  )sql"},
 };
 
-constexpr int latest_version = 4;
+constexpr int latest_version = 5;
 static_assert(std::size(migrations) == latest_version, "migration N sits at index N-1");
 
 // -- statements ----------------------------------------------------------------------------
@@ -183,6 +210,24 @@ const char* const sql_close_conversation =
     "INSERT INTO closed_conversations (conversation_id, closed_at) VALUES (?1, ?2) ON CONFLICT DO NOTHING";
 const char* const sql_remove_participant =
     "DELETE FROM conversation_participants WHERE conversation_id = ?1 AND user_id = ?2";
+const char* const sql_recovery_append =
+    "INSERT INTO recovery_packets (nsp, offset, rooms, except_rooms, text, attachments, at) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (offset) DO NOTHING";
+const char* const sql_recovery_save =
+    "INSERT OR REPLACE INTO recovery_sockets (pid, nsp, sid, rooms, data, updated_at, disconnected_at) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+const char* const sql_recovery_forget = "DELETE FROM recovery_sockets WHERE pid = ?1";
+const char* const sql_recovery_socket =
+    "SELECT sid, rooms, data, updated_at, disconnected_at FROM recovery_sockets WHERE pid = ?1 AND nsp = ?2";
+const char* const sql_recovery_offset = "SELECT seq FROM recovery_packets WHERE offset = ?1 AND nsp = ?2";
+const char* const sql_recovery_after =
+    "SELECT offset, rooms, except_rooms, text, attachments, at FROM recovery_packets WHERE nsp = ?1 AND seq > ?2 "
+    "ORDER BY seq LIMIT ?3";
+const char* const sql_recovery_purge_packets = "DELETE FROM recovery_packets WHERE at < ?1";
+const char* const sql_recovery_purge_sockets =
+    "DELETE FROM recovery_sockets WHERE MAX(updated_at, disconnected_at) < ?1";
+const char* const sql_recovery_trim_packets =
+    "DELETE FROM recovery_packets WHERE seq <= (SELECT MAX(seq) FROM recovery_packets) - ?1";
 const char* const sql_participants =
     "SELECT user_id FROM conversation_participants WHERE conversation_id = ?1 ORDER BY user_id";
 
@@ -802,6 +847,134 @@ std::optional<timestamp_ms> sqlite_store::last_seen(const std::string& user_id) 
   if (!q->executeStep())
     return std::nullopt;
   return q->getColumn(0).getInt64();
+}
+
+// -- connection state recovery --
+
+void sqlite_store::recovery_append(const recovery_packet& p) {
+  use q(impl_->statement(sql_recovery_append));
+  q->bind(1, p.nsp);
+  q->bind(2, p.offset);
+  auto rooms = encode_list(p.rooms);
+  auto except = encode_list(p.except);
+  auto attachments = encode_list(p.attachments);
+  q->bind(3, rooms.data(), static_cast<int>(rooms.size()));
+  q->bind(4, except.data(), static_cast<int>(except.size()));
+  q->bind(5, p.text.data(), static_cast<int>(p.text.size()));
+  q->bind(6, attachments.data(), static_cast<int>(attachments.size()));
+  q->bind(7, static_cast<std::int64_t>(p.at));
+  q->exec();
+}
+
+void sqlite_store::recovery_save(const recovery_record& r) {
+  use q(impl_->statement(sql_recovery_save));
+  auto rooms = encode_list(r.rooms);
+  q->bind(1, r.pid);
+  q->bind(2, r.nsp);
+  q->bind(3, r.sid);
+  q->bind(4, rooms.data(), static_cast<int>(rooms.size()));
+  q->bind(5, r.data);
+  q->bind(6, static_cast<std::int64_t>(r.updated_at));
+  q->bind(7, static_cast<std::int64_t>(r.disconnected_at));
+  q->exec();
+}
+
+void sqlite_store::recovery_forget(const std::string& pid) {
+  use q(impl_->statement(sql_recovery_forget));
+  q->bind(1, pid);
+  q->exec();
+}
+
+namespace {
+
+std::string_view blob_of(const SQLite::Column& c) {
+  return std::string_view(static_cast<const char*>(c.getBlob()), static_cast<std::size_t>(c.getBytes()));
+}
+
+} // namespace
+
+recovery_take_result sqlite_store::recovery_take(const std::string& nsp, const std::string& pid,
+                                                 const std::string& offset, timestamp_ms oldest,
+                                                 std::size_t max_packets) {
+  using outcome = recovery_take_result::outcome;
+  recovery_take_result out;
+  {
+    use q(impl_->statement(sql_recovery_socket));
+    q->bind(1, pid);
+    q->bind(2, nsp);
+    if (!q->executeStep())
+      return out; // unknown
+    auto& r = out.record;
+    r.pid = pid;
+    r.nsp = nsp;
+    r.sid = q->getColumn(0).getString();
+    r.rooms = decode_list(blob_of(q->getColumn(1)));
+    r.data = q->getColumn(2).getString();
+    r.updated_at = q->getColumn(3).getInt64();
+    r.disconnected_at = q->getColumn(4).getInt64();
+  }
+  if (std::max(out.record.updated_at, out.record.disconnected_at) < oldest) {
+    recovery_forget(pid);
+    out.result = outcome::expired;
+    return out;
+  }
+  std::int64_t after = 0;
+  {
+    use q(impl_->statement(sql_recovery_offset));
+    q->bind(1, offset);
+    q->bind(2, nsp);
+    if (!q->executeStep()) {
+      out.result = outcome::offset_unknown;
+      return out;
+    }
+    after = q->getColumn(0).getInt64();
+  }
+  {
+    use q(impl_->statement(sql_recovery_after));
+    q->bind(1, nsp);
+    q->bind(2, after);
+    q->bind(3, static_cast<std::int64_t>(max_packets) + 1);
+    while (q->executeStep()) {
+      if (out.packets.size() == max_packets) {
+        out.packets.clear();
+        out.result = outcome::too_many;
+        return out;
+      }
+      recovery_packet p;
+      p.nsp = nsp;
+      p.offset = q->getColumn(0).getString();
+      p.rooms = decode_list(blob_of(q->getColumn(1)));
+      p.except = decode_list(blob_of(q->getColumn(2)));
+      p.text = std::string(blob_of(q->getColumn(3)));
+      p.attachments = decode_list(blob_of(q->getColumn(4)));
+      p.at = q->getColumn(5).getInt64();
+      out.packets.push_back(std::move(p));
+    }
+  }
+  recovery_forget(pid);
+  out.result = outcome::taken;
+  return out;
+}
+
+std::int64_t sqlite_store::recovery_purge(timestamp_ms packets_before, timestamp_ms records_before,
+                                          std::size_t max_packets) {
+  std::int64_t removed = 0;
+  {
+    use q(impl_->statement(sql_recovery_purge_packets));
+    q->bind(1, static_cast<std::int64_t>(packets_before));
+    removed += q->exec();
+  }
+  {
+    use q(impl_->statement(sql_recovery_purge_sockets));
+    q->bind(1, static_cast<std::int64_t>(records_before));
+    removed += q->exec();
+  }
+  {
+    use q(impl_->statement(sql_recovery_trim_packets));
+    q->bind(1, static_cast<std::int64_t>(max_packets));
+    removed += q->exec();
+  }
+  return removed;
 }
 
 } // namespace chat::persistence

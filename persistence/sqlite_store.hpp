@@ -96,6 +96,14 @@ public:
   void set_last_seen(const std::string& user_id, timestamp_ms at) override;
   std::optional<timestamp_ms> last_seen(const std::string& user_id) override;
 
+  void recovery_append(const recovery_packet& p) override;
+  void recovery_save(const recovery_record& r) override;
+  void recovery_forget(const std::string& pid) override;
+  recovery_take_result recovery_take(const std::string& nsp, const std::string& pid, const std::string& offset,
+                                     timestamp_ms oldest, std::size_t max_packets) override;
+  std::int64_t recovery_purge(timestamp_ms packets_before, timestamp_ms records_before,
+                              std::size_t max_packets) override;
+
 private:
   struct impl;
   std::unique_ptr<impl> impl_;

@@ -100,4 +100,36 @@ std::optional<participant_list> named_participant_list(const std::string& conver
   return participant_list{conversation_id, false, std::move(*named)};
 }
 
+// Each item as its length (decimal), ':' and its bytes: rooms and attachments may hold any
+// byte, so no separator would do.
+std::string encode_list(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) {
+    out += std::to_string(item.size());
+    out += ':';
+    out += item;
+  }
+  return out;
+}
+
+std::vector<std::string> decode_list(std::string_view blob) {
+  std::vector<std::string> out;
+  while (!blob.empty()) {
+    auto colon = blob.find(':');
+    if (colon == std::string_view::npos || colon == 0 || colon > 12)
+      throw std::runtime_error("a malformed list in the store");
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < colon; ++i) {
+      if (blob[i] < '0' || blob[i] > '9')
+        throw std::runtime_error("a malformed list in the store");
+      n = n * 10 + static_cast<std::size_t>(blob[i] - '0');
+    }
+    if (n > blob.size() - colon - 1)
+      throw std::runtime_error("a malformed list in the store");
+    out.emplace_back(blob.substr(colon + 1, n));
+    blob.remove_prefix(colon + 1 + n);
+  }
+  return out;
+}
+
 } // namespace chat::persistence

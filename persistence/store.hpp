@@ -136,6 +136,43 @@ struct connection_totals {
   std::vector<platform_count> by_platform; ///< sorted by platform name
 };
 
+// -- connection state recovery (actors/recovery.hpp) ----------------------------------------
+
+/// A packet that went out with a recovery offset (the offset is its last argument).
+struct recovery_packet {
+  std::string nsp;
+  std::string offset;
+  std::vector<std::string> rooms;  ///< empty: the whole namespace
+  std::vector<std::string> except;
+  std::string text;                ///< the Engine.IO message ("4" + Socket.IO text)
+  std::vector<std::string> attachments;
+  timestamp_ms at = 0;
+};
+
+/// A socket that may come back: still connected when written (disconnected_at 0: its node
+/// may die without parking it) or parked.
+struct recovery_record {
+  std::string pid;
+  std::string nsp;
+  std::string sid;
+  std::vector<std::string> rooms;
+  std::string data; ///< serialized JSON
+  timestamp_ms updated_at = 0;
+  timestamp_ms disconnected_at = 0;
+};
+
+struct recovery_take_result {
+  enum class outcome { taken, unknown, expired, offset_unknown, too_many };
+  outcome result = outcome::unknown;
+  recovery_record record;
+  std::vector<recovery_packet> packets; ///< sent after the offset, oldest first
+};
+
+/// Encodes a list of strings (rooms, attachments) as one blob, and back: for stores
+/// without arrays. decode_list throws std::runtime_error on a malformed blob.
+std::string encode_list(const std::vector<std::string>& items);
+std::vector<std::string> decode_list(std::string_view blob);
+
 // -- errors ------------------------------------------------------------------------------
 
 /// A write refused before it changed anything; the transaction stays usable.
@@ -236,6 +273,25 @@ public:
   /// Sets a user's last_seen; never moves it back in time.
   virtual void set_last_seen(const std::string& user_id, timestamp_ms at) = 0;
   virtual std::optional<timestamp_ms> last_seen(const std::string& user_id) = 0;
+
+  // -- connection state recovery --
+  /// Keeps a packet; one already kept (by offset: every node that delivered it logs the
+  /// same bytes) is kept once.
+  virtual void recovery_append(const recovery_packet& p) = 0;
+  /// Writes a socket's record (by pid), replacing the one before.
+  virtual void recovery_save(const recovery_record& r) = 0;
+  /// Forgets a socket that will not come back.
+  virtual void recovery_forget(const std::string& pid) = 0;
+  /// The socket `pid` of `nsp` coming back: its record and the packets of `nsp` kept after
+  /// `offset`, the record removed (one use). `expired` (removed too) when the record was
+  /// last written (parked, or updated while connected) before `oldest`; `offset_unknown`
+  /// (kept) when the offset is not kept; `too_many` (kept) past `max_packets` packets.
+  virtual recovery_take_result recovery_take(const std::string& nsp, const std::string& pid, const std::string& offset,
+                                             timestamp_ms oldest, std::size_t max_packets) = 0;
+  /// Drops packets sent before `packets_before` and records last written before
+  /// `records_before`, then the oldest packets past `max_packets`; returns how many rows.
+  virtual std::int64_t recovery_purge(timestamp_ms packets_before, timestamp_ms records_before,
+                                      std::size_t max_packets) = 0;
 };
 
 /// Throws rejected(not_participant) unless `user_id` takes part in the conversation.

@@ -115,6 +115,8 @@ int main(int argc, char** argv) {
   if (cfg->app == "chat" && cfg->store == chat::store_kind::cluster) {
     // No database here: the store is the member's that offers one (actors/remote_store.hpp).
     persistence = chat::spawn_remote_store(system, cluster);
+    if (cfg->engine.recovery.enabled)
+      io.set_recovery_store(persistence); // the store node's keeps recovery too
   } else if (cfg->app == "chat") {
     std::unique_ptr<chat::persistence::store> store;
     try {
@@ -136,7 +138,12 @@ int main(int argc, char** argv) {
     chat::persistence_options popts;
     popts.max_batch = cfg->batch_size;
     popts.max_delay = std::chrono::milliseconds(cfg->batch_delay_ms);
+    popts.recovery = cfg->engine.recovery;
     persistence = chat::spawn_persistence(system, std::move(store), popts);
+    // Connection state recovery in the store: across restarts, and on every node that
+    // reaches it.
+    if (cfg->engine.recovery.enabled)
+      io.set_recovery_store(persistence);
     // Connections left open by a crash are closed in the store before anyone connects:
     // in a cluster only this node's own (the members' are still open; a member that
     // dies has its own closed by offer_store's watcher).

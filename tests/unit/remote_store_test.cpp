@@ -187,6 +187,17 @@ CAF_TEST(requests_reach_the_store_member_and_its_answers_come_back) {
   CAF_CHECK_GREATER_OR_EQUAL(stats->value->writes, 5u);
   auto count = ask_now<std::int64_t>(chat::count_messages{"c1"});
   CAF_CHECK(count->value == 1);
+  // Connection state recovery's messages (actors/recovery.hpp), the claim's answer too.
+  auto frame = sio::shared_frame{std::make_shared<const sio::wire_packet>(sio::wire_packet{"42[\"e\",\"o1\"]", {}, {}, true})};
+  CAF_CHECK(ask_now<caf::ok_atom>(sio::recovery_append{"/", "o1", {}, {}, frame})->value);
+  CAF_CHECK(ask_now<caf::ok_atom>(sio::recovery_live{sio::recovery_session{"p1", "/", "s1", {"s1"}, "{}", 0}})->value);
+  CAF_CHECK(ask_now<caf::ok_atom>(sio::recovery_append{"/", "o2", {}, {}, frame})->value);
+  auto claimed = ask_now<sio::recovery_claimed>(sio::recovery_claim{"/", "p1", "o1"});
+  CAF_REQUIRE(claimed->value);
+  CAF_CHECK_EQUAL(claimed->value->session.sid, "s1");
+  CAF_CHECK_EQUAL(claimed->value->missed.size(), 1u);
+  CAF_CHECK(ask_now<sio::recovery_claimed>(sio::recovery_claim{"/", "p1", "o1"})
+                ->failed_with(chat::persistence_errc::not_found));
   CAF_CHECK(ask_now<caf::ok_atom>(chat::flush_atom::value)->value);
   // The store's own refusals come back as they are.
   auto missing = ask_now<ps::conversation_message>(chat::get_message{"no-such-id"});
