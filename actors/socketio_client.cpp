@@ -248,7 +248,10 @@ void socketio_client::on_connect(sp::packet& p) {
     auto& auth = p.data.as_object();
     auto* pid = auth.if_contains("pid");
     auto* offset = auth.if_contains("offset");
-    if (pid && pid->is_string() && offset && offset->is_string()) {
+    // Ours are 20 characters: longer ones cannot be ours, and are not worth a lookup.
+    constexpr std::size_t longest = 64;
+    if (pid && pid->is_string() && offset && offset->is_string() && pid->as_string().size() <= longest
+        && offset->as_string().size() <= longest) {
       restoring_.insert(p.nsp);
       recovery_claim claim{p.nsp, std::string(pid->as_string()), std::string(offset->as_string())};
       auto pending = std::make_shared<sp::packet>(std::move(p));
@@ -257,6 +260,8 @@ void socketio_client::on_connect(sp::packet& p) {
         restoring_.erase(pending->nsp);
         if (!session_.closed())
           add_socket(*pending, entry, {}, restored);
+        else if (restored) // gone while the claim was out: it may still come back
+          caf::anon_send(core_->recovery, recovery_park{std::move(restored->session)});
       };
       self_->request(core_->recovery, std::chrono::seconds(5), std::move(claim))
           .then([resume](recovery_claimed& c) { resume(&c); }, [resume](caf::error&) { resume(nullptr); });
@@ -283,7 +288,8 @@ void socketio_client::add_socket(sp::packet& p, const server_core::namespace_ent
   if ((p.has_data && p.data.is_object() && !p.data.as_object().empty()) || !query_auth.empty()) {
     auto own = std::make_shared<handshake_info>(*handshake_);
     own->auth = p.has_data && p.data.is_object() ? p.data.as_object() : std::move(query_auth);
-    own->auth.erase("pid"); // a credential: it restores this socket's identity
+    if (core_->recovery)
+      own->auth.erase("pid"); // a credential: it restores this socket's identity
     st->handshake = std::move(own);
   }
   if (core_->recovery && !rev.auth_from_query)
@@ -318,9 +324,20 @@ void socketio_client::add_socket(sp::packet& p, const server_core::namespace_ent
       return refuse(err->message, data);
     }
   }
-  auto* s = find_socket(key);
-  if (!s || session_.closed()) // a middleware disconnected it, or closed the session
+  if (!find_socket(key) || session_.closed()) // a middleware disconnected it, or closed the session
     return;
+  if (restored) {
+    // What it missed goes first, before the socket takes live events (so none overtakes
+    // them) and before the CONNECT answer (socket.io's order: the client runs the missed
+    // events' handlers before its `connect`). A replay past the queue's cap ends the
+    // session while the socket is not connected yet: nothing is parked again, the client
+    // starts afresh next time.
+    for (auto& frame : restored->missed)
+      send_own_frame(frame);
+    if (!find_socket(key) || session_.closed())
+      return;
+  }
+  auto* s = find_socket(key);
   s->connected = true;
   ever_connected_ = true;
   pending_.reset();
@@ -330,15 +347,10 @@ void socketio_client::add_socket(sp::packet& p, const server_core::namespace_ent
   for (auto& room : s->rooms)
     if (room != s->id)
       self_->send(s->nsp_actor, room_join{key, room});
-  if (restored) {
-    // What it missed goes first, then the CONNECT answer (socket.io's order: the client
-    // runs the missed events' handlers before its `connect`).
-    for (auto& frame : restored->missed)
-      send_own_frame(frame);
-    if (!find_socket(key)) // the replay passed the queue's cap and ended the session
-      return;
-  }
   send_packet(rev.connect_ok(s->nsp, s->id, s->pid));
+  s = find_socket(key);
+  if (!s) // the answer passed the queue's cap and ended the session
+    return;
   write_recovery_record(*s);
   metrics::global().connects.add();
   if (core_->activity->admit("connect", s->nsp, {})) {

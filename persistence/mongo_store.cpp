@@ -1225,7 +1225,9 @@ doc packets_after(const std::string& nsp, timestamp_ms t, const bson_oid_t& id) 
 
 void mongo_store::recovery_append(const recovery_packet& p) {
   doc fields, update, key;
-  fields.str("nsp", p.nsp).str("offset", p.offset).strings("rooms", p.rooms).strings("except", p.except);
+  // `offset` comes from the filter: an update that writes the filter's fields is not retried
+  // by MongoDB on a duplicate key when two nodes insert one offset at once.
+  fields.str("nsp", p.nsp).strings("rooms", p.rooms).strings("except", p.except);
   fields.binary("text", p.text).binaries("attachments", p.attachments).date("at", p.at);
   // Every node that delivered the packet logs it: the first copy is kept.
   update.sub("$setOnInsert", fields);

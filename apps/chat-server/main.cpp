@@ -107,9 +107,6 @@ int main(int argc, char** argv) {
   // Before the apps' routes: the first route that matches answers.
   if (cfg->metrics)
     io.serve_metrics();
-  caf::actor admin_ui;
-  if (cfg->admin_ui.enabled)
-    admin_ui = chat::mount_admin_ui(io, system, cfg->admin_ui, cfg->clustered ? cfg->cluster.node_name : std::string());
   caf::actor persistence;
   std::shared_ptr<chat::chat_app> chat_app;
   if (cfg->app == "chat" && cfg->store == chat::store_kind::cluster) {
@@ -155,6 +152,11 @@ int main(int argc, char** argv) {
     else if (cluster)
       chat::offer_store(system, cluster, persistence);
   }
+  // After the store took over connection state recovery (set_recovery_store): the Admin
+  // UI's feed makes its namespace actor, which takes the recovery handle of the moment.
+  caf::actor admin_ui;
+  if (cfg->admin_ui.enabled)
+    admin_ui = chat::mount_admin_ui(io, system, cfg->admin_ui, cfg->clustered ? cfg->cluster.node_name : std::string());
   if (cfg->app == "chat") {
     try {
       chat_app = chat::mount_chat_app(io, system, persistence, cfg->chat);

@@ -176,6 +176,12 @@ if (!harness.isReference())
         });
         assert.notStrictEqual(forged.id, socket.id);
         assert.strictEqual(forged.recovered, false);
+        // Hostile sizes and types are not looked up: a fresh socket, no error.
+        for (const auth of [{ pid: "p".repeat(100000), offset: "o" }, { pid: 42, offset: {} }, { pid: socket._pid }]) {
+          const odd = await h.connect(server.url, { transports: ["websocket"], auth });
+          assert.strictEqual(odd.recovered, false);
+          odd.disconnect();
+        }
 
         // A real restore uses up its session: the same pid and offset again start afresh.
         const again = await recoveringClient(server.url);
