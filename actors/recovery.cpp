@@ -182,17 +182,25 @@ bool recoverable_disconnect(std::string_view reason) {
          || reason == "forced close" || reason == "server shutting down" || reason == "server draining";
 }
 
+namespace {
+
+// A function with an argument: CAF 0.17 spawns an argument-less one through a null
+// std::shared_ptr<std::tuple<>> (UBSan: reference binding to a null pointer).
+caf::behavior recovery_actor(caf::stateful_actor<recovery_state>* self, recovery_options opts) {
+  self->state.opts = opts;
+  return {
+      [self](recovery_append& a) { self->state.append(a); },
+      [self](recovery_park& p) { self->state.park(p.session); },
+      [](const recovery_live&) {}, // this node's sockets die with it: nothing to keep
+      [self](const recovery_forget& f) { self->state.forget_session(f.pid); },
+      [self](const recovery_claim& c) { return self->state.claim(c); },
+  };
+}
+
+} // namespace
+
 caf::actor spawn_recovery(caf::actor_system& sys, recovery_options opts) {
-  return sys.spawn([opts](caf::stateful_actor<recovery_state>* self) -> caf::behavior {
-    self->state.opts = opts;
-    return {
-        [self](recovery_append& a) { self->state.append(a); },
-        [self](recovery_park& p) { self->state.park(p.session); },
-        [](const recovery_live&) {}, // this node's sockets die with it: nothing to keep
-        [self](const recovery_forget& f) { self->state.forget_session(f.pid); },
-        [self](const recovery_claim& c) { return self->state.claim(c); },
-    };
-  });
+  return sys.spawn(recovery_actor, opts);
 }
 
 void announce_recovery_types(caf::actor_system_config& cfg) {

@@ -69,11 +69,14 @@ struct fixture : test_coordinator_fixture<config> {
 
   outcome claim(const std::string& pid, const std::string& offset, const std::string& nsp = "/") {
     auto result = std::make_shared<outcome>();
-    sys.spawn([=](caf::event_based_actor* self) {
-      self->request(recovery, caf::infinite, sio::recovery_claim{nsp, pid, offset})
-          .then([=](sio::recovery_claimed& c) { result->claimed = std::move(c); },
-                [=](caf::error& e) { result->error = std::move(e); });
-    });
+    // (With arguments: CAF 0.17 spawns an argument-less function through a null pointer.)
+    sys.spawn(
+        [result](caf::event_based_actor* self, caf::actor target, sio::recovery_claim c) {
+          self->request(target, caf::infinite, std::move(c))
+              .then([result](sio::recovery_claimed& x) { result->claimed = std::move(x); },
+                    [result](caf::error& e) { result->error = std::move(e); });
+        },
+        recovery, sio::recovery_claim{nsp, pid, offset});
     run();
     CAF_REQUIRE(result->claimed || result->error);
     return *result;
