@@ -122,7 +122,6 @@ void mount_commands(sio::server::module_builder& m, sio::server& io, const admin
 caf::actor mount_admin_ui(sio::server& io, caf::actor_system& sys, const admin_ui_options& opts,
                           const std::string& node) {
   auto ctx = std::make_shared<admin_ui_context>(admin_ui_context{io, opts, node, std::chrono::steady_clock::now(), {}});
-  ctx->feed = spawn_admin_ui_feed(sys, ctx);
   auto auth = std::make_shared<admin_ui_auth>(opts.username, opts.password_hash);
   auto pending = std::make_shared<pending_sessions>();
   auto m = io.of(opts.nsp).module("admin-ui");
@@ -170,6 +169,9 @@ caf::actor mount_admin_ui(sio::server& io, caf::actor_system& sys, const admin_u
   });
   mount_commands(m, io, opts);
   serve_admin_ui_bundle(io, opts);
+  // After io.of(opts.nsp): the feed looks its namespace up when it starts, on another
+  // thread; before the namespace existed it found none and never reached an admin socket.
+  ctx->feed = spawn_admin_ui_feed(sys, ctx);
   return ctx->feed;
 }
 
