@@ -2,6 +2,7 @@
 
 #include "actors/ids.hpp"
 #include "actors/tls_error_queue.hpp"
+#include "transport/digest.hpp"
 
 #include <caf/io/all.hpp>
 #include <caf/openssl/all.hpp>
@@ -63,23 +64,13 @@ namespace {
 
 using clock = std::chrono::steady_clock;
 
-std::string hex(const unsigned char* p, std::size_t n) {
-  static const char digits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(2 * n);
-  for (std::size_t i = 0; i < n; ++i) {
-    out.push_back(digits[p[i] >> 4]);
-    out.push_back(digits[p[i] & 15]);
-  }
-  return out;
-}
 
 std::string proof_of(const std::string& secret, const std::string& text) {
   unsigned char mac[EVP_MAX_MD_SIZE];
   unsigned len = 0;
   HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()), reinterpret_cast<const unsigned char*>(text.data()),
        text.size(), mac, &len);
-  return hex(mac, len);
+  return digest::hex(mac, len);
 }
 
 bool proof_matches(const std::string& given, const std::string& expected) {
@@ -90,7 +81,7 @@ std::string fresh_nonce() {
   unsigned char raw[16];
   if (RAND_bytes(raw, sizeof raw) != 1)
     throw std::runtime_error("no random bytes for a cluster nonce");
-  return hex(raw, sizeof raw);
+  return digest::hex(raw, sizeof raw);
 }
 
 struct member {

@@ -4,6 +4,8 @@
 
 #include "actors/io_scheduler.hpp"
 
+#include "transport/digest.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -47,14 +49,28 @@ caf::message ok() {
   return caf::make_message(caf::ok_atom::value);
 }
 
-persistence::recovery_record record_of(const sio::recovery_session& s, persistence::timestamp_ms now) {
-  return persistence::recovery_record{s.pid,  s.nsp, s.sid, s.rooms, s.data.empty() ? "{}" : s.data,
-                                      now,    s.disconnected_at_ms};
+/// What the store keeps of a recovery pid: its SHA-256 in hex. The pid restores a
+/// socket's identity; whoever reads the database (or a backup) must not be able to.
+std::string stored_pid(const std::string& pid) {
+  return digest::sha256_hex(pid);
 }
+
+persistence::recovery_record record_of(const sio::recovery_session& s, persistence::timestamp_ms now) {
+  return persistence::recovery_record{stored_pid(s.pid), s.nsp, s.sid, s.rooms, s.data.empty() ? "{}" : s.data,
+                                      now,               s.disconnected_at_ms, s.node};
+}
+
+/// A connected socket's record whose node died unseen (no member noticed, and it never
+/// came back under its name) is never parked: it goes this long after its last write.
+/// Longer than any window, so a socket connected for days without a join is still
+/// recoverable when its node dies.
+constexpr std::int64_t orphan_connected_ms = 7LL * 24 * 3600 * 1000;
 
 const char* why_not(persistence::recovery_take_result::outcome o) {
   using outcome = persistence::recovery_take_result::outcome;
   switch (o) {
+  case outcome::connected:
+    return "connected";
   case outcome::expired:
     return "expired";
   case outcome::offset_unknown:
@@ -306,8 +322,12 @@ caf::behavior persistence_actor::make_behavior() {
       },
       [this](close_open_connections& m) {
         m.at = or_now(m.at);
+        // The node is gone: its connections end, and its connected sockets are parked for
+        // connection state recovery (their record holds the same id prefix as node).
         enqueue([m = std::move(m)](store& s) {
-          return caf::make_message(s.close_connections(m.socket_id_prefix, m.at));
+          auto closed = s.close_connections(m.socket_id_prefix, m.at);
+          s.recovery_park_node(m.socket_id_prefix, m.at);
+          return caf::make_message(closed);
         });
       },
       [this](update_last_seen& m) {
@@ -336,9 +356,9 @@ caf::behavior persistence_actor::make_behavior() {
         }
         p.at = now;
         enqueue([p = std::move(p), purge, oldest = now - opts_.recovery.max_disconnection.count(),
-                 max = opts_.recovery.max_stored_packets](store& s) {
+                 orphans = now - orphan_connected_ms, max = opts_.recovery.max_stored_packets](store& s) {
           if (purge)
-            s.recovery_purge(oldest, oldest, max);
+            s.recovery_purge(oldest, oldest, orphans, max);
           s.recovery_append(p);
           return ok();
         });
@@ -357,7 +377,7 @@ caf::behavior persistence_actor::make_behavior() {
         });
       },
       [this](sio::recovery_forget& m) {
-        enqueue([pid = std::move(m.pid)](store& s) {
+        enqueue([pid = stored_pid(m.pid)](store& s) {
           s.recovery_forget(pid);
           return ok();
         });
@@ -367,12 +387,12 @@ caf::behavior persistence_actor::make_behavior() {
         enqueue([c = std::move(c), oldest, max = opts_.recovery.max_replay](store& s) {
           // Packets are filtered by rooms here, so the store reads up to ten times the
           // replay bound before it gives up.
-          auto taken = s.recovery_take(c.nsp, c.pid, c.offset, oldest, max * 10);
+          auto taken = s.recovery_take(c.nsp, stored_pid(c.pid), c.offset, oldest, max * 10);
           if (taken.result != persistence::recovery_take_result::outcome::taken)
             throw rejected(rejected::reason::not_found, std::string("nothing to recover: ") + why_not(taken.result));
           sio::recovery_claimed out;
           auto& r = taken.record;
-          out.session = sio::recovery_session{r.pid, r.nsp, r.sid, r.rooms, r.data, r.disconnected_at};
+          out.session = sio::recovery_session{c.pid, r.nsp, r.sid, r.rooms, r.data, r.disconnected_at, {}};
           for (auto& p : taken.packets) {
             if (!sio::recovery_includes(out.session.rooms, p.rooms, p.except))
               continue;

@@ -3,7 +3,7 @@
 // event it got, and gets the same socket id, its rooms, its data and every event it
 // missed, with `socket.recovered` true.
 //
-// The wire (docs/connection-state-recovery.md): with recovery on, the CONNECT answer
+// The wire (README, "Connection state recovery"): with recovery on, the CONNECT answer
 // carries {"sid", "pid"}; every EVENT without an ack id that is not volatile (broadcasts
 // and a socket's own emits) carries a unique offset as its last argument; a client sends
 // {pid, offset} in its CONNECT payload when it reconnects.
@@ -19,7 +19,11 @@
 // actor takes the same messages and keeps both in the database, so recovery survives a
 // restart and works on every node that reaches that store (actors/persistence_actor.hpp).
 // Then the connection also writes a connected socket's record (recovery_live) at its
-// connect and at each join or leave, so a socket whose node died can come back elsewhere.
+// connect and at each join or leave, with its node's id prefix, so a socket whose node
+// died can come back elsewhere: when a node is gone (at its node_down on the others, or at
+// its own restart) the store parks its connected sockets (chat::close_open_connections),
+// and only parked sockets can be claimed: a client back before its old socket left gets
+// a fresh one, never the id of a socket still connected.
 //
 // Takes (sent with anon_send: nothing answers but the claim):
 //   recovery_append -> (nothing)         a packet that went out with an offset
@@ -67,9 +71,13 @@ struct recovery_session {
   std::vector<std::string> rooms;
   std::string data; ///< the socket's data, serialized JSON
   std::int64_t disconnected_at_ms = 0;
+  /// recovery_live only: the id prefix (id_prefix) of the node that holds the socket. A
+  /// store parks a node's connected sockets when the node is gone (close_open_connections).
+  std::string node{};
 };
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, recovery_session& x) {
-  return f(caf::meta::type_name("recovery_session"), x.pid, x.nsp, x.sid, x.rooms, x.data, x.disconnected_at_ms);
+  return f(caf::meta::type_name("recovery_session"), x.pid, x.nsp, x.sid, x.rooms, x.data, x.disconnected_at_ms,
+           x.node);
 }
 
 /// A packet sent with `offset`: to the namespace (no rooms) or to the union of `rooms`,

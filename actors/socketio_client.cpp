@@ -538,7 +538,7 @@ void socketio_client::write_recovery_record(const socket_state& s) {
   if (s.pid.empty() || !s.connected || !core_->recovery_shared)
     return;
   caf::anon_send(core_->recovery, recovery_live{recovery_session{s.pid, s.nsp, s.id, {s.rooms.begin(), s.rooms.end()},
-                                                                 json::serialize(s.data), 0}});
+                                                                 json::serialize(s.data), 0, id_prefix(node_id())}});
 }
 
 void socketio_client::server_disconnect(socket_state& s, bool close_connection) {
@@ -575,7 +575,7 @@ void socketio_client::remove_socket(std::uint64_t key, const std::string& reason
     // its data as the disconnect handlers leave it (socket.io's order).
     std::optional<recovery_session> parked;
     if (!s.pid.empty() && core_->recovery && recoverable_disconnect(reason))
-      parked = recovery_session{s.pid, s.nsp, s.id, {s.rooms.begin(), s.rooms.end()}, {}, 0};
+      parked = recovery_session{s.pid, s.nsp, s.id, {s.rooms.begin(), s.rooms.end()}, {}, 0, {}};
     else if (!s.pid.empty() && core_->recovery_shared)
       caf::anon_send(core_->recovery, recovery_forget{s.pid});
     for (auto& h : def->on_disconnect)

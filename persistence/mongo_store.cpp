@@ -328,8 +328,10 @@ const std::vector<index_spec>& indexes() {
       {coll::counters, "name", {{"name", 1}}, true},
       {coll::recovery_packets, "offset", {{"offset", 1}}, true},
       {coll::recovery_packets, "order", {{"nsp", 1}, {"at", 1}, {"_id", 1}}},
+      {coll::recovery_packets, "age", {{"at", 1}, {"_id", 1}}}, // the purge's window and budget
       {coll::recovery_sockets, "pid", {{"pid", 1}}, true},
       {coll::recovery_sockets, "updated", {{"updatedAt", 1}}},
+      {coll::recovery_sockets, "node", {{"disconnectedAt", 1}, {"node", 1}}},
   };
   return all;
 }
@@ -382,7 +384,8 @@ struct mongo_store::impl {
   // The writes of the open transaction for one collection, and the keys they touch.
   struct queued {
     std::unique_ptr<mongoc_bulk_operation_t, bulk_deleter> bulk;
-    std::unordered_set<std::string> keys;
+    std::unordered_set<std::string> keys; ///< a write over many documents: "\n" + what
+    bool many = false;                     ///< one of them is over many documents
   };
 
   std::unique_ptr<mongoc_uri_t, uri_deleter> uri;
@@ -513,6 +516,7 @@ struct mongo_store::impl {
       q.bulk.reset(mongoc_collection_create_bulk_operation_with_opts(c(which), opts.get()));
     }
     q.keys.insert(key);
+    q.many = q.many || (!key.empty() && key.front() == '\n');
     return q.bulk.get();
   }
 
@@ -551,6 +555,7 @@ struct mongo_store::impl {
       return;
     auto bulk = std::move(q.bulk);
     q.keys.clear();
+    q.many = false;
     bson_t reply;
     bson_error_t error;
     auto ok = mongoc_bulk_operation_execute(bulk.get(), &reply, &error);
@@ -569,6 +574,7 @@ struct mongo_store::impl {
     for (auto& q : pending) {
       q.bulk.reset();
       q.keys.clear();
+      q.many = false;
     }
   }
 
@@ -578,14 +584,33 @@ struct mongo_store::impl {
       send_all();
   }
 
-  /// Before reading `key`: a queued write to it is sent first, so the read sees it.
+  /// Before reading `key`: a queued write to it (or to many documents) is sent first, so
+  /// the read sees it.
   void reading(coll which, const std::string& key) {
-    if (queue_of(which).keys.count(key) != 0)
+    auto& q = queue_of(which);
+    if (q.many || q.keys.count(key) != 0)
       send(which);
   }
 
   /// Before a read over many keys of a collection.
   void reading_all(coll which) { send(which); }
+
+  /// Deletes the one document `filter` finds now, outside the batch's bulk writes: true
+  /// when this call deleted it (false: none matched, or another node deleted it first).
+  bool delete_now(coll which, const doc& filter) {
+    send(which);
+    bson_t reply;
+    bson_error_t error;
+    bool ok = mongoc_collection_delete_one(c(which), filter.get(), nullptr, &reply, &error);
+    std::int64_t deleted = 0;
+    bson_iter_t it;
+    if (ok && bson_iter_init_find(&it, &reply, "deletedCount"))
+      deleted = bson_iter_as_int64(&it);
+    bson_destroy(&reply);
+    if (!ok)
+      fail(std::string("a delete from ") + collection_names[static_cast<std::size_t>(which)] + " failed", error);
+    return deleted == 1;
+  }
 
   // -- reads --
 
@@ -1200,7 +1225,8 @@ std::optional<timestamp_ms> mongo_store::last_seen(const std::string& user_id) {
 // -- connection state recovery --
 // recovery_packets {nsp, offset, rooms, except, text (binary), attachments [binary], at}:
 // kept in (at, _id) order; every node that delivered a packet logs it, so it is an upsert
-// by offset. recovery_sockets {pid, nsp, sid, rooms, data, updatedAt, disconnectedAt}.
+// by offset. recovery_sockets {pid, nsp, sid, rooms, data, updatedAt, disconnectedAt (the
+// epoch while connected), node (a connected socket's node)}.
 
 namespace {
 
@@ -1240,6 +1266,7 @@ void mongo_store::recovery_save(const recovery_record& r) {
   doc fields, update;
   fields.str("nsp", r.nsp).str("sid", r.sid).strings("rooms", r.rooms).str("data", r.data);
   fields.date("updatedAt", r.updated_at).date("disconnectedAt", r.disconnected_at);
+  fields.str("node", r.disconnected_at ? std::string() : r.node);
   update.sub("$set", fields);
   impl_->queue_update(coll::recovery_sockets, r.pid, pid_key(r.pid), update, true);
   impl_->written();
@@ -1248,6 +1275,22 @@ void mongo_store::recovery_save(const recovery_record& r) {
 void mongo_store::recovery_forget(const std::string& pid) {
   impl_->queue_delete(coll::recovery_sockets, pid, pid_key(pid));
   impl_->written();
+}
+
+std::int64_t mongo_store::recovery_park_node(const std::string& node, timestamp_ms at) {
+  impl_->reading_all(coll::recovery_sockets);
+  doc filter, fields, update;
+  filter.date("disconnectedAt", 0);
+  if (!node.empty())
+    filter.str("node", node);
+  auto parking = impl_->count(coll::recovery_sockets, filter);
+  if (parking == 0)
+    return 0;
+  fields.date("disconnectedAt", at);
+  update.sub("$set", fields);
+  impl_->queue_update(coll::recovery_sockets, "\n" + node, filter, update, false, true);
+  impl_->written();
+  return parking;
 }
 
 recovery_take_result mongo_store::recovery_take(const std::string& nsp, const std::string& pid,
@@ -1269,7 +1312,11 @@ recovery_take_result mongo_store::recovery_take(const std::string& nsp, const st
   r.data = read_string(found->get(), "data").value_or("{}");
   r.updated_at = read_time(found->get(), "updatedAt").value_or(0);
   r.disconnected_at = read_time(found->get(), "disconnectedAt").value_or(0);
-  if (std::max(r.updated_at, r.disconnected_at) < oldest) {
+  if (r.disconnected_at == 0) {
+    out.result = outcome::connected;
+    return out;
+  }
+  if (r.disconnected_at < oldest) {
     recovery_forget(pid);
     out.result = outcome::expired;
     return out;
@@ -1309,13 +1356,21 @@ recovery_take_result mongo_store::recovery_take(const std::string& nsp, const st
     out.result = outcome::too_many;
     return out;
   }
-  recovery_forget(pid);
+  // One use across nodes: the record as read is deleted here and now, and only the node
+  // whose delete took it restores the socket (two nodes may read it at once).
+  doc as_read = pid_key(pid);
+  as_read.str("nsp", nsp).date("disconnectedAt", r.disconnected_at);
+  if (!impl_->delete_now(coll::recovery_sockets, as_read)) {
+    out.packets.clear();
+    out.result = outcome::unknown;
+    return out;
+  }
   out.result = outcome::taken;
   return out;
 }
 
-std::int64_t mongo_store::recovery_purge(timestamp_ms packets_before, timestamp_ms records_before,
-                                         std::size_t max_packets) {
+std::int64_t mongo_store::recovery_purge(timestamp_ms packets_before, timestamp_ms parked_before,
+                                         timestamp_ms connected_before, std::size_t max_packets) {
   impl_->reading_all(coll::recovery_packets);
   impl_->reading_all(coll::recovery_sockets);
   doc old_packets, before_packets;
@@ -1324,10 +1379,14 @@ std::int64_t mongo_store::recovery_purge(timestamp_ms packets_before, timestamp_
   auto removed = impl_->count(coll::recovery_packets, old_packets);
   if (removed > 0)
     impl_->queue_delete(coll::recovery_packets, "\n", old_packets, true);
-  doc old_records, updated_before, disconnected_before;
-  updated_before.date("$lt", records_before);
-  disconnected_before.date("$lt", records_before);
-  old_records.sub("updatedAt", updated_before).sub("disconnectedAt", disconnected_before);
+  // Parked before parked_before (disconnectedAt in (epoch, parked_before)), or connected
+  // (the epoch) and last written before connected_before.
+  doc parked, parked_range, connected, updated_before, old_records;
+  parked_range.date("$gt", 0).date("$lt", parked_before);
+  parked.sub("disconnectedAt", parked_range);
+  updated_before.date("$lt", connected_before);
+  connected.date("disconnectedAt", 0).sub("updatedAt", updated_before);
+  old_records.docs("$or", {&parked, &connected});
   auto gone = impl_->count(coll::recovery_sockets, old_records);
   if (gone > 0)
     impl_->queue_delete(coll::recovery_sockets, "\n", old_records, true);

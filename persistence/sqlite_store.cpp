@@ -140,9 +140,15 @@ const migration migrations[] = {
     ) WITHOUT ROWID;
     CREATE INDEX recovery_sockets_updated ON recovery_sockets (updated_at);
   )sql"},
+    {6, R"sql(
+    -- A connected socket's node (its id prefix; disconnected_at is 0 while connected): the
+    -- store parks a node's sockets when the node is gone, and only parked ones come back.
+    ALTER TABLE recovery_sockets ADD COLUMN node TEXT NOT NULL DEFAULT '';
+    CREATE INDEX recovery_sockets_node ON recovery_sockets (disconnected_at, node);
+  )sql"},
 };
 
-constexpr int latest_version = 5;
+constexpr int latest_version = 6;
 static_assert(std::size(migrations) == latest_version, "migration N sits at index N-1");
 
 // -- statements ----------------------------------------------------------------------------
@@ -214,8 +220,12 @@ const char* const sql_recovery_append =
     "INSERT INTO recovery_packets (nsp, offset, rooms, except_rooms, text, attachments, at) "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (offset) DO NOTHING";
 const char* const sql_recovery_save =
-    "INSERT OR REPLACE INTO recovery_sockets (pid, nsp, sid, rooms, data, updated_at, disconnected_at) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+    "INSERT OR REPLACE INTO recovery_sockets (pid, nsp, sid, rooms, data, updated_at, disconnected_at, node) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+const char* const sql_recovery_park_all =
+    "UPDATE recovery_sockets SET disconnected_at = ?1 WHERE disconnected_at = 0";
+const char* const sql_recovery_park_node =
+    "UPDATE recovery_sockets SET disconnected_at = ?1 WHERE disconnected_at = 0 AND node = ?2";
 const char* const sql_recovery_forget = "DELETE FROM recovery_sockets WHERE pid = ?1";
 const char* const sql_recovery_socket =
     "SELECT sid, rooms, data, updated_at, disconnected_at FROM recovery_sockets WHERE pid = ?1 AND nsp = ?2";
@@ -224,8 +234,10 @@ const char* const sql_recovery_after =
     "SELECT offset, rooms, except_rooms, text, attachments, at FROM recovery_packets WHERE nsp = ?1 AND seq > ?2 "
     "ORDER BY seq LIMIT ?3";
 const char* const sql_recovery_purge_packets = "DELETE FROM recovery_packets WHERE at < ?1";
-const char* const sql_recovery_purge_sockets =
-    "DELETE FROM recovery_sockets WHERE MAX(updated_at, disconnected_at) < ?1";
+const char* const sql_recovery_purge_parked =
+    "DELETE FROM recovery_sockets WHERE disconnected_at > 0 AND disconnected_at < ?1";
+const char* const sql_recovery_purge_connected =
+    "DELETE FROM recovery_sockets WHERE disconnected_at = 0 AND updated_at < ?1";
 const char* const sql_recovery_trim_packets =
     "DELETE FROM recovery_packets WHERE seq <= (SELECT MAX(seq) FROM recovery_packets) - ?1";
 const char* const sql_participants =
@@ -876,6 +888,7 @@ void sqlite_store::recovery_save(const recovery_record& r) {
   q->bind(5, r.data);
   q->bind(6, static_cast<std::int64_t>(r.updated_at));
   q->bind(7, static_cast<std::int64_t>(r.disconnected_at));
+  q->bind(8, r.disconnected_at ? std::string() : r.node);
   q->exec();
 }
 
@@ -883,6 +896,14 @@ void sqlite_store::recovery_forget(const std::string& pid) {
   use q(impl_->statement(sql_recovery_forget));
   q->bind(1, pid);
   q->exec();
+}
+
+std::int64_t sqlite_store::recovery_park_node(const std::string& node, timestamp_ms at) {
+  use q(impl_->statement(node.empty() ? sql_recovery_park_all : sql_recovery_park_node));
+  q->bind(1, static_cast<std::int64_t>(at));
+  if (!node.empty())
+    q->bind(2, node);
+  return q->exec();
 }
 
 namespace {
@@ -913,7 +934,11 @@ recovery_take_result sqlite_store::recovery_take(const std::string& nsp, const s
     r.updated_at = q->getColumn(3).getInt64();
     r.disconnected_at = q->getColumn(4).getInt64();
   }
-  if (std::max(out.record.updated_at, out.record.disconnected_at) < oldest) {
+  if (out.record.disconnected_at == 0) {
+    out.result = outcome::connected;
+    return out;
+  }
+  if (out.record.disconnected_at < oldest) {
     recovery_forget(pid);
     out.result = outcome::expired;
     return out;
@@ -956,8 +981,8 @@ recovery_take_result sqlite_store::recovery_take(const std::string& nsp, const s
   return out;
 }
 
-std::int64_t sqlite_store::recovery_purge(timestamp_ms packets_before, timestamp_ms records_before,
-                                          std::size_t max_packets) {
+std::int64_t sqlite_store::recovery_purge(timestamp_ms packets_before, timestamp_ms parked_before,
+                                          timestamp_ms connected_before, std::size_t max_packets) {
   std::int64_t removed = 0;
   {
     use q(impl_->statement(sql_recovery_purge_packets));
@@ -965,8 +990,13 @@ std::int64_t sqlite_store::recovery_purge(timestamp_ms packets_before, timestamp
     removed += q->exec();
   }
   {
-    use q(impl_->statement(sql_recovery_purge_sockets));
-    q->bind(1, static_cast<std::int64_t>(records_before));
+    use q(impl_->statement(sql_recovery_purge_parked));
+    q->bind(1, static_cast<std::int64_t>(parked_before));
+    removed += q->exec();
+  }
+  {
+    use q(impl_->statement(sql_recovery_purge_connected));
+    q->bind(1, static_cast<std::int64_t>(connected_before));
     removed += q->exec();
   }
   {

@@ -99,9 +99,10 @@ public:
   void recovery_append(const recovery_packet& p) override;
   void recovery_save(const recovery_record& r) override;
   void recovery_forget(const std::string& pid) override;
+  std::int64_t recovery_park_node(const std::string& node, timestamp_ms at) override;
   recovery_take_result recovery_take(const std::string& nsp, const std::string& pid, const std::string& offset,
                                      timestamp_ms oldest, std::size_t max_packets) override;
-  std::int64_t recovery_purge(timestamp_ms packets_before, timestamp_ms records_before,
+  std::int64_t recovery_purge(timestamp_ms packets_before, timestamp_ms parked_before, timestamp_ms connected_before,
                               std::size_t max_packets) override;
 
 private:

@@ -149,8 +149,8 @@ struct recovery_packet {
   timestamp_ms at = 0;
 };
 
-/// A socket that may come back: still connected when written (disconnected_at 0: its node
-/// may die without parking it) or parked.
+/// A socket that may come back: parked (disconnected_at set), or still connected
+/// (disconnected_at 0) on `node` until that node is gone (recovery_park_node).
 struct recovery_record {
   std::string pid;
   std::string nsp;
@@ -159,10 +159,11 @@ struct recovery_record {
   std::string data; ///< serialized JSON
   timestamp_ms updated_at = 0;
   timestamp_ms disconnected_at = 0;
+  std::string node{}; ///< a connected socket's node (its id prefix)
 };
 
 struct recovery_take_result {
-  enum class outcome { taken, unknown, expired, offset_unknown, too_many };
+  enum class outcome { taken, unknown, connected, expired, offset_unknown, too_many };
   outcome result = outcome::unknown;
   recovery_record record;
   std::vector<recovery_packet> packets; ///< sent after the offset, oldest first
@@ -282,16 +283,21 @@ public:
   virtual void recovery_save(const recovery_record& r) = 0;
   /// Forgets a socket that will not come back.
   virtual void recovery_forget(const std::string& pid) = 0;
-  /// The socket `pid` of `nsp` coming back: its record and the packets of `nsp` kept after
-  /// `offset`, the record removed (one use). `expired` (removed too) when the record was
-  /// last written (parked, or updated while connected) before `oldest`; `offset_unknown`
-  /// (kept) when the offset is not kept; `too_many` (kept) past `max_packets` packets.
+  /// Parks, as disconnected at `at`, the connected sockets' records of `node` (an id
+  /// prefix; "" every node's): their node is gone. Returns how many.
+  virtual std::int64_t recovery_park_node(const std::string& node, timestamp_ms at) = 0;
+  /// The parked socket `pid` of `nsp` coming back: its record and the packets of `nsp`
+  /// kept after `offset`, the record removed (one use). `connected` (kept) when the socket
+  /// is not parked; `expired` (removed too) when it was parked before `oldest`;
+  /// `offset_unknown` (kept) when the offset is not kept; `too_many` (kept) past
+  /// `max_packets` packets.
   virtual recovery_take_result recovery_take(const std::string& nsp, const std::string& pid, const std::string& offset,
                                              timestamp_ms oldest, std::size_t max_packets) = 0;
-  /// Drops packets sent before `packets_before` and records last written before
-  /// `records_before`, then the oldest packets past `max_packets`; returns how many rows.
-  virtual std::int64_t recovery_purge(timestamp_ms packets_before, timestamp_ms records_before,
-                                      std::size_t max_packets) = 0;
+  /// Drops packets sent before `packets_before`, parked records parked before
+  /// `parked_before` and connected ones last written before `connected_before` (a node
+  /// that died unseen), then the oldest packets past `max_packets`; returns how many rows.
+  virtual std::int64_t recovery_purge(timestamp_ms packets_before, timestamp_ms parked_before,
+                                      timestamp_ms connected_before, std::size_t max_packets) = 0;
 };
 
 /// Throws rejected(not_participant) unless `user_id` takes part in the conversation.

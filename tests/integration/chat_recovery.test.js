@@ -126,6 +126,12 @@ if (!harness.isReference())
       try {
         const { a, b, c: cNode } = cluster.byName;
         const left = await leaver(b.url, "r1");
+        // Before b is gone its socket is connected, not parked: a claim elsewhere gets a
+        // fresh socket (never the id of a socket still connected).
+        const early = await comeBack(cNode.url, left);
+        assert.notStrictEqual(early.socket.id, left.id);
+        assert.strictEqual(early.socket.recovered, false);
+        early.socket.disconnect();
         b.proc.kill("SIGKILL");
         const other = await h.connect(a.url, { transports: ["websocket"] });
         await joinRoom(other, "r1");
@@ -135,6 +141,9 @@ if (!harness.isReference())
         // client's reconnection delay is a second by default). With a store node the
         // append and the claim queue in one actor.
         await h.delay(300);
+        // b's sockets are parked when the others see it gone (a client's reconnection
+        // delay is 1 to 5 s by default; the test's failure timeout is 1.5 s).
+        await cl.waitMembers([a, cNode], ["a", "c"]);
         const back = await comeBack(cNode.url, left);
         assert.strictEqual(back.socket.id, left.id);
         assert.strictEqual(back.socket.recovered, true);

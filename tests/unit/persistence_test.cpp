@@ -22,6 +22,7 @@
 #include "persistence/mongo_store.hpp"
 #include "persistence/sqlite_store.hpp"
 #include "persistence_support.hpp"
+#include "transport/digest.hpp"
 #include "crossing.hpp"
 
 #include <SQLiteCpp/SQLiteCpp.h>
@@ -33,6 +34,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <set>
 
 using namespace std::chrono_literals;
@@ -185,15 +187,19 @@ public:
     write();
     inner_->recovery_forget(pid);
   }
+  std::int64_t recovery_park_node(const std::string& node, ps::timestamp_ms at) override {
+    write();
+    return inner_->recovery_park_node(node, at);
+  }
   ps::recovery_take_result recovery_take(const std::string& nsp, const std::string& pid, const std::string& offset,
                                          ps::timestamp_ms oldest, std::size_t max_packets) override {
     write();
     return inner_->recovery_take(nsp, pid, offset, oldest, max_packets);
   }
-  std::int64_t recovery_purge(ps::timestamp_ms packets_before, ps::timestamp_ms records_before,
-                              std::size_t max_packets) override {
+  std::int64_t recovery_purge(ps::timestamp_ms packets_before, ps::timestamp_ms parked_before,
+                              ps::timestamp_ms connected_before, std::size_t max_packets) override {
     write();
-    return inner_->recovery_purge(packets_before, records_before, max_packets);
+    return inner_->recovery_purge(packets_before, parked_before, connected_before, max_packets);
   }
 
 private:
@@ -263,6 +269,19 @@ struct fixture : test_coordinator_fixture<config> {
       store = std::make_unique<instrumented_store>(std::move(store), log);
     persistence = sys.spawn<chat::persistence_actor>(std::move(store), chat::persistence_options{max_batch, max_delay});
     consume_messages();
+  }
+
+  // A database an older server left behind: schema `version`, then `fill` writes rows as
+  // that server would have.
+  void old_database(int version, const std::function<void(SQLite::Database&)>& fill) {
+    {
+      auto o = sqlite_opts();
+      o.schema_target = version;
+      ps::sqlite_store old(o);
+      CAF_CHECK_EQUAL(old.schema_version(), version);
+    }
+    SQLite::Database db(db_path(), SQLite::OPEN_READWRITE);
+    fill(db);
   }
 
   // Shuts the actor down (it commits what is queued and closes the file).
@@ -817,7 +836,8 @@ CAF_TEST(connection_state_recovery_sockets_and_packets) {
                                            offset_frame("42[\"e\",\"" + offset + "\"]")});
   };
   append("/", "o1", {}, {});
-  ask<caf::ok_atom>(sio::recovery_park{sio::recovery_session{"p1", "/", "s1", {"s1", "r1"}, "{\"u\":1}", 1000}});
+  auto now = ps::now_ms();
+  ask<caf::ok_atom>(sio::recovery_park{sio::recovery_session{"p1", "/", "s1", {"s1", "r1"}, "{\"u\":1}", now}});
   append("/", "o2", {"r1"}, {});
   // Another node's copy of it is kept once. Not on the MongoDB test server: an upsert
   // that matches empties the document's fields there (real MongoDB leaves it as it is).
@@ -846,8 +866,19 @@ CAF_TEST(connection_state_recovery_sockets_and_packets) {
   // One use.
   CAF_CHECK(write_now<sio::recovery_claimed>(sio::recovery_claim{"/", "p1", "o1"})
                 ->failed_with(chat::persistence_errc::not_found));
-  // A connected socket's record (its node died without parking it) comes back too.
-  ask<caf::ok_atom>(sio::recovery_live{sio::recovery_session{"p2", "/", "s2", {"s2"}, "{}", 0}});
+  // Parked longer ago than the window (120 s here): expired.
+  ask<caf::ok_atom>(sio::recovery_park{sio::recovery_session{"p6", "/", "s6", {"s6"}, "{}", now - 121000}});
+  CAF_CHECK(write_now<sio::recovery_claimed>(sio::recovery_claim{"/", "p6", "o1"})
+                ->failed_with(chat::persistence_errc::not_found));
+  // A connected socket's record is not claimed while its node lives (nor when another node
+  // goes); once its node is gone (close_open_connections with its prefix) it comes back.
+  ask<caf::ok_atom>(sio::recovery_live{sio::recovery_session{"p2", "/", "s2", {"s2"}, "{}", 0, "nodeA"}});
+  CAF_CHECK(write_now<sio::recovery_claimed>(sio::recovery_claim{"/", "p2", "o4"})
+                ->failed_with(chat::persistence_errc::not_found));
+  CAF_CHECK(write_now<std::int64_t>(chat::close_open_connections{0, "nodeB"})->value.has_value());
+  CAF_CHECK(write_now<sio::recovery_claimed>(sio::recovery_claim{"/", "p2", "o4"})
+                ->failed_with(chat::persistence_errc::not_found));
+  CAF_CHECK(write_now<std::int64_t>(chat::close_open_connections{0, "nodeA"})->value.has_value());
   auto live = write_now<sio::recovery_claimed>(sio::recovery_claim{"/", "p2", "o4"});
   CAF_REQUIRE(live->value.has_value());
   CAF_CHECK_EQUAL(texts_of(*live->value), (std::vector<std::string>{"42[\"e\",\"o5\"]"}));
@@ -856,13 +887,43 @@ CAF_TEST(connection_state_recovery_sockets_and_packets) {
   ask<caf::ok_atom>(sio::recovery_forget{"p3"});
   CAF_CHECK(write_now<sio::recovery_claimed>(sio::recovery_claim{"/", "p3", "o1"})
                 ->failed_with(chat::persistence_errc::not_found));
-  // Kept across a restart.
-  ask<caf::ok_atom>(sio::recovery_park{sio::recovery_session{"p4", "/", "s4", {"s4"}, "{}", 2000}});
+  // Kept across a restart; a connected socket's record once the restarted server closes
+  // what was open (every node's: "").
+  ask<caf::ok_atom>(sio::recovery_park{sio::recovery_session{"p4", "/", "s4", {"s4"}, "{}", now}});
+  ask<caf::ok_atom>(sio::recovery_live{sio::recovery_session{"p5", "/", "s5", {"s5", "r2"}, "{}", 0, "nodeC"}});
   stop();
   start(100, 1s);
   auto after = write_now<sio::recovery_claimed>(sio::recovery_claim{"/", "p4", "o3"});
   CAF_REQUIRE(after->value.has_value());
   CAF_CHECK_EQUAL(texts_of(*after->value), (std::vector<std::string>{"42[\"e\",\"o4\"]", "42[\"e\",\"o5\"]"}));
+  CAF_CHECK(write_now<sio::recovery_claimed>(sio::recovery_claim{"/", "p5", "o2"})
+                ->failed_with(chat::persistence_errc::not_found));
+  CAF_CHECK(write_now<std::int64_t>(chat::close_open_connections{0, ""})->value.has_value());
+  auto restarted = write_now<sio::recovery_claimed>(sio::recovery_claim{"/", "p5", "o2"});
+  CAF_REQUIRE(restarted->value.has_value());
+  CAF_CHECK_EQUAL(texts_of(*restarted->value), (std::vector<std::string>{"42[\"e\",\"o3\"]", "42[\"e\",\"o4\"]",
+                                                                          "42[\"e\",\"o5\"]"}));
+  CAF_CHECK_EQUAL(restarted->value->session.rooms, (std::vector<std::string>{"s5", "r2"}));
+}
+
+CAF_TEST(recovery_purge_keeps_connected_sockets_longer) {
+  // The store itself: parked records go after the window, connected ones (a node that died
+  // unseen) only after connected_before.
+  auto s = open_store();
+  auto record = [](std::string pid, ps::timestamp_ms updated, ps::timestamp_ms disconnected) {
+    return ps::recovery_record{pid, "/", "s-" + pid, {"s-" + pid}, "{}", updated, disconnected, "nodeA"};
+  };
+  s->recovery_save(record("parked", 1000, 1000));
+  s->recovery_save(record("connected", 1000, 0));
+  s->recovery_save(record("fresh", 5000, 5000));
+  CAF_CHECK_EQUAL(s->recovery_purge(0, 2000, 500, 1000), 1);
+  using outcome = ps::recovery_take_result::outcome;
+  CAF_CHECK(s->recovery_take("/", "parked", "o", 0, 10).result == outcome::unknown);
+  CAF_CHECK(s->recovery_take("/", "connected", "o", 0, 10).result == outcome::connected);
+  CAF_CHECK_EQUAL(s->recovery_purge(0, 2000, 2000, 1000), 1);
+  CAF_CHECK(s->recovery_take("/", "connected", "o", 0, 10).result == outcome::unknown);
+  CAF_CHECK(s->recovery_take("/", "fresh", "o", 0, 10).result == outcome::offset_unknown);
+  CAF_CHECK_EQUAL(s->recovery_park_node("nodeA", 6000), 0);
 }
 
 // -- durability and schema ------------------------------------------------------------------
@@ -906,6 +967,19 @@ CAF_TEST(exit_commits_queued_writes) {
 
 #ifndef PERSISTENCE_MONGO
 
+CAF_TEST(sqlite_recovery_pids_are_stored_as_digests) {
+  // A pid restores a socket's identity: the database holds its SHA-256 only.
+  start(100, 1s);
+  ask<caf::ok_atom>(sio::recovery_park{sio::recovery_session{"secret-pid", "/", "s1", {"s1"}, "{}", 1000, {}}});
+  stop();
+  SQLite::Database db(db_path());
+  SQLite::Statement q(db, "SELECT pid FROM recovery_sockets");
+  CAF_REQUIRE(q.executeStep());
+  CAF_CHECK_EQUAL(q.getColumn(0).getString(), digest::sha256_hex("secret-pid"));
+  CAF_CHECK_EQUAL(digest::sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  CAF_CHECK(!q.executeStep());
+}
+
 CAF_TEST(sqlite_schema_migration_from_an_empty_file) {
   std::filesystem::create_directories(dir.path / "data");
   { std::ofstream touch(db_path()); } // zero bytes: SQLite sees an empty database
@@ -928,19 +1002,12 @@ CAF_TEST(sqlite_schema_migration_from_an_empty_file) {
 }
 
 CAF_TEST(sqlite_schema_migration_from_version_1_backfills) {
-  {
-    auto o = sqlite_opts();
-    o.schema_target = 1; // what an older server left behind
-    ps::sqlite_store old(o);
-    CAF_CHECK_EQUAL(old.schema_version(), 1);
-  }
-  {
-    SQLite::Database db(db_path(), SQLite::OPEN_READWRITE);
+  old_database(1, [](SQLite::Database& db) {
     CAF_CHECK(!db.tableExists("user_conversations"));
     db.exec("INSERT INTO messages (id, conversation_id, sender_id, content, type, created_at) VALUES "
             "('a', 'c1', 'alice', 'x', 'text', 100), ('b', 'c2', 'alice', 'y', 'text', 300), "
             "('c', 'c1', 'alice', 'z', 'text', 200)");
-  }
+  });
   start(10, 1s, false);
   CAF_CHECK_EQUAL(sqlite->schema_version(), ps::sqlite_store::latest_schema_version());
   auto r = ask_now<chat::conversation_list>(chat::list_active_conversations{"alice", 10});
@@ -952,20 +1019,26 @@ CAF_TEST(sqlite_schema_migration_from_version_1_backfills) {
   CAF_CHECK_EQUAL(count(), 3);
 }
 
+CAF_TEST(sqlite_schema_migration_from_version_5_gives_connected_sockets_a_node) {
+  old_database(5, [](SQLite::Database& db) {
+    db.exec("INSERT INTO recovery_sockets (pid, nsp, sid, rooms, data, updated_at, disconnected_at) VALUES "
+            "('p', '/', 's', x'', '{}', 1000, 0)");
+  });
+  ps::sqlite_store s(sqlite_opts());
+  CAF_CHECK_EQUAL(s.schema_version(), ps::sqlite_store::latest_schema_version());
+  using outcome = ps::recovery_take_result::outcome;
+  CAF_CHECK(s.recovery_take("/", "p", "o", 0, 10).result == outcome::connected);
+  CAF_CHECK_EQUAL(s.recovery_park_node("", 2000), 1);
+  CAF_CHECK(s.recovery_take("/", "p", "o", 0, 10).result == outcome::offset_unknown);
+}
+
 CAF_TEST(sqlite_schema_migration_from_version_3_makes_senders_participants) {
-  {
-    auto o = sqlite_opts();
-    o.schema_target = 3;
-    ps::sqlite_store old(o);
-    CAF_CHECK_EQUAL(old.schema_version(), 3);
-  }
-  {
-    SQLite::Database db(db_path(), SQLite::OPEN_READWRITE);
+  old_database(3, [](SQLite::Database& db) {
     CAF_CHECK(!db.tableExists("conversation_participants"));
     db.exec("INSERT INTO messages (id, conversation_id, sender_id, content, type, created_at) VALUES "
             "('a', 'c1', 'alice', 'x', 'text', 100), ('b', 'c1', 'bob', 'y', 'text', 300), "
             "('c', 'c1', 'alice', 'z', 'text', 200), ('d', 'c2', 'bob', 'w', 'text', 400)");
-  }
+  });
   start(10, 1s, false);
   CAF_CHECK_EQUAL(sqlite->schema_version(), ps::sqlite_store::latest_schema_version());
   auto c1 = ask_now<ps::participant_list>(chat::get_participants{"c1"});
@@ -1098,6 +1171,10 @@ CAF_TEST(mongo_documents_as_seed_002_keeps_them) {
   CAF_CHECK(std::find(indexes.begin(), indexes.end(), "history") != indexes.end());
   auto connection_indexes = raw.index_names("connections");
   CAF_CHECK(std::find(connection_indexes.begin(), connection_indexes.end(), "active") != connection_indexes.end());
+  auto packet_indexes = raw.index_names("recovery_packets");
+  CAF_CHECK(std::find(packet_indexes.begin(), packet_indexes.end(), "age") != packet_indexes.end());
+  auto socket_indexes = raw.index_names("recovery_sockets");
+  CAF_CHECK(std::find(socket_indexes.begin(), socket_indexes.end(), "node") != socket_indexes.end());
 }
 
 CAF_TEST(mongo_reads_in_a_batch_see_its_earlier_writes) {

@@ -6,6 +6,7 @@
 #include <caf/test/unit_test_impl.hpp>
 #include <caf/test/dsl.hpp>
 
+#include "actors/ids.hpp"
 #include "actors/remote_store.hpp"
 #include "persistence/sqlite_store.hpp"
 #include "persistence_support.hpp"
@@ -190,8 +191,12 @@ CAF_TEST(requests_reach_the_store_member_and_its_answers_come_back) {
   // Connection state recovery's messages (actors/recovery.hpp), the claim's answer too.
   auto frame = sio::shared_frame{std::make_shared<const sio::wire_packet>(sio::wire_packet{"42[\"e\",\"o1\"]", {}, {}, true})};
   CAF_CHECK(ask_now<caf::ok_atom>(sio::recovery_append{"/", "o1", {}, {}, frame})->value);
-  CAF_CHECK(ask_now<caf::ok_atom>(sio::recovery_live{sio::recovery_session{"p1", "/", "s1", {"s1"}, "{}", 0}})->value);
+  CAF_CHECK(ask_now<caf::ok_atom>(
+                sio::recovery_live{sio::recovery_session{"p1", "/", "s1", {"s1"}, "{}", 0, sio::id_prefix(7)}})
+                ->value);
   CAF_CHECK(ask_now<caf::ok_atom>(sio::recovery_append{"/", "o2", {}, {}, frame})->value);
+  // Claimed once its node is gone (a connected socket's record is not).
+  CAF_CHECK(ask_now<std::int64_t>(chat::close_open_connections{0, sio::id_prefix(7)})->value);
   auto claimed = ask_now<sio::recovery_claimed>(sio::recovery_claim{"/", "p1", "o1"});
   CAF_REQUIRE(claimed->value);
   CAF_CHECK_EQUAL(claimed->value->session.sid, "s1");

@@ -1,5 +1,7 @@
 #include "transport/pusher/signature.hpp"
 
+#include "transport/digest.hpp"
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
@@ -11,16 +13,6 @@
 namespace pusher {
 
 namespace {
-
-std::string to_hex(const unsigned char* bytes, std::size_t n) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out(2 * n, '0');
-  for (std::size_t i = 0; i < n; ++i) {
-    out[2 * i] = digits[bytes[i] >> 4];
-    out[2 * i + 1] = digits[bytes[i] & 0xf];
-  }
-  return out;
-}
 
 // Whether `auth` is "KEY:SIG" with our key and the signature of `message`.
 bool auth_valid(const app& a, std::string_view auth, std::string_view message) {
@@ -77,7 +69,7 @@ std::string hmac_sha256_hex(std::string_view key, std::string_view message) {
   if (!EVP_Q_mac(nullptr, "HMAC", nullptr, "SHA256", nullptr, key.data(), key.size(),
                  reinterpret_cast<const unsigned char*>(message.data()), message.size(), out, sizeof out, &n))
     throw std::runtime_error("HMAC-SHA256 failed");
-  return to_hex(out, n);
+  return digest::hex(out, n);
 }
 
 std::string md5_hex(std::string_view data) {
@@ -85,7 +77,7 @@ std::string md5_hex(std::string_view data) {
   unsigned int n = 0;
   if (EVP_Digest(data.data(), data.size(), out, &n, EVP_md5(), nullptr) != 1)
     throw std::runtime_error("MD5 failed");
-  return to_hex(out, n);
+  return digest::hex(out, n);
 }
 
 bool digest_equals(std::string_view a, std::string_view b) {
