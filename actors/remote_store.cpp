@@ -1,5 +1,7 @@
 #include "actors/remote_store.hpp"
 
+#include "actors/ids.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <utility>
@@ -134,6 +136,21 @@ void remote_store::on_node_up(const sio::node_info& member) {
   store_ = store_member{member.name, member.number, found->second};
   monitor(store_->actor);
   spdlog::info("store: using the store of node {}", member.name);
+  if (!closed_own_) {
+    // Once per start, before anything this node forwards (one sender, one order): what a
+    // previous run of this node left open (its connections, its connected sockets'
+    // recovery records) is closed. Nothing of this run is there yet: without a store every
+    // write was refused.
+    closed_own_ = true;
+    request(store_->actor, opts_.request_timeout, close_open_connections{0, sio::id_prefix(sio::node_id())})
+        .then([](std::int64_t closed) {
+          if (closed > 0)
+            spdlog::info("store: {} connections of this node's previous run closed", closed);
+        },
+              [](caf::error& err) {
+                spdlog::warn("store: the connections of this node's previous run stay open: {}", caf::to_string(err));
+              });
+  }
 }
 
 void remote_store::lose_store(const std::string& why) {

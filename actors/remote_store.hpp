@@ -19,7 +19,9 @@
 //      while the store is unreachable)
 //   shutdown_atom -> caf::ok_atom, then the actor quits; never forwarded: the store
 //     belongs to its own node, which commits and closes it when that node stops
-//   node_up / node_down from the node actor it subscribes to at start
+//   node_up / node_down from the node actor it subscribes to at start; at the first store
+//     found, it sends that store close_open_connections for this node's own id prefix
+//     (what its previous run left open)
 //   internal: store_sweep_atom (the request timeout's check)
 #pragma once
 
@@ -78,6 +80,8 @@ private:
   std::unordered_map<std::uint64_t, in_flight> in_flight_;
   std::uint64_t next_id_ = 0;
   bool sweep_scheduled_ = false;
+  /// This node's previous run's connections were closed in the store (at the first store).
+  bool closed_own_ = false;
 };
 
 /// Spawns the remote store; it subscribes to `node` (the cluster node actor) at once.

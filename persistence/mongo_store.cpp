@@ -1358,8 +1358,17 @@ recovery_take_result mongo_store::recovery_take(const std::string& nsp, const st
   }
   // One use across nodes: the record as read is deleted here and now, and only the node
   // whose delete took it restores the socket (two nodes may read it at once).
-  doc as_read = pid_key(pid);
-  as_read.str("nsp", nsp).date("disconnectedAt", r.disconnected_at);
+  // (The batch may still fail after this: then the record is gone and the client starts
+  // afresh, as after any failed claim.)
+  doc as_read, parked;
+  bson_iter_t record_id;
+  if (!bson_iter_init_find(&record_id, found->get(), "_id") || !BSON_ITER_HOLDS_OID(&record_id)) {
+    out.packets.clear();
+    out.result = outcome::unknown;
+    return out;
+  }
+  parked.date("$gt", 0);
+  as_read.oid("_id", *bson_iter_oid(&record_id)).sub("disconnectedAt", parked);
   if (!impl_->delete_now(coll::recovery_sockets, as_read)) {
     out.packets.clear();
     out.result = outcome::unknown;

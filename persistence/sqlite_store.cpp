@@ -143,6 +143,8 @@ const migration migrations[] = {
     {6, R"sql(
     -- A connected socket's node (its id prefix; disconnected_at is 0 while connected): the
     -- store parks a node's sockets when the node is gone, and only parked ones come back.
+    -- Earlier records kept the pid in clear; lookups now use its SHA-256: none can come back.
+    DELETE FROM recovery_sockets;
     ALTER TABLE recovery_sockets ADD COLUMN node TEXT NOT NULL DEFAULT '';
     CREATE INDEX recovery_sockets_node ON recovery_sockets (disconnected_at, node);
   )sql"},

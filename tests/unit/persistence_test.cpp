@@ -1019,7 +1019,8 @@ CAF_TEST(sqlite_schema_migration_from_version_1_backfills) {
   CAF_CHECK_EQUAL(count(), 3);
 }
 
-CAF_TEST(sqlite_schema_migration_from_version_5_gives_connected_sockets_a_node) {
+CAF_TEST(sqlite_schema_migration_from_version_5_drops_clear_pids_and_adds_nodes) {
+  // Version 5 kept pids in clear: its records are dropped (no lookup could find them).
   old_database(5, [](SQLite::Database& db) {
     db.exec("INSERT INTO recovery_sockets (pid, nsp, sid, rooms, data, updated_at, disconnected_at) VALUES "
             "('p', '/', 's', x'', '{}', 1000, 0)");
@@ -1027,9 +1028,12 @@ CAF_TEST(sqlite_schema_migration_from_version_5_gives_connected_sockets_a_node) 
   ps::sqlite_store s(sqlite_opts());
   CAF_CHECK_EQUAL(s.schema_version(), ps::sqlite_store::latest_schema_version());
   using outcome = ps::recovery_take_result::outcome;
-  CAF_CHECK(s.recovery_take("/", "p", "o", 0, 10).result == outcome::connected);
-  CAF_CHECK_EQUAL(s.recovery_park_node("", 2000), 1);
-  CAF_CHECK(s.recovery_take("/", "p", "o", 0, 10).result == outcome::offset_unknown);
+  CAF_CHECK(s.recovery_take("/", "p", "o", 0, 10).result == outcome::unknown);
+  // The new column: a connected socket's node, parked by it.
+  s.recovery_save(ps::recovery_record{"q", "/", "s", {"s"}, "{}", 1000, 0, "nodeA"});
+  CAF_CHECK(s.recovery_take("/", "q", "o", 0, 10).result == outcome::connected);
+  CAF_CHECK_EQUAL(s.recovery_park_node("nodeA", 2000), 1);
+  CAF_CHECK(s.recovery_take("/", "q", "o", 0, 10).result == outcome::offset_unknown);
 }
 
 CAF_TEST(sqlite_schema_migration_from_version_3_makes_senders_participants) {
