@@ -264,7 +264,12 @@ void socketio_client::on_connect(sp::packet& p) {
           caf::anon_send(core_->recovery, recovery_park{std::move(restored->session)});
       };
       self_->request(core_->recovery, std::chrono::seconds(5), std::move(claim))
-          .then([resume](recovery_claimed& c) { resume(&c); }, [resume](caf::error&) { resume(nullptr); });
+          .then([resume](recovery_claimed& c) { resume(&c); },
+                [this, resume](caf::error& err) {
+                  spdlog::debug("recovery: not restored (a fresh socket) session={}: {}", session_.sid(),
+                                self_->system().render(err));
+                  resume(nullptr);
+                });
       return;
     }
   }

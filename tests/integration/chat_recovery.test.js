@@ -13,6 +13,12 @@ const harness = require("./harness");
 const h = require("./helpers");
 const c = require("./chat_helpers");
 const cl = require("./cluster_helpers");
+const { sanitizer } = require("./ws_wire");
+
+// How long a write takes to reach the store (a batch delay and a commit; a sanitizer
+// build is many times slower), and a gone node's sockets to be parked after the others
+// saw it go.
+const SETTLE_MS = sanitizer() ? 1500 : 200;
 
 const TEST_TIMEOUT = { timeout: 40000 };
 const ARGS = ["--connection-state-recovery", "true", "--rate-limit", "1000000"];
@@ -35,7 +41,7 @@ async function leaver(url, room) {
   await joined;
   assert.ok(socket._pid && socket._lastOffset, "a pid and an offset");
   // The connected socket's record (written at its join) reaches the store's next commit.
-  await h.delay(200);
+  await h.delay(SETTLE_MS);
   return { id: socket.id, pid: socket._pid, offset: socket._lastOffset, socket };
 }
 
@@ -144,6 +150,7 @@ if (!harness.isReference())
         // b's sockets are parked when the others see it gone (a client's reconnection
         // delay is 1 to 5 s by default; the test's failure timeout is 1.5 s).
         await cl.waitMembers([a, cNode], ["a", "c"]);
+        await h.delay(SETTLE_MS);
         const back = await comeBack(cNode.url, left);
         assert.strictEqual(back.socket.id, left.id);
         assert.strictEqual(back.socket.recovered, true);
